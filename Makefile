@@ -1,0 +1,57 @@
+# crmwh: `make run` (demo end to end) and `make test` (the whole suite) are
+# all a fresh machine needs. See README.md.
+GO      ?= go
+BIN     := bin/crmwh
+TESTOUT ?= $(CURDIR)/testout
+
+.PHONY: all build run demo refresh test test-deps bench vet fmt clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/crmwh
+
+# The main job on the demo company: generate it once, then refresh.
+run: build
+	@test -f data/demo/crm.sqlite || ./$(BIN) demo
+	./$(BIN) refresh
+	@echo
+	@echo "Dashboards: $(CURDIR)/site/index.html"
+	@echo "Open file://$(CURDIR)/site/index.html in a browser."
+
+demo: build
+	./$(BIN) demo
+
+refresh: build
+	./$(BIN) refresh
+
+# System packages the tests use: Chromium and CJK fonts for the dashboard
+# tests, PostgreSQL server binaries for the source tests. Installed with apt
+# when missing and running as root; nothing is started as a service.
+test-deps:
+	@missing=""; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || missing="$$missing fonts-noto-cjk"; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			echo "installing:$$missing"; \
+			DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+		else \
+			echo "missing system packages:$$missing (install them, or run make test as root)"; exit 1; \
+		fi; \
+	fi
+
+test: test-deps vet
+	@mkdir -p $(TESTOUT)
+	CRMWH_TEST_OUT=$(TESTOUT) $(GO) test -count=1 -timeout 80m ./...
+
+vet:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
+	$(GO) vet ./...
+
+bench: build
+	$(GO) run ./cmd/crmwh-bench
+
+clean:
+	rm -rf bin site data/lake data/crmwh.duckdb* $(TESTOUT)

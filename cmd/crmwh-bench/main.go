@@ -1,0 +1,126 @@
+// Command crmwh-bench measures crmwh end to end and prints a Markdown table:
+// demo generation and a full refresh at several sizes, each repeated, with
+// the median wall time, throughput and the peak resident memory of the
+// crmwh process (from the kernel's rusage of the child). It runs the real
+// binary (bin/crmwh, built by `make bench`) in a temporary project.
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+type sample struct {
+	wall time.Duration
+	rows int64
+	rss  int64 // bytes
+}
+
+func main() {
+	bin := flag.String("bin", "bin/crmwh", "crmwh binary")
+	sizes := flag.String("sizes", "20000,200000", "customer counts")
+	reps := flag.Int("reps", 3, "repetitions of each measurement (the median is shown)")
+	flag.Parse()
+	abs, err := filepath.Abs(*bin)
+	if err != nil {
+		fail(err)
+	}
+	fmt.Printf("crmwh benchmarks, %s, %d CPUs, Go %s, %s\n\n", time.Now().UTC().Format("2006-01-02"), runtime.NumCPU(), runtime.Version(), *bin)
+	fmt.Println("| step | customers | rows | median wall | rows/s | peak RSS |")
+	fmt.Println("| --- | ---: | ---: | ---: | ---: | ---: |")
+	for _, s := range strings.Split(*sizes, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil {
+			fail(fmt.Errorf("--sizes: %w", err))
+		}
+		var demo, refresh []sample
+		for r := 0; r < *reps; r++ {
+			dir, err := os.MkdirTemp("", "crmwh-bench-")
+			if err != nil {
+				fail(err)
+			}
+			d, err := run(abs, dir, "demo", "--customers", strconv.Itoa(n), "--json")
+			if err != nil {
+				fail(err)
+			}
+			var ds struct{ Orders, OrderLines, Interactions, Tickets int64 }
+			_ = json.Unmarshal(d.out, &ds)
+			demo = append(demo, sample{d.wall, ds.Orders + ds.OrderLines + ds.Interactions + ds.Tickets + int64(n), d.rss})
+
+			f, err := run(abs, dir, "refresh", "--json")
+			if err != nil {
+				fail(err)
+			}
+			var rs struct {
+				Steps []struct {
+					Step string
+					Rows int64
+				}
+			}
+			_ = json.Unmarshal(f.out, &rs)
+			var rows int64
+			for _, st := range rs.Steps {
+				if st.Step == "extract" {
+					rows = st.Rows
+				}
+			}
+			refresh = append(refresh, sample{f.wall, rows, f.rss})
+			os.RemoveAll(dir)
+		}
+		row("demo (generate)", n, demo)
+		row("refresh (extract+build+dashboards)", n, refresh)
+	}
+}
+
+type result struct {
+	out  []byte
+	wall time.Duration
+	rss  int64
+}
+
+// run runs crmwh in dir and measures it.
+func run(bin, dir string, args ...string) (result, error) {
+	cmd := exec.Command(bin, args...)
+	cmd.Dir = dir
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	t0 := time.Now()
+	err := cmd.Run()
+	wall := time.Since(t0)
+	if err != nil {
+		return result{}, fmt.Errorf("crmwh %s: %v: %s", strings.Join(args, " "), err, errb.String())
+	}
+	var rss int64
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		rss = ru.Maxrss * 1024 // kilobytes on Linux
+	}
+	return result{out.Bytes(), wall, rss}, nil
+}
+
+func row(step string, n int, ss []sample) {
+	sort.Slice(ss, func(i, j int) bool { return ss[i].wall < ss[j].wall })
+	m := ss[len(ss)/2]
+	maxRSS := int64(0)
+	for _, s := range ss {
+		if s.rss > maxRSS {
+			maxRSS = s.rss
+		}
+	}
+	fmt.Printf("| %s | %d | %d | %.2f s | %.0f | %.0f MB |\n", step, n, m.rows, m.wall.Seconds(), float64(m.rows)/m.wall.Seconds(), float64(maxRSS)/1e6)
+}
+
+func fail(err error) {
+	fmt.Fprintln(os.Stderr, "crmwh-bench:", err)
+	os.Exit(1)
+}

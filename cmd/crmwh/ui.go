@@ -1,0 +1,192 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"crmwh/pipelines/extract"
+	"crmwh/refresh"
+	"crmwh/warehouse/build"
+)
+
+// ui prints progress and summaries. On a terminal it shows a live status
+// line and a line per finished stream or model; with --json, or when stdout
+// is not a terminal, it prints no progress, and --json prints the summary
+// as JSON on stdout.
+type ui struct {
+	out, errw io.Writer
+	tty       bool
+	json      bool
+	mu        sync.Mutex
+	finished  map[string]bool
+	status    bool // a status line is on screen
+}
+
+func newUI(out, errw io.Writer, jsonOut bool) *ui {
+	return &ui{out: out, errw: errw, tty: isTerminal(errw) && !jsonOut, json: jsonOut, finished: map[string]bool{}}
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// logger returns the slog logger for this run: quiet text on a terminal
+// (warnings and errors), JSON lines at info level otherwise.
+func (u *ui) logger(verbose bool) *slog.Logger {
+	if u.tty {
+		lvl := slog.LevelWarn
+		if verbose {
+			lvl = slog.LevelInfo
+		}
+		return slog.New(slog.NewTextHandler(u.errw, &slog.HandlerOptions{Level: lvl}))
+	}
+	lvl := slog.LevelWarn
+	if verbose {
+		lvl = slog.LevelInfo
+	}
+	return slog.New(slog.NewJSONHandler(u.errw, &slog.HandlerOptions{Level: lvl}))
+}
+
+// line prints a permanent progress line (terminal only).
+func (u *ui) line(format string, args ...any) {
+	if !u.tty {
+		return
+	}
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.clearStatus()
+	fmt.Fprintf(u.errw, format+"\n", args...)
+}
+
+func (u *ui) setStatus(s string) {
+	if !u.tty {
+		return
+	}
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.clearStatus()
+	fmt.Fprint(u.errw, s)
+	u.status = true
+}
+
+// clearStatusLine removes the status line (terminal only).
+func (u *ui) clearStatusLine() {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.clearStatus()
+}
+
+func (u *ui) clearStatus() {
+	if u.status {
+		fmt.Fprint(u.errw, "\r\033[K")
+		u.status = false
+	}
+}
+
+// extractProgress shows running streams on the status line and a line per
+// finished stream.
+func (u *ui) extractProgress(rs []extract.StreamResult) {
+	if !u.tty {
+		return
+	}
+	var running []string
+	for _, r := range rs {
+		switch r.State {
+		case "running":
+			running = append(running, fmt.Sprintf("%s %s rows %s/s %s", r.Name(), thousands(r.Rows), thousands(rate(r.Rows, r.Duration)), mb(r.Bytes)))
+		case "ok", "failed":
+			if u.finished[r.Name()] {
+				continue
+			}
+			u.finished[r.Name()] = true
+			mark := "✓"
+			if r.State == "failed" {
+				mark = "✗"
+			}
+			extra := ""
+			if r.Files > 0 {
+				extra = fmt.Sprintf(", %d files", r.Files)
+			}
+			u.line("  %s %-28s %12s rows %8s quarantined %10s/s %8s%s", mark, r.Name(), thousands(r.Rows), thousands(r.Quarantine),
+				thousands(rate(r.Rows, r.Duration)), r.Duration.Round(time.Millisecond), extra)
+			for _, rep := range r.Reports {
+				u.line("      %s: %s", rep.Kind, rep.Msg)
+			}
+		}
+	}
+	if len(running) > 0 {
+		u.setStatus("  … " + strings.Join(running, " | "))
+	}
+}
+
+// buildProgress prints a line per model.
+func (u *ui) buildProgress(m build.ModelResult) {
+	mark := map[string]string{"ok": "✓", "failed": "✗", "skipped": "-"}[m.Status]
+	rows := "view"
+	if m.Rows >= 0 {
+		rows = thousands(m.Rows) + " rows"
+	}
+	if m.Status != "ok" {
+		rows = m.Status
+	}
+	u.line("  %s %-32s %16s %10s", mark, m.Name, rows, m.Duration.Round(time.Millisecond))
+}
+
+// stepHeader announces a step.
+func (u *ui) stepHeader(step string) { u.line("%s", step) }
+
+// summary prints a run summary: JSON with --json, else a short table.
+func (u *ui) summary(s refresh.Summary) {
+	if u.json {
+		enc := json.NewEncoder(u.out)
+		enc.SetIndent("", "  ")
+		_ = enc.Encode(s)
+		return
+	}
+	fmt.Fprintf(u.out, "run %s: %s in %s\n", s.RunID, s.Status, s.Duration.Round(time.Millisecond))
+	for _, st := range s.Steps {
+		d := ""
+		if st.Status != "skipped" {
+			d = st.Duration.Round(time.Millisecond).String()
+		}
+		fmt.Fprintf(u.out, "  %-11s %-8s %10s  %s\n", st.Step, st.Status, d, st.Detail)
+	}
+}
+
+func rate(n int64, d time.Duration) int64 {
+	if d <= 0 {
+		return 0
+	}
+	return int64(float64(n) / d.Seconds())
+}
+
+func mb(b int64) string { return fmt.Sprintf("%.1f MB", float64(b)/1e6) }
+
+// thousands formats 1234567 as 1,234,567.
+func thousands(n int64) string {
+	s := fmt.Sprint(n)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	if neg {
+		return "-" + b.String()
+	}
+	return b.String()
+}

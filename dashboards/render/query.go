@@ -1,0 +1,191 @@
+package render
+
+import (
+	"context"
+	"database/sql"
+	"encoding/hex"
+	"fmt"
+	"math"
+	"math/big"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// cellKind is what a query value is, after the driver's types are
+// normalised; charts and CSV files only need these.
+type cellKind uint8
+
+const (
+	nullCell cellKind = iota
+	numberCell
+	textCell
+	timeCell
+	boolCell
+)
+
+// cell is one value of a query result.
+type cell struct {
+	kind cellKind
+	num  float64   // numberCell
+	text string    // the exact text for CSV files (numbers, text, booleans)
+	t    time.Time // timeCell
+	date bool      // timeCell holding a DATE
+}
+
+// result is the rows of a chart's query.
+type result struct {
+	columns []string
+	types   []string // the database's type names, such as DECIMAL(18,2)
+	rows    [][]cell
+}
+
+// column returns the index of the named column: an exact match, or else
+// the only case-insensitive one.
+func (r *result) column(name string) (int, error) {
+	found := -1
+	for i, c := range r.columns {
+		if c == name {
+			return i, nil
+		}
+		if strings.EqualFold(c, name) {
+			if found >= 0 {
+				found = -2
+			} else if found == -1 {
+				found = i
+			}
+		}
+	}
+	if found >= 0 {
+		return found, nil
+	}
+	return 0, fmt.Errorf("column %q is not in the query's result (columns: %s)", name, strings.Join(r.columns, ", "))
+}
+
+// runQuery runs q and reads all its rows.
+func runQuery(ctx context.Context, db *sql.DB, q string) (*result, error) {
+	rows, err := db.QueryContext(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	cols, err := rows.ColumnTypes()
+	if err != nil {
+		return nil, err
+	}
+	r := &result{}
+	for _, c := range cols {
+		r.columns = append(r.columns, c.Name())
+		r.types = append(r.types, strings.ToUpper(c.DatabaseTypeName()))
+	}
+	vals := make([]any, len(cols))
+	ptrs := make([]any, len(cols))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	for rows.Next() {
+		if err := rows.Scan(ptrs...); err != nil {
+			return nil, err
+		}
+		row := make([]cell, len(cols))
+		for i, v := range vals {
+			row[i] = toCell(v, r.types[i])
+		}
+		r.rows = append(r.rows, row)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// toCell normalises a value scanned into an any. It knows database/sql's
+// and the DuckDB driver's types without importing the driver: DECIMAL
+// values have Float64 and String methods, HUGEINT is a *big.Int.
+func toCell(v any, dbType string) cell {
+	switch v := v.(type) {
+	case nil:
+		return cell{}
+	case int64:
+		return numCell(float64(v), strconv.FormatInt(v, 10))
+	case int32:
+		return numCell(float64(v), strconv.FormatInt(int64(v), 10))
+	case int16:
+		return numCell(float64(v), strconv.FormatInt(int64(v), 10))
+	case int8:
+		return numCell(float64(v), strconv.FormatInt(int64(v), 10))
+	case int:
+		return numCell(float64(v), strconv.Itoa(v))
+	case uint64:
+		return numCell(float64(v), strconv.FormatUint(v, 10))
+	case uint32:
+		return numCell(float64(v), strconv.FormatUint(uint64(v), 10))
+	case uint16:
+		return numCell(float64(v), strconv.FormatUint(uint64(v), 10))
+	case uint8:
+		return numCell(float64(v), strconv.FormatUint(uint64(v), 10))
+	case float64:
+		return floatCell(v)
+	case float32:
+		return floatCell(float64(v))
+	case *big.Int:
+		f, _ := new(big.Float).SetInt(v).Float64()
+		return numCell(f, v.String())
+	case interface {
+		Float64() float64
+		String() string
+	}:
+		return numCell(v.Float64(), v.String())
+	case bool:
+		return cell{kind: boolCell, text: strconv.FormatBool(v)}
+	case time.Time:
+		return cell{kind: timeCell, t: v, date: dbType == "DATE"}
+	case string:
+		return cell{kind: textCell, text: v}
+	case []byte:
+		if dbType == "UUID" && len(v) == 16 {
+			h := hex.EncodeToString(v)
+			return cell{kind: textCell, text: h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]}
+		}
+		return cell{kind: textCell, text: string(v)}
+	case fmt.Stringer:
+		return cell{kind: textCell, text: v.String()}
+	default:
+		return cell{kind: textCell, text: fmt.Sprint(v)}
+	}
+}
+
+func numCell(f float64, text string) cell {
+	return cell{kind: numberCell, num: f, text: text}
+}
+
+func floatCell(f float64) cell {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return cell{kind: numberCell, num: f, text: strconv.FormatFloat(f, 'g', -1, 64)}
+	}
+	return numCell(f, strconv.FormatFloat(f, 'f', -1, 64))
+}
+
+// csvText is the cell as written to a CSV file: exact numbers, ISO dates
+// and times, empty for NULL.
+func (c cell) csvText() string {
+	switch c.kind {
+	case nullCell:
+		return ""
+	case timeCell:
+		if c.date {
+			return c.t.Format("2006-01-02")
+		}
+		if c.t.Location() == time.UTC {
+			return c.t.Format("2006-01-02 15:04:05.999999")
+		}
+		return c.t.Format(time.RFC3339Nano)
+	default:
+		return c.text
+	}
+}
+
+// finite reports whether the cell is a number that can be drawn.
+func (c cell) finite() bool {
+	return c.kind == numberCell && !math.IsNaN(c.num) && !math.IsInf(c.num, 0)
+}

@@ -1,0 +1,214 @@
+// Package spec reads dashboard pages written as YAML files (dashboards/*.yaml):
+// each page is a list of sections, each section a list of charts, and each
+// chart a SQL query over the warehouse plus a chart kind, axes, number formats
+// and labels in English and Simplified Chinese.
+//
+// Load is strict: unknown keys, unknown kinds, missing texts and keys that a
+// kind does not use are errors, all reported at once as
+// "file:line: key.path: what is wrong". README.md in the dashboards folder is
+// the reference for analysts.
+package spec
+
+import (
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// Languages are the languages every text of a page is written in.
+var Languages = []string{"en", "zh"}
+
+// Text is a label written in English and Simplified Chinese.
+type Text struct {
+	En string `yaml:"en"`
+	Zh string `yaml:"zh"`
+}
+
+// In returns the text in the language ("zh" for Chinese, anything else English).
+func (t Text) In(lang string) string {
+	if lang == "zh" {
+		return t.Zh
+	}
+	return t.En
+}
+
+// IsZero reports whether neither language was written.
+func (t Text) IsZero() bool { return t.En == "" && t.Zh == "" }
+
+// Page is one dashboard page, rendered to <name>.html.
+type Page struct {
+	// Name identifies the page in file names and element ids: lower-case
+	// letters, digits, '_' and '-', starting with a letter.
+	Name string `yaml:"name"`
+	// Order sorts pages in the navigation (then by name). Default 0.
+	Order int `yaml:"order"`
+	// Title is required in both languages.
+	Title Text `yaml:"title"`
+	// Description is an optional line under the title and in the index.
+	Description Text      `yaml:"description"`
+	Sections    []Section `yaml:"sections"`
+
+	// File is the file the page was read from, as dir/name.yaml.
+	File string `yaml:"-"`
+}
+
+// Section is a titled group of charts on a page.
+type Section struct {
+	// Title is optional; when written it needs both languages.
+	Title  Text    `yaml:"title"`
+	Charts []Chart `yaml:"charts"`
+}
+
+// Chart is one chart, KPI card or table: a query and how to show its rows.
+type Chart struct {
+	// Name identifies the chart within its page (element id, CSV file name).
+	Name  string `yaml:"name"`
+	Kind  Kind   `yaml:"kind"`
+	Title Text   `yaml:"title"`
+	// Note is an optional explanation shown under the chart.
+	Note Text `yaml:"note"`
+	// Query is the SQL run against the warehouse. Charts show the rows in
+	// the order the query returns them, so it should end with ORDER BY.
+	Query string `yaml:"query"`
+	// Width is "full" (the default) or "half" of the page's width.
+	Width Width `yaml:"width"`
+
+	// X is the category axis of line, bar, stacked_bar and area charts (a
+	// column of the query), and the period column of a KPI card.
+	X *Axis `yaml:"x"`
+	// Y is the value axis: its label, number format and bounds.
+	Y *Axis `yaml:"y"`
+	// Series lists the value columns drawn as series (wide rows).
+	Series []Series `yaml:"series"`
+	// SplitBy names a column whose distinct values become the series, for
+	// long rows (x, split_by, value); the measure is then Value.
+	SplitBy string `yaml:"split_by"`
+	// Value is the measured column of a KPI card, or of a chart with SplitBy.
+	Value string `yaml:"value"`
+	// Format is the number format of a KPI card's value.
+	Format Format `yaml:"format"`
+	// Good says whether a rise ("up", the default) or a fall ("down") of a
+	// KPI is good news; it colours the delta.
+	Good string `yaml:"good"`
+	// Columns chooses, labels and formats the columns of a table (default:
+	// every column of the query, labelled with its name).
+	Columns []Column `yaml:"columns"`
+
+	// File, Line and Path say where the chart was written, for errors at
+	// render time: dashboards/overview.yaml, 14, sections[0].charts[1].
+	File string `yaml:"-"`
+	Line int    `yaml:"-"`
+	Path string `yaml:"-"`
+}
+
+// Where returns "file:line: path" for messages about the chart.
+func (c Chart) Where() string {
+	var b strings.Builder
+	b.WriteString(c.File)
+	if c.Line > 0 {
+		b.WriteString(":")
+		b.WriteString(strconv.Itoa(c.Line))
+	}
+	if c.Path != "" {
+		b.WriteString(": ")
+		b.WriteString(c.Path)
+	}
+	return b.String()
+}
+
+// Axis describes an axis of a chart.
+type Axis struct {
+	// Column is the query column on this axis (x only, for now).
+	Column string `yaml:"column"`
+	// Label is the axis name; optional, both languages when written.
+	Label Text `yaml:"label"`
+	// Format formats the axis values (numbers or dates).
+	Format Format `yaml:"format"`
+	// Min and Max fix the value axis bounds (default: ECharts chooses).
+	Min *float64 `yaml:"min"`
+	Max *float64 `yaml:"max"`
+}
+
+// Series is one value column drawn as a series.
+type Series struct {
+	Column string `yaml:"column"`
+	// Label names the series in the legend and tooltip (both languages).
+	Label Text `yaml:"label"`
+}
+
+// Column is one column of a table.
+type Column struct {
+	Column string `yaml:"column"`
+	// Label is the column header (both languages); default the column name.
+	Label  Text   `yaml:"label"`
+	Format Format `yaml:"format"`
+}
+
+// Kind is what a chart is drawn as.
+type Kind string
+
+// The chart kinds. Pie, treemap, heatmap, funnel and scatter are reserved:
+// Load rejects them with a "not supported yet" error until the renderer
+// draws them.
+const (
+	Line       Kind = "line"
+	Bar        Kind = "bar"
+	StackedBar Kind = "stacked_bar"
+	Area       Kind = "area"
+	Pie        Kind = "pie"
+	Treemap    Kind = "treemap"
+	Heatmap    Kind = "heatmap"
+	Funnel     Kind = "funnel"
+	Scatter    Kind = "scatter"
+	KPI        Kind = "kpi"
+	Table      Kind = "table"
+)
+
+// Kinds lists every chart kind, sorted.
+var Kinds = []Kind{Area, Bar, Funnel, Heatmap, KPI, Line, Pie, Scatter, StackedBar, Table, Treemap}
+
+// SupportedKinds lists the kinds the renderer draws now, sorted.
+var SupportedKinds = []Kind{Area, Bar, KPI, Line, StackedBar, Table}
+
+// Known reports whether k is a chart kind (supported or reserved).
+func (k Kind) Known() bool { return slices.Contains(Kinds, k) }
+
+// Supported reports whether the renderer draws k now.
+func (k Kind) Supported() bool { return slices.Contains(SupportedKinds, k) }
+
+// Cartesian reports whether k is drawn on an x/y grid with series.
+func (k Kind) Cartesian() bool {
+	return k == Line || k == Bar || k == StackedBar || k == Area
+}
+
+// Format is how numbers or dates are written.
+type Format string
+
+// The formats. Number formats: Number (grouped, up to two decimals),
+// Thousands (grouped integer), Currency (the site's currency symbol, two
+// decimals), Percent (a fraction 0.123 shown as 12.3%). Large numbers are
+// shortened on axes and KPI cards: K/M/B in English, 万/亿 in Chinese.
+// Date formats: Date (2024-06-30), Month (Jun 2024, 2024年6月).
+const (
+	Number    Format = "number"
+	Thousands Format = "thousands"
+	Currency  Format = "currency"
+	Percent   Format = "percent"
+	Date      Format = "date"
+	Month     Format = "month"
+)
+
+// Formats lists every format, sorted.
+var Formats = []Format{Currency, Date, Month, Number, Percent, Thousands}
+
+// Known reports whether f is a format, or empty (the default).
+func (f Format) Known() bool { return f == "" || slices.Contains(Formats, f) }
+
+// Width is how much of the page's width a chart takes.
+type Width string
+
+// The widths.
+const (
+	Full Width = "full"
+	Half Width = "half"
+)

@@ -1,0 +1,259 @@
+// Package extract runs the configured sources' streams into the lake, in
+// parallel up to a limit, and reports progress and a per-stream summary.
+package extract
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"crmwh/pipelines"
+	"crmwh/pipelines/lake"
+)
+
+// Options configure a run.
+type Options struct {
+	Lake        *lake.Lake
+	Sources     []pipelines.SourceConfig
+	Env         pipelines.Env
+	RunID       string
+	Parallelism int
+	// Only limits the run to these streams ("source" or "source.stream").
+	Only []string
+	// Progress, if set, is called about twice a second and once at the end
+	// with every stream's counters.
+	Progress func([]StreamResult)
+	Logger   *slog.Logger
+}
+
+// StreamResult is one stream's outcome.
+type StreamResult struct {
+	Source     string        `json:"source"`
+	Stream     string        `json:"stream"`
+	State      string        `json:"state"` // waiting, running, ok, failed
+	Rows       int64         `json:"rows"`
+	Quarantine int64         `json:"quarantined"`
+	Bytes      int64         `json:"bytes"`
+	Files      int64         `json:"files"`
+	LakeRows   int64         `json:"lake_rows"`
+	Duration   time.Duration `json:"duration_ns"`
+	Reports    []lake.Report `json:"reports,omitempty"`
+	Error      string        `json:"error,omitempty"`
+}
+
+// Name is source.stream.
+func (r StreamResult) Name() string { return r.Source + "." + r.Stream }
+
+// Result is a run's outcome.
+type Result struct {
+	RunID     string         `json:"run_id"`
+	Streams   []StreamResult `json:"streams"`
+	Recovered int            `json:"recovered_files"`
+	Duration  time.Duration  `json:"duration_ns"`
+}
+
+// Totals sums rows and quarantined rows over streams.
+func (r Result) Totals() (rows, bad int64) {
+	for _, s := range r.Streams {
+		rows += s.Rows
+		bad += s.Quarantine
+	}
+	return
+}
+
+// ErrStreamsFailed wraps a run in which some streams failed.
+var ErrStreamsFailed = errors.New("extract failed")
+
+type job struct {
+	src    pipelines.SourceConfig
+	stream pipelines.StreamConfig
+	res    *StreamResult
+	sink   *lake.StreamSink
+	start  time.Time
+}
+
+// Run extracts every selected stream. It first removes what an earlier
+// killed run left in the lake. A stream's failure does not stop the
+// others; the returned error (wrapping ErrStreamsFailed) lists them.
+func Run(ctx context.Context, o Options) (Result, error) {
+	log := o.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	start := time.Now()
+	res := Result{RunID: o.RunID}
+	n, err := o.Lake.Recover()
+	if err != nil {
+		return res, err
+	}
+	res.Recovered = n
+	if n > 0 {
+		log.Warn("removed files left by an interrupted run", "files", n)
+	}
+
+	var jobs []*job
+	for _, src := range o.Sources {
+		for _, st := range src.Streams {
+			if !selected(o.Only, src.Name, st.Name) {
+				continue
+			}
+			jobs = append(jobs, &job{src: src, stream: st, res: &StreamResult{Source: src.Name, Stream: st.Name, State: "waiting"}})
+		}
+	}
+	if len(o.Only) > 0 && len(jobs) == 0 {
+		return res, fmt.Errorf("no stream matches %s", strings.Join(o.Only, ", "))
+	}
+
+	var mu sync.Mutex
+	snapshot := func() []StreamResult {
+		mu.Lock()
+		defer mu.Unlock()
+		out := make([]StreamResult, len(jobs))
+		for i, j := range jobs {
+			r := *j.res
+			if j.sink != nil && r.State == "running" {
+				r.Rows, r.Quarantine, r.Bytes, r.Files = j.sink.Rows.Load(), j.sink.Bad.Load(), j.sink.Bytes.Load(), j.sink.Files.Load()
+				r.Duration = time.Since(j.start)
+			}
+			out[i] = r
+		}
+		return out
+	}
+	stopProgress := make(chan struct{})
+	progressDone := make(chan struct{})
+	go func() {
+		defer close(progressDone)
+		if o.Progress == nil {
+			return
+		}
+		t := time.NewTicker(500 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				o.Progress(snapshot())
+			case <-stopProgress:
+				return
+			}
+		}
+	}()
+
+	par := o.Parallelism
+	if par < 1 {
+		par = 2
+	}
+	sem := make(chan struct{}, par)
+	var wg sync.WaitGroup
+	sources := map[string]pipelines.Source{}
+	var srcErr = map[string]error{}
+	var srcMu sync.Mutex
+	openSource := func(cfg pipelines.SourceConfig) (pipelines.Source, error) {
+		srcMu.Lock()
+		defer srcMu.Unlock()
+		if s, ok := sources[cfg.Name]; ok {
+			return s, nil
+		}
+		if err, ok := srcErr[cfg.Name]; ok {
+			return nil, err
+		}
+		s, err := pipelines.Open(cfg, o.Env)
+		if err != nil {
+			srcErr[cfg.Name] = err
+			return nil, err
+		}
+		sources[cfg.Name] = s
+		return s, nil
+	}
+	for _, j := range jobs {
+		wg.Add(1)
+		go func(j *job) {
+			defer wg.Done()
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				mu.Lock()
+				j.res.State, j.res.Error = "failed", ctx.Err().Error()
+				mu.Unlock()
+				return
+			}
+			defer func() { <-sem }()
+			runJob(ctx, o, j, &mu, openSource, log)
+		}(j)
+	}
+	wg.Wait()
+	close(stopProgress)
+	<-progressDone
+	for _, s := range sources {
+		s.Close()
+	}
+	res.Streams = snapshot()
+	res.Duration = time.Since(start)
+	if o.Progress != nil {
+		o.Progress(res.Streams)
+	}
+	var failed []string
+	for _, s := range res.Streams {
+		if s.State == "failed" {
+			failed = append(failed, s.Name()+": "+s.Error)
+		}
+	}
+	if len(failed) > 0 {
+		return res, fmt.Errorf("%w: %s", ErrStreamsFailed, strings.Join(failed, "; "))
+	}
+	return res, nil
+}
+
+func runJob(ctx context.Context, o Options, j *job, mu *sync.Mutex, open func(pipelines.SourceConfig) (pipelines.Source, error), log *slog.Logger) {
+	mu.Lock()
+	j.start = time.Now()
+	j.sink = o.Lake.Sink(j.src.Name, j.stream.Name, o.RunID, j.start)
+	j.res.State = "running"
+	mu.Unlock()
+
+	err := func() error {
+		src, err := open(j.src)
+		if err != nil {
+			return err
+		}
+		m, err := o.Lake.Manifest(j.src.Name, j.stream.Name)
+		if err != nil {
+			return err
+		}
+		return src.Extract(ctx, j.stream, m.State(), j.sink)
+	}()
+	m, merr := o.Lake.Manifest(j.src.Name, j.stream.Name)
+
+	mu.Lock()
+	defer mu.Unlock()
+	r := j.res
+	r.Rows, r.Quarantine, r.Bytes, r.Files = j.sink.Rows.Load(), j.sink.Bad.Load(), j.sink.Bytes.Load(), j.sink.Files.Load()
+	r.Duration = time.Since(j.start)
+	r.Reports = j.sink.Reports()
+	if merr == nil {
+		r.LakeRows = m.Rows()
+	}
+	if err != nil {
+		r.State, r.Error = "failed", err.Error()
+		log.Error("stream failed", "run_id", o.RunID, "stream", r.Name(), "err", err)
+		return
+	}
+	r.State = "ok"
+	log.Info("stream extracted", "run_id", o.RunID, "stream", r.Name(), "rows", r.Rows,
+		"quarantined", r.Quarantine, "files", r.Files, "duration", r.Duration)
+}
+
+func selected(only []string, source, stream string) bool {
+	if len(only) == 0 {
+		return true
+	}
+	for _, o := range only {
+		if o == source || o == source+"."+stream {
+			return true
+		}
+	}
+	return false
+}

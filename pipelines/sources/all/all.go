@@ -1,0 +1,7 @@
+// Package all registers every source kind; import it for its side effects.
+package all
+
+import (
+	_ "crmwh/pipelines/sources/csvfile" // csv
+	_ "crmwh/pipelines/sources/sqlite"  // sqlite
+)

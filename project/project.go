@@ -1,0 +1,227 @@
+// Package project loads a crmwh project: the folder holding crmwh.yaml,
+// sql/, dashboards/ and schedules/, or, when there is none, the default
+// project embedded in the binary. It owns crmwh.yaml's format and checks it
+// strictly: unknown keys are errors and every problem names its file, line
+// and key.
+package project
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+
+	"crmwh"
+	"crmwh/pipelines"
+	"crmwh/project/strictyaml"
+)
+
+// ConfigFile is the project's configuration file name.
+const ConfigFile = "crmwh.yaml"
+
+// Config is crmwh.yaml.
+type Config struct {
+	// Name of the project (a company or a warehouse).
+	Name string `yaml:"name"`
+	// Timezone is the company's IANA time zone: months and days in the
+	// marts are counted in it. Default Asia/Shanghai.
+	Timezone string `yaml:"timezone"`
+	// Currency is the ISO code amounts are in. Default CNY.
+	Currency string                   `yaml:"currency"`
+	Paths    Paths                    `yaml:"paths"`
+	Sources  []pipelines.SourceConfig `yaml:"sources"`
+	Extract  ExtractConfig            `yaml:"extract"`
+	Build    BuildConfig              `yaml:"build"`
+}
+
+// Paths are where crmwh keeps its data, relative to the project folder.
+type Paths struct {
+	Lake      string `yaml:"lake"`
+	Warehouse string `yaml:"warehouse"`
+	Site      string `yaml:"site"`
+	State     string `yaml:"state"`
+}
+
+// ExtractConfig tunes extraction.
+type ExtractConfig struct {
+	// Parallelism is how many streams run at once. Default 2.
+	Parallelism int `yaml:"parallelism"`
+}
+
+// BuildConfig tunes the warehouse build.
+type BuildConfig struct {
+	// Threads for DuckDB (default: one per core).
+	Threads int `yaml:"threads"`
+	// MemoryLimit for DuckDB such as "4GB" (default: DuckDB's, 80% of RAM).
+	MemoryLimit string `yaml:"memory_limit"`
+}
+
+// Project is a loaded project.
+type Project struct {
+	// Dir is the folder relative paths are resolved against: the project
+	// folder, or the working folder when running on the embedded default.
+	Dir string
+	// FS holds the project's files (crmwh.yaml, sql/, dashboards/, schedules/).
+	FS fs.FS
+	// Embedded is true when the project is the default built into the binary.
+	Embedded bool
+	Config   Config
+}
+
+// ErrConfig marks configuration errors (exit code 2).
+var ErrConfig = errors.New("configuration error")
+
+// ConfigError is a project configuration that failed to load; it lists
+// every problem.
+type ConfigError struct{ Problems strictyaml.Problems }
+
+func (e *ConfigError) Error() string { return e.Problems.Error() }
+
+// Is makes errors.Is(err, ErrConfig) true.
+func (e *ConfigError) Is(target error) bool { return target == ErrConfig }
+
+// Load loads the project in dir. With dir empty it uses the working folder
+// when it has a crmwh.yaml, and the embedded default project otherwise.
+func Load(dir string) (*Project, error) {
+	if dir == "" {
+		if env := os.Getenv("CRMWH_PROJECT"); env != "" {
+			dir = env
+		}
+	}
+	explicit := dir != ""
+	if dir == "" {
+		dir = "."
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, err
+	}
+	p := &Project{Dir: abs}
+	data, err := os.ReadFile(filepath.Join(abs, ConfigFile))
+	switch {
+	case err == nil:
+		p.FS = os.DirFS(abs)
+	case errors.Is(err, fs.ErrNotExist) && !explicit:
+		p.FS, p.Embedded = Default(), true
+		data, err = fs.ReadFile(p.FS, ConfigFile)
+		if err != nil {
+			return nil, err
+		}
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("%w: %s has no %s (create one with `crmwh init %s`)", ErrConfig, dir, ConfigFile, dir)
+	default:
+		return nil, err
+	}
+	cfg, err := ParseConfig(ConfigFile, data)
+	if err != nil {
+		return nil, err
+	}
+	p.Config = cfg
+	return p, nil
+}
+
+// Default returns the embedded default project's files.
+func Default() fs.FS { return crmwh.DefaultProject }
+
+// Path resolves a path of the config against the project folder.
+func (p *Project) Path(rel string) string {
+	if filepath.IsAbs(rel) {
+		return rel
+	}
+	return filepath.Join(p.Dir, rel)
+}
+
+// LakeDir, WarehouseFile, SiteDir and StateDir are the absolute data paths.
+func (p *Project) LakeDir() string       { return p.Path(p.Config.Paths.Lake) }
+func (p *Project) WarehouseFile() string { return p.Path(p.Config.Paths.Warehouse) }
+func (p *Project) SiteDir() string       { return p.Path(p.Config.Paths.Site) }
+func (p *Project) StateDir() string      { return p.Path(p.Config.Paths.State) }
+
+// Location is the project's time zone.
+func (p *Project) Location() *time.Location {
+	loc, err := time.LoadLocation(p.Config.Timezone)
+	if err != nil {
+		return time.UTC
+	}
+	return loc
+}
+
+// Env is what sources get besides their config.
+func (p *Project) Env() pipelines.Env { return pipelines.Env{BaseDir: p.Dir} }
+
+var nameRE = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
+
+// ParseConfig decodes and validates crmwh.yaml. The error is a
+// *ConfigError listing every problem as file:line: key: what is wrong.
+func ParseConfig(file string, data []byte) (Config, error) {
+	cfg := Config{
+		Timezone: "Asia/Shanghai",
+		Currency: "CNY",
+		Paths:    Paths{Lake: "data/lake", Warehouse: "data/crmwh.duckdb", Site: "site", State: "data/state"},
+		Extract:  ExtractConfig{Parallelism: 2},
+	}
+	d := strictyaml.Decode(file, data, &cfg)
+	d.ValidateAfterDecode(func() { validate(d, &cfg) })
+	if err := d.Problems.Err(); err != nil {
+		return cfg, &ConfigError{Problems: d.Problems}
+	}
+	return cfg, nil
+}
+
+func validate(d *strictyaml.Doc, c *Config) {
+	if c.Name == "" {
+		d.Addf("name", "missing: the project's name")
+	}
+	if _, err := time.LoadLocation(c.Timezone); err != nil || c.Timezone == "" {
+		d.Addf("timezone", "unknown time zone %q (expected an IANA name such as Asia/Shanghai)", c.Timezone)
+	}
+	if !regexp.MustCompile(`^[A-Z]{3}$`).MatchString(c.Currency) {
+		d.Addf("currency", "%q is not an ISO 4217 code such as CNY or USD", c.Currency)
+	}
+	for key, v := range map[string]string{"paths.lake": c.Paths.Lake, "paths.warehouse": c.Paths.Warehouse, "paths.site": c.Paths.Site, "paths.state": c.Paths.State} {
+		if strings.TrimSpace(v) == "" {
+			d.Addf(key, "must not be empty")
+		}
+	}
+	if c.Extract.Parallelism < 1 || c.Extract.Parallelism > 64 {
+		d.Addf("extract.parallelism", "must be between 1 and 64, got %d", c.Extract.Parallelism)
+	}
+	if c.Build.Threads < 0 {
+		d.Addf("build.threads", "must not be negative")
+	}
+	names := map[string]bool{}
+	for i, s := range c.Sources {
+		p := fmt.Sprintf("sources[%d]", i)
+		if !nameRE.MatchString(s.Name) {
+			d.Addf(p+".name", "%q must be lower case letters, digits and _, starting with a letter (it names lake folders and raw tables)", s.Name)
+		} else if names[s.Name] {
+			d.Addf(p+".name", "source %q is declared twice", s.Name)
+		}
+		names[s.Name] = true
+		k, err := pipelines.Lookup(s.Kind)
+		if err != nil {
+			d.Addf(p+".kind", "%v", err)
+			continue
+		}
+		if len(s.Streams) == 0 {
+			d.Addf(p+".streams", "missing: a source needs at least one stream")
+		}
+		streams := map[string]bool{}
+		for j, st := range s.Streams {
+			sp := fmt.Sprintf("%s.streams[%d].name", p, j)
+			if !nameRE.MatchString(st.Name) {
+				d.Addf(sp, "%q must be lower case letters, digits and _, starting with a letter", st.Name)
+			} else if streams[st.Name] {
+				d.Addf(sp, "stream %q is declared twice in source %s", st.Name, s.Name)
+			}
+			streams[st.Name] = true
+		}
+		if k.Validate != nil {
+			k.Validate(s, func(path, msg string) { d.Addf(p+"."+path, "%s", msg) })
+		}
+	}
+}

@@ -1,0 +1,234 @@
+// Package refresh runs the steps of a refresh (extract, build, dashboards)
+// on a project, each with its summary, and classifies failures by step so
+// that callers (the CLI, the scheduler) can map them to exit codes.
+package refresh
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"crmwh/dashboards/render"
+	"crmwh/dashboards/spec"
+	"crmwh/pipelines/extract"
+	"crmwh/pipelines/lake"
+	"crmwh/project"
+	"crmwh/warehouse/build"
+	"crmwh/warehouse/duckdb"
+)
+
+// Step names.
+const (
+	StepExtract    = "extract"
+	StepBuild      = "build"
+	StepDashboards = "dashboards"
+)
+
+// AllSteps is what `crmwh refresh` runs.
+var AllSteps = []string{StepExtract, StepBuild, StepDashboards}
+
+// StepError is a failure of one step.
+type StepError struct {
+	Step string
+	Err  error
+}
+
+func (e *StepError) Error() string { return e.Step + ": " + e.Err.Error() }
+func (e *StepError) Unwrap() error { return e.Err }
+
+// NewRunID returns a sortable unique run id such as 20261123T101500Z-3fa2.
+func NewRunID(now time.Time) string {
+	b := make([]byte, 2)
+	_, _ = rand.Read(b)
+	return now.UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b)
+}
+
+// Hooks receive progress; any may be nil.
+type Hooks struct {
+	Extract    func([]extract.StreamResult)
+	Build      func(build.ModelResult)
+	Dashboards func(page string)
+	// StepStart is called before each step.
+	StepStart func(step string)
+	// StepDone is called after each step with its summary.
+	StepDone func(StepSummary)
+}
+
+// StepSummary is one step's outcome, for the run summary.
+type StepSummary struct {
+	Step     string        `json:"step"`
+	Status   string        `json:"status"` // ok, failed, skipped
+	Rows     int64         `json:"rows"`
+	Detail   string        `json:"detail"`
+	Duration time.Duration `json:"duration_ns"`
+	Error    string        `json:"error,omitempty"`
+	Result   any           `json:"result,omitempty"`
+}
+
+// Summary is a run's outcome.
+type Summary struct {
+	RunID    string        `json:"run_id"`
+	Project  string        `json:"project"`
+	Steps    []StepSummary `json:"steps"`
+	Status   string        `json:"status"`
+	Started  time.Time     `json:"started_at"`
+	Duration time.Duration `json:"duration_ns"`
+	Error    string        `json:"error,omitempty"`
+}
+
+// Runner runs steps on a project.
+type Runner struct {
+	Project *project.Project
+	RunID   string
+	Logger  *slog.Logger
+	Hooks   Hooks
+	// Only limits extraction to some streams.
+	Only []string
+	// Lang of the dashboards: en (default) or zh.
+	Lang string
+}
+
+// Run runs the steps in order, stopping at the first failure (later steps
+// are reported as skipped). The error is a *StepError.
+func (r *Runner) Run(ctx context.Context, steps []string) (Summary, error) {
+	if r.Logger == nil {
+		r.Logger = slog.Default()
+	}
+	s := Summary{RunID: r.RunID, Project: r.Project.Dir, Started: time.Now().UTC(), Status: "ok"}
+	var failure error
+	for _, step := range steps {
+		if failure != nil {
+			s.Steps = append(s.Steps, StepSummary{Step: step, Status: "skipped"})
+			continue
+		}
+		if r.Hooks.StepStart != nil {
+			r.Hooks.StepStart(step)
+		}
+		sum, err := r.runStep(ctx, step)
+		if err != nil {
+			sum.Status, sum.Error = "failed", err.Error()
+			failure = &StepError{Step: step, Err: err}
+			s.Status, s.Error = "failed", failure.Error()
+		}
+		s.Steps = append(s.Steps, sum)
+		if r.Hooks.StepDone != nil {
+			r.Hooks.StepDone(sum)
+		}
+	}
+	s.Duration = time.Since(s.Started)
+	return s, failure
+}
+
+func (r *Runner) runStep(ctx context.Context, step string) (StepSummary, error) {
+	t0 := time.Now()
+	sum := StepSummary{Step: step, Status: "ok"}
+	var err error
+	switch step {
+	case StepExtract:
+		var res extract.Result
+		res, err = r.Extract(ctx)
+		rows, bad := res.Totals()
+		sum.Rows = rows
+		sum.Detail = fmt.Sprintf("%d streams, %d rows, %d quarantined", len(res.Streams), rows, bad)
+		sum.Result = res
+	case StepBuild:
+		var res build.Result
+		res, err = r.Build(ctx)
+		var ok int
+		var rows int64
+		for _, m := range res.Models {
+			if m.Status == "ok" {
+				ok++
+			}
+			if m.Rows > 0 {
+				rows += m.Rows
+			}
+		}
+		sum.Rows = rows
+		sum.Detail = fmt.Sprintf("%d/%d models, %d rows in tables", ok, len(res.Models), rows)
+		sum.Result = res
+	case StepDashboards:
+		var res render.Result
+		res, err = r.RenderDashboards(ctx)
+		sum.Rows = int64(res.Rows)
+		sum.Detail = fmt.Sprintf("%d pages, %d charts in %s", len(res.Pages), res.Charts, res.Dir)
+		sum.Result = res
+	default:
+		err = fmt.Errorf("unknown step %q (known: extract, build, dashboards)", step)
+	}
+	sum.Duration = time.Since(t0)
+	return sum, err
+}
+
+// Extract runs the extract step.
+func (r *Runner) Extract(ctx context.Context) (extract.Result, error) {
+	l, err := lake.Open(r.Project.LakeDir())
+	if err != nil {
+		return extract.Result{RunID: r.RunID}, err
+	}
+	return extract.Run(ctx, extract.Options{
+		Lake:        l,
+		Sources:     r.Project.Config.Sources,
+		Env:         r.Project.Env(),
+		RunID:       r.RunID,
+		Parallelism: r.Project.Config.Extract.Parallelism,
+		Only:        r.Only,
+		Progress:    r.Hooks.Extract,
+		Logger:      r.Logger,
+	})
+}
+
+// Build runs the build step.
+func (r *Runner) Build(ctx context.Context) (build.Result, error) {
+	p := r.Project
+	return build.Build(ctx, build.Options{
+		Warehouse:   p.WarehouseFile(),
+		LakeDir:     p.LakeDir(),
+		Models:      p.FS,
+		ModelsDir:   "sql",
+		RunID:       r.RunID,
+		Threads:     p.Config.Build.Threads,
+		MemoryLimit: p.Config.Build.MemoryLimit,
+		Progress:    r.Hooks.Build,
+		Logger:      r.Logger,
+	})
+}
+
+// RenderDashboards renders the project's pages from the published warehouse
+// into the site folder. The pages say "data as of" the end of the last
+// successful build, so the same warehouse always gives the same bytes.
+func (r *Runner) RenderDashboards(ctx context.Context) (render.Result, error) {
+	p := r.Project
+	pages, err := spec.Load(p.FS, "dashboards")
+	if err != nil {
+		return render.Result{}, err
+	}
+	db, err := duckdb.Open(p.WarehouseFile(), duckdb.Options{ReadOnly: true})
+	if err != nil {
+		return render.Result{}, err
+	}
+	defer db.Close()
+	var asOf time.Time
+	if err := db.QueryRowContext(ctx, "SELECT max(finished_at) FROM meta.build_runs WHERE status = 'ok'").Scan(&asOf); err != nil {
+		return render.Result{}, fmt.Errorf("reading the last build time: %w", err)
+	}
+	res, err := render.Render(ctx, db, pages, render.Options{
+		OutDir:   p.SiteDir(),
+		Lang:     r.Lang,
+		DataAsOf: asOf.In(p.Location()),
+		Currency: p.Config.Currency,
+	})
+	if err != nil {
+		return res, err
+	}
+	if r.Hooks.Dashboards != nil {
+		for _, pg := range res.Pages {
+			r.Hooks.Dashboards(pg.File)
+		}
+	}
+	r.Logger.Info("dashboards rendered", "run_id", r.RunID, "pages", len(res.Pages), "charts", res.Charts, "dir", res.Dir)
+	return res, nil
+}

@@ -1,0 +1,129 @@
+// Package duckdb is the only package that imports the DuckDB driver. It
+// opens warehouse files the way crmwh needs them (read-only for readers, a
+// fresh file for each build) and knows how to swap a built file into place.
+// README.md in this folder lists the DuckDB behaviours we work around.
+package duckdb
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/duckdb/duckdb-go/v2"
+)
+
+// Options tune a connection.
+type Options struct {
+	// ReadOnly opens the file with access_mode=read_only: any number of
+	// processes may then read it, but none may write it.
+	ReadOnly bool
+	// Threads limits DuckDB's worker threads (0: DuckDB's default, one per core).
+	Threads int
+	// MemoryLimit such as "2GB" (empty: DuckDB's default, 80% of RAM).
+	MemoryLimit string
+	// TempDir is where DuckDB spills when memory runs out.
+	TempDir string
+}
+
+// ErrNoWarehouse is returned when opening a warehouse file that does not exist.
+var ErrNoWarehouse = errors.New("no warehouse yet")
+
+// Open opens a DuckDB database file ("" for in-memory). Every connection of
+// the pool gets the same settings: DuckDB settings are per database, but
+// the pool is kept to one open database per file so that writes are never
+// attempted from two handles.
+func Open(path string, o Options) (*sql.DB, error) {
+	if o.ReadOnly && path != "" {
+		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("%w: %s does not exist (run `crmwh build` first)", ErrNoWarehouse, path)
+		}
+	}
+	q := url.Values{}
+	if o.ReadOnly {
+		q.Set("access_mode", "read_only")
+	}
+	if o.Threads > 0 {
+		q.Set("threads", fmt.Sprint(o.Threads))
+	}
+	if o.MemoryLimit != "" {
+		q.Set("memory_limit", o.MemoryLimit)
+	}
+	if o.TempDir != "" {
+		q.Set("temp_directory", o.TempDir)
+	}
+	dsn := path
+	if len(q) > 0 {
+		dsn += "?" + q.Encode()
+	}
+	conn, err := duckdb.NewConnector(dsn, nil)
+	if err != nil {
+		return nil, fmt.Errorf("opening %s: %w", describe(path), err)
+	}
+	db := sql.OpenDB(conn)
+	if err := db.PingContext(context.Background()); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("opening %s: %w", describe(path), err)
+	}
+	return db, nil
+}
+
+func describe(path string) string {
+	if path == "" {
+		return "in-memory database"
+	}
+	return path
+}
+
+// QuoteIdent quotes an identifier for DuckDB SQL.
+func QuoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
+
+// QuoteString quotes a string literal for DuckDB SQL.
+func QuoteString(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+
+// Publish moves a finished database file over the published one: the
+// previous published file is kept as prev (hard link, so the published
+// name never disappears), then the new file is renamed over the published
+// name (atomic on one file system) and the folder is fsynced. Readers that
+// opened the old file keep reading it; new readers see the new one.
+func Publish(built, published, prev string) error {
+	f, err := os.Open(built)
+	if err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("syncing %s: %w", built, err)
+	}
+	f.Close()
+	if wal := built + ".wal"; fileExists(wal) {
+		return fmt.Errorf("publishing %s: write-ahead log %s still present (database not checkpointed)", built, wal)
+	}
+	if fileExists(published) && prev != "" {
+		os.Remove(prev + ".tmp")
+		if err := os.Link(published, prev+".tmp"); err != nil {
+			return fmt.Errorf("keeping previous warehouse: %w", err)
+		}
+		if err := os.Rename(prev+".tmp", prev); err != nil {
+			return fmt.Errorf("keeping previous warehouse: %w", err)
+		}
+	}
+	if err := os.Rename(built, published); err != nil {
+		return fmt.Errorf("publishing warehouse: %w", err)
+	}
+	d, err := os.Open(filepath.Dir(published))
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}

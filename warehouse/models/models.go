@@ -1,0 +1,307 @@
+// Package models finds the SQL models of a project, reads their header
+// comments, works out which relations each one reads (with DuckDB's own
+// parser, through json_serialize_sql) and orders them so that every model
+// comes after the models it reads.
+package models
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"path"
+	"regexp"
+	"sort"
+	"strings"
+)
+
+// Materializations.
+const (
+	View  = "view"
+	Table = "table"
+)
+
+// Model is one .sql file under sql/.
+type Model struct {
+	// Name is the file name without .sql; it is also the relation's name.
+	Name string
+	// Path is the file's path in the project, e.g. sql/core/dim_customer.sql.
+	Path string
+	// Layer is the first folder under sql/: staging, core or marts.
+	Layer string
+	// SQL is the file's text: one SELECT (WITH …) statement.
+	SQL string
+	// Materialize is view or table (header `-- @materialize: table`).
+	// Default: view in staging/, table elsewhere.
+	Materialize string
+	// Deps are the models this one reads, sorted.
+	Deps []string
+	// Sources are the raw relations this one reads (schema.name), sorted.
+	Sources []string
+}
+
+var nameRE = regexp.MustCompile(`^[a-z_][a-z0-9_]*$`)
+
+// headerRE matches `-- @key: value` comments at the top of a model.
+var headerRE = regexp.MustCompile(`^--\s*@([a-z_]+)\s*:\s*(.*?)\s*$`)
+
+// Discover reads every .sql file under dir (recursively) of fsys. Problems
+// are collected: a file name that is not a valid relation name, two files
+// with one name, an unknown header key or value.
+func Discover(fsys fs.FS, dir string) ([]*Model, error) {
+	var out []*Model
+	var problems []string
+	byName := map[string]string{}
+	err := fs.WalkDir(fsys, dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() || !strings.HasSuffix(p, ".sql") {
+			return nil
+		}
+		name := strings.TrimSuffix(path.Base(p), ".sql")
+		if !nameRE.MatchString(name) {
+			problems = append(problems, fmt.Sprintf("%s: file name %q must be a lower-case SQL name (letters, digits, _)", p, name))
+			return nil
+		}
+		if other, dup := byName[name]; dup {
+			problems = append(problems, fmt.Sprintf("%s: model %s is also defined in %s", p, name, other))
+			return nil
+		}
+		byName[name] = p
+		b, err := fs.ReadFile(fsys, p)
+		if err != nil {
+			return err
+		}
+		rel := strings.TrimPrefix(strings.TrimPrefix(p, dir), "/")
+		layer, _, _ := strings.Cut(rel, "/")
+		if !strings.Contains(rel, "/") {
+			layer = ""
+		}
+		m := &Model{Name: name, Path: p, Layer: layer, SQL: strings.TrimSpace(string(b))}
+		m.Materialize = Table
+		if layer == "staging" {
+			m.Materialize = View
+		}
+		for i, line := range strings.Split(m.SQL, "\n") {
+			line = strings.TrimSpace(line)
+			if !strings.HasPrefix(line, "--") {
+				break
+			}
+			hm := headerRE.FindStringSubmatch(line)
+			if hm == nil {
+				continue
+			}
+			switch hm[1] {
+			case "materialize", "materialized":
+				v := strings.ToLower(hm[2])
+				if v != View && v != Table {
+					problems = append(problems, fmt.Sprintf("%s:%d: @materialize: %q is not one of view, table", p, i+1, hm[2]))
+				}
+				m.Materialize = v
+			default:
+				problems = append(problems, fmt.Sprintf("%s:%d: unknown header @%s (known: materialize)", p, i+1, hm[1]))
+			}
+		}
+		m.SQL = strings.TrimRight(strings.TrimSpace(m.SQL), ";")
+		if m.SQL == "" {
+			problems = append(problems, fmt.Sprintf("%s: file is empty", p))
+		}
+		out = append(out, m)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(problems) > 0 {
+		return nil, fmt.Errorf("%s", strings.Join(problems, "\n"))
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+// Relation is a table a query reads.
+type Relation struct{ Schema, Name string }
+
+func (r Relation) String() string {
+	if r.Schema == "" {
+		return r.Name
+	}
+	return r.Schema + "." + r.Name
+}
+
+// References returns the tables a SELECT statement reads, parsed by DuckDB
+// (json_serialize_sql). Names of common table expressions are left out.
+func References(ctx context.Context, db *sql.DB, query string) ([]Relation, error) {
+	var js string
+	if err := db.QueryRowContext(ctx, "SELECT CAST(json_serialize_sql(?::VARCHAR) AS VARCHAR)", query).Scan(&js); err != nil {
+		return nil, err
+	}
+	var root any
+	if err := json.Unmarshal([]byte(js), &root); err != nil {
+		return nil, fmt.Errorf("reading parse tree: %w", err)
+	}
+	if m, ok := root.(map[string]any); ok && m["error"] == true {
+		msg, _ := m["error_message"].(string)
+		return nil, fmt.Errorf("%s", msg)
+	}
+	if m, ok := root.(map[string]any); ok {
+		if st, ok := m["statements"].([]any); ok && len(st) != 1 {
+			return nil, fmt.Errorf("a model must hold exactly one SELECT statement, found %d", len(st))
+		}
+	}
+	ctes := map[string]bool{}
+	var refs []Relation
+	seen := map[Relation]bool{}
+	var walk func(v any)
+	walk = func(v any) {
+		switch x := v.(type) {
+		case map[string]any:
+			if cm, ok := x["cte_map"].(map[string]any); ok {
+				if entries, ok := cm["map"].([]any); ok {
+					for _, e := range entries {
+						if em, ok := e.(map[string]any); ok {
+							if k, ok := em["key"].(string); ok {
+								ctes[strings.ToLower(k)] = true
+							}
+						}
+					}
+				}
+			}
+			if x["type"] == "BASE_TABLE" {
+				name, _ := x["table_name"].(string)
+				schema, _ := x["schema_name"].(string)
+				r := Relation{Schema: strings.ToLower(schema), Name: strings.ToLower(name)}
+				if name != "" && !seen[r] {
+					seen[r] = true
+					refs = append(refs, r)
+				}
+			}
+			for _, c := range x {
+				walk(c)
+			}
+		case []any:
+			for _, c := range x {
+				walk(c)
+			}
+		}
+	}
+	walk(root)
+	out := refs[:0]
+	for _, r := range refs {
+		if r.Schema == "" && ctes[r.Name] {
+			continue
+		}
+		out = append(out, r)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].String() < out[j].String() })
+	return out, nil
+}
+
+// Resolve fills each model's Deps and Sources. A reference is a model when
+// it names one (bare or as main.name), a source when its schema is one of
+// sourceSchemas and the relation exists there, and otherwise an error that
+// names the model's file, unless external lists it (relations that exist
+// outside the models, such as tables written by Go build steps).
+func Resolve(ctx context.Context, db *sql.DB, ms []*Model, sources map[string]bool, external map[string]bool) error {
+	byName := map[string]*Model{}
+	for _, m := range ms {
+		byName[m.Name] = m
+	}
+	var problems []string
+	for _, m := range ms {
+		refs, err := References(ctx, db, m.SQL)
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("%s: cannot parse: %v", m.Path, err))
+			continue
+		}
+		deps := map[string]bool{}
+		srcs := map[string]bool{}
+		for _, r := range refs {
+			switch {
+			case (r.Schema == "" || r.Schema == "main") && byName[r.Name] != nil:
+				if r.Name == m.Name {
+					problems = append(problems, fmt.Sprintf("%s: model %s reads itself", m.Path, m.Name))
+					continue
+				}
+				deps[r.Name] = true
+			case sources[r.String()]:
+				srcs[r.String()] = true
+			case external[r.String()]:
+			default:
+				problems = append(problems, fmt.Sprintf("%s: model %s reads %s, which is neither a model nor a lake table (raw.<source>_<stream>)", m.Path, m.Name, r))
+			}
+		}
+		m.Deps, m.Sources = keys(deps), keys(srcs)
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("%s", strings.Join(problems, "\n"))
+	}
+	return nil
+}
+
+func keys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Order sorts models so that each comes after its dependencies (ties by
+// name, so the order is stable). A cycle is an error naming its files.
+func Order(ms []*Model) ([]*Model, error) {
+	byName := map[string]*Model{}
+	for _, m := range ms {
+		byName[m.Name] = m
+	}
+	const (
+		unvisited = iota
+		visiting
+		done
+	)
+	state := map[string]int{}
+	var out []*Model
+	var stack []string
+	var visit func(m *Model) error
+	visit = func(m *Model) error {
+		switch state[m.Name] {
+		case done:
+			return nil
+		case visiting:
+			i := len(stack) - 1
+			for stack[i] != m.Name {
+				i--
+			}
+			cycle := append(append([]string(nil), stack[i:]...), m.Name)
+			files := make([]string, len(cycle))
+			for k, n := range cycle {
+				files[k] = byName[n].Path
+			}
+			return fmt.Errorf("models form a cycle: %s (files %s)", strings.Join(cycle, " → "), strings.Join(files[:len(files)-1], ", "))
+		}
+		state[m.Name] = visiting
+		stack = append(stack, m.Name)
+		for _, d := range m.Deps {
+			if dm := byName[d]; dm != nil {
+				if err := visit(dm); err != nil {
+					return err
+				}
+			}
+		}
+		stack = stack[:len(stack)-1]
+		state[m.Name] = done
+		out = append(out, m)
+		return nil
+	}
+	sorted := append([]*Model(nil), ms...)
+	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Name < sorted[j].Name })
+	for _, m := range sorted {
+		if err := visit(m); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
