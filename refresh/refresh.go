@@ -24,6 +24,7 @@ import (
 const (
 	StepExtract    = "extract"
 	StepBuild      = "build"
+	StepTest       = "test"
 	StepDashboards = "dashboards"
 )
 

@@ -222,8 +222,8 @@ func TestSQLPrintsFromTheWarehouseReadOnly(t *testing.T) {
 // rawOrder is one order row of a billing export.
 type rawOrder struct {
 	id, customerNo, status, original string
-	at                                time.Time
-	net                               int64 // fen
+	at                               time.Time
+	net                              int64 // fen
 }
 
 var shanghai = func() *time.Location {

@@ -18,7 +18,6 @@ import (
 	"strings"
 	"time"
 
-	"crmwh/pipelines"
 	"crmwh/pipelines/lake"
 	"crmwh/warehouse/duckdb"
 	"crmwh/warehouse/models"
@@ -222,8 +221,8 @@ func runModel(ctx context.Context, db *sql.DB, m *models.Model) (int64, error) {
 }
 
 // createRawViews creates raw.<source>_<stream> over each stream's committed
-// Parquet files (only those the manifest lists) and
-// raw.<source>_<stream>__quarantine over its quarantined rows.
+// Parquet files and raw.<source>_<stream>__quarantine over its quarantined
+// rows. The SQL of each view comes from the lake, which knows its files.
 func createRawViews(ctx context.Context, db *sql.DB, l *lake.Lake) (map[string]bool, error) {
 	ms, err := l.Manifests()
 	if err != nil {
@@ -231,42 +230,13 @@ func createRawViews(ctx context.Context, db *sql.DB, l *lake.Lake) (map[string]b
 	}
 	out := map[string]bool{}
 	for _, m := range ms {
-		name := m.Source + "_" + m.Stream
-		if len(m.Schema) == 0 {
-			continue
+		for _, v := range l.RawViews(m) {
+			stmt := fmt.Sprintf("CREATE VIEW raw.%s AS %s", duckdb.QuoteIdent(v.Name), v.SQL)
+			if _, err := db.ExecContext(ctx, stmt); err != nil {
+				return nil, fmt.Errorf("creating raw.%s: %w", v.Name, err)
+			}
+			out["raw."+v.Name] = true
 		}
-		body := scanSQL(l, m.Schema, m.Parts)
-		stmt := fmt.Sprintf("CREATE VIEW raw.%s AS %s", duckdb.QuoteIdent(name), body)
-		if _, err := db.ExecContext(ctx, stmt); err != nil {
-			return nil, fmt.Errorf("creating raw.%s: %w", name, err)
-		}
-		out["raw."+name] = true
-		stmt = fmt.Sprintf("CREATE VIEW raw.%s AS %s", duckdb.QuoteIdent(name+"__quarantine"), scanSQL(l, lake.QuarantineSchema(), m.Quarantine))
-		if _, err := db.ExecContext(ctx, stmt); err != nil {
-			return nil, fmt.Errorf("creating raw.%s__quarantine: %w", name, err)
-		}
-		out["raw."+name+"__quarantine"] = true
 	}
 	return out, nil
-}
-
-// scanSQL selects the given columns from the parts, or an empty typed
-// relation when there are none.
-func scanSQL(l *lake.Lake, cols pipelines.Schema, parts []lake.Part) string {
-	sel := make([]string, len(cols))
-	for i, c := range cols {
-		if len(parts) == 0 {
-			sel[i] = fmt.Sprintf("CAST(NULL AS %s) AS %s", c.DuckDBType(), duckdb.QuoteIdent(c.Name))
-		} else {
-			sel[i] = fmt.Sprintf("CAST(%s AS %s) AS %s", duckdb.QuoteIdent(c.Name), c.DuckDBType(), duckdb.QuoteIdent(c.Name))
-		}
-	}
-	if len(parts) == 0 {
-		return "SELECT " + strings.Join(sel, ", ") + " WHERE false"
-	}
-	files := make([]string, len(parts))
-	for i, p := range parts {
-		files[i] = duckdb.QuoteString(filepath.Join(l.Dir, filepath.FromSlash(p.Path)))
-	}
-	return fmt.Sprintf("SELECT %s FROM read_parquet([%s], union_by_name = true)", strings.Join(sel, ", "), strings.Join(files, ", "))
 }
