@@ -51,6 +51,7 @@ func NewRunID(now time.Time) string {
 type Hooks struct {
 	Extract    func([]extract.StreamResult)
 	Build      func(build.ModelResult)
+	Test       func(build.TestResult)
 	Dashboards func(page string)
 	// StepStart is called before each step.
 	StepStart func(step string)
@@ -90,6 +91,11 @@ type Runner struct {
 	Only []string
 	// Lang of the dashboards: en (default) or zh.
 	Lang string
+	// Select limits the build (and the test step) to some models; see
+	// build.Options.Select.
+	Select []string
+	// FullRefresh rebuilds incremental and snapshot models from scratch.
+	FullRefresh bool
 }
 
 // Run runs the steps in order, stopping at the first failure (later steps
@@ -149,7 +155,19 @@ func (r *Runner) runStep(ctx context.Context, step string) (StepSummary, error) 
 			}
 		}
 		sum.Rows = rows
-		sum.Detail = fmt.Sprintf("%d/%d models, %d rows in tables", ok, len(res.Models), rows)
+		tc := res.TestCounts()
+		sum.Detail = fmt.Sprintf("%d/%d models, %d rows in tables; tests: %d passed, %d warned, %d failed",
+			ok, len(res.Models), rows, tc["pass"], tc["warn"], tc["fail"]+tc["error"])
+		sum.Result = res
+	case StepTest:
+		var res []build.TestResult
+		res, err = r.Test(ctx)
+		counts := map[string]int{}
+		for _, t := range res {
+			counts[t.Status]++
+		}
+		sum.Rows = int64(len(res))
+		sum.Detail = fmt.Sprintf("%d tests: %d passed, %d warned, %d failed", len(res), counts["pass"], counts["warn"], counts["fail"]+counts["error"])
 		sum.Result = res
 	case StepDashboards:
 		var res render.Result
@@ -158,7 +176,7 @@ func (r *Runner) runStep(ctx context.Context, step string) (StepSummary, error) 
 		sum.Detail = fmt.Sprintf("%d pages, %d charts in %s", len(res.Pages), res.Charts, res.Dir)
 		sum.Result = res
 	default:
-		err = fmt.Errorf("unknown step %q (known: extract, build, dashboards)", step)
+		err = fmt.Errorf("unknown step %q (known: extract, build, test, dashboards)", step)
 	}
 	sum.Duration = time.Since(t0)
 	return sum, err
@@ -193,8 +211,25 @@ func (r *Runner) Build(ctx context.Context) (build.Result, error) {
 		RunID:       r.RunID,
 		Threads:     p.Config.Build.Threads,
 		MemoryLimit: p.Config.Build.MemoryLimit,
-		Progress:    r.Hooks.Build,
-		Logger:      r.Logger,
+		Select:       r.Select,
+		FullRefresh:  r.FullRefresh,
+		Progress:     r.Hooks.Build,
+		TestProgress: r.Hooks.Test,
+		Logger:       r.Logger,
+	})
+}
+
+// Test runs the data tests against the published warehouse.
+func (r *Runner) Test(ctx context.Context) ([]build.TestResult, error) {
+	p := r.Project
+	return build.RunTests(ctx, build.TestOptions{
+		Warehouse: p.WarehouseFile(),
+		Models:    p.FS,
+		ModelsDir: "sql",
+		RunID:     r.RunID,
+		Select:    r.Select,
+		Progress:  r.Hooks.Test,
+		Logger:    r.Logger,
 	})
 }
 

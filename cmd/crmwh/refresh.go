@@ -21,13 +21,20 @@ dashboards failed, 1 anything else.`,
   crmwh refresh --json > run.json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runSteps(cmd, g, refresh.AllSteps, nil)
+			return runSteps(cmd, g, refresh.AllSteps, stepOptions{})
 		},
 	}
 }
 
+// stepOptions are what some verbs add to a run.
+type stepOptions struct {
+	only        []string // streams to extract
+	selectors   []string // models to build or test
+	fullRefresh bool
+}
+
 // runSteps runs refresh steps on the project with progress and a summary.
-func runSteps(cmd *cobra.Command, g *globals, steps []string, only []string) error {
+func runSteps(cmd *cobra.Command, g *globals, steps []string, so stepOptions) error {
 	p, err := g.loadProject()
 	if err != nil {
 		return err
@@ -37,12 +44,15 @@ func runSteps(cmd *cobra.Command, g *globals, steps []string, only []string) err
 		Project: p,
 		RunID:   refresh.NewRunID(time.Now()),
 		Logger:  u.logger(g.verbose),
-		Only:    only,
-		Lang:    g.lang,
+		Only:        so.only,
+		Select:      so.selectors,
+		FullRefresh: so.fullRefresh,
+		Lang:        g.lang,
 	}
 	r.Hooks = refresh.Hooks{
 		Extract: u.extractProgress,
 		Build:   u.buildProgress,
+		Test:    u.testProgress,
 		Dashboards: func(page string) {
 			u.line("  ✓ %s", page)
 		},
