@@ -95,7 +95,7 @@ func (m *Model) modelTest(t TestSpec, column string, add func(TestSpec, string, 
 		}
 		if t.ErrorAfter > 0 {
 			e := t
-			e.Severity, e.Name = SeverityError, base
+			e.Name = base // error_after fails at the declared severity (error unless set to warn)
 			add(e, column, base, q(time.Duration(t.ErrorAfter)))
 		}
 		if t.WarnAfter > 0 {
