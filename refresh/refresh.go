@@ -204,13 +204,13 @@ func (r *Runner) Extract(ctx context.Context) (extract.Result, error) {
 func (r *Runner) Build(ctx context.Context) (build.Result, error) {
 	p := r.Project
 	return build.Build(ctx, build.Options{
-		Warehouse:   p.WarehouseFile(),
-		LakeDir:     p.LakeDir(),
-		Models:      p.FS,
-		ModelsDir:   "sql",
-		RunID:       r.RunID,
-		Threads:     p.Config.Build.Threads,
-		MemoryLimit: p.Config.Build.MemoryLimit,
+		Warehouse:    p.WarehouseFile(),
+		LakeDir:      p.LakeDir(),
+		Models:       p.FS,
+		ModelsDir:    "sql",
+		RunID:        r.RunID,
+		Threads:      p.Config.Build.Threads,
+		MemoryLimit:  p.Config.Build.MemoryLimit,
 		Select:       r.Select,
 		FullRefresh:  r.FullRefresh,
 		Progress:     r.Hooks.Build,

@@ -41,9 +41,9 @@ func runSteps(cmd *cobra.Command, g *globals, steps []string, so stepOptions) er
 	}
 	u := newUI(g.out, g.errw, g.json)
 	r := &refresh.Runner{
-		Project: p,
-		RunID:   refresh.NewRunID(time.Now()),
-		Logger:  u.logger(g.verbose),
+		Project:     p,
+		RunID:       refresh.NewRunID(time.Now()),
+		Logger:      u.logger(g.verbose),
 		Only:        so.only,
 		Select:      so.selectors,
 		FullRefresh: so.fullRefresh,

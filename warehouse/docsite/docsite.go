@@ -34,9 +34,9 @@ type Test struct {
 // Model is one documented model.
 type Model struct {
 	Name, Path, Layer, Materialize, Description string
-	Columns                                      []Column
-	Tests                                        []Test
-	Deps, Sources, Dependents                    []string
+	Columns                                     []Column
+	Tests                                       []Test
+	Deps, Sources, Dependents                   []string
 	// Undocumented lists columns without a description.
 	Undocumented []string
 }
