@@ -58,6 +58,8 @@ type BuildConfig struct {
 	Threads int `yaml:"threads"`
 	// MemoryLimit for DuckDB such as "4GB" (default: DuckDB's, 80% of RAM).
 	MemoryLimit string `yaml:"memory_limit"`
+	// Workers is how many models are built at once. Default 2.
+	Workers int `yaml:"workers"`
 }
 
 // Project is a loaded project.
@@ -192,6 +194,9 @@ func validate(d *strictyaml.Doc, c *Config) {
 	}
 	if c.Build.Threads < 0 {
 		d.Addf("build.threads", "must not be negative")
+	}
+	if c.Build.Workers < 0 || c.Build.Workers > 16 {
+		d.Addf("build.workers", "must be between 1 and 16")
 	}
 	names := map[string]bool{}
 	for i, s := range c.Sources {

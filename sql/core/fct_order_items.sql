@@ -1,6 +1,4 @@
--- @materialize: incremental
--- One row per order line, built incrementally: each build adds the lines
--- of the lake parts loaded since the last one (merged by order_id, line_no).
+-- One row per order line.
 -- Amounts: gross = unit_price × quantity, discount, net = line_amount.
 -- Lines of refund rows have negative quantities and amounts (line_type
 -- 'refund'); cancellations are per order: join fct_orders on order_id.

@@ -218,6 +218,9 @@ func Build(ctx context.Context, o Options) (res Result, err error) {
 	if err != nil {
 		return res, err
 	}
+	if err := g.checkIncremental(); err != nil {
+		return res, err
+	}
 	if err := g.writeLineage(ctx, db); err != nil {
 		return res, err
 	}

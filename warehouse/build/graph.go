@@ -251,3 +251,38 @@ func kindOf(n *node) string {
 	}
 	return "step"
 }
+
+// checkIncremental refuses incremental models that read no lake table
+// directly or through views: they would never see anything new.
+func (g *graph) checkIncremental() error {
+	var bad []string
+	for _, name := range g.order {
+		n := g.nodes[name]
+		if n.model == nil || n.model.Materialize != models.Incremental {
+			continue
+		}
+		if !g.readsLakeThroughViews(n.model, map[string]bool{}) {
+			bad = append(bad, fmt.Sprintf("%s: incremental model %s reads no lake table (raw.*) directly or through views, so it would never see new data; make it a table", n.model.Path, name))
+		}
+	}
+	if len(bad) > 0 {
+		return fmt.Errorf("%s", strings.Join(bad, "\n"))
+	}
+	return nil
+}
+
+func (g *graph) readsLakeThroughViews(m *models.Model, seen map[string]bool) bool {
+	if seen[m.Name] {
+		return false
+	}
+	seen[m.Name] = true
+	if len(m.Sources) > 0 {
+		return true
+	}
+	for _, d := range m.Deps {
+		if dn := g.nodes[d]; dn != nil && dn.model != nil && dn.model.Materialize == models.View && g.readsLakeThroughViews(dn.model, seen) {
+			return true
+		}
+	}
+	return false
+}
