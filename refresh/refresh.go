@@ -16,6 +16,7 @@ import (
 	"crmwh/pipelines/extract"
 	"crmwh/pipelines/lake"
 	"crmwh/project"
+	"crmwh/warehouse/analytics"
 	"crmwh/warehouse/build"
 	"crmwh/warehouse/duckdb"
 )
@@ -210,6 +211,8 @@ func (r *Runner) Build(ctx context.Context) (build.Result, error) {
 		ModelsDir:    "sql",
 		RunID:        r.RunID,
 		Threads:      p.Config.Build.Threads,
+		Workers:      p.Config.Build.Workers,
+		Steps:        Steps(p),
 		MemoryLimit:  p.Config.Build.MemoryLimit,
 		Select:       r.Select,
 		FullRefresh:  r.FullRefresh,
@@ -267,4 +270,14 @@ func (r *Runner) RenderDashboards(ctx context.Context) (render.Result, error) {
 	}
 	r.Logger.Info("dashboards rendered", "run_id", r.RunID, "pages", len(res.Pages), "charts", res.Charts, "dir", res.Dir)
 	return res, nil
+}
+
+// Steps are the Go build steps of a project's build.
+func Steps(p *project.Project) []build.Step {
+	a := p.Config.Analytics
+	return []build.Step{analytics.SettingsStep(analytics.Settings{
+		Currency: p.Config.Currency, Timezone: p.Config.Timezone, TimeUnit: a.TimeUnit, HoldoutDays: a.HoldoutDays,
+		HorizonMonths: a.HorizonMonths, MonthlyDiscountRate: a.MonthlyDiscountRate, Margin: a.Margin,
+		ChurnDefinition: a.Churn.Definition, InactivityDays: a.Churn.InactivityDays, PAliveThreshold: a.Churn.PAliveThreshold,
+	})}
 }
