@@ -120,6 +120,21 @@ func TestRefreshOnTheDemoCompany(t *testing.T) {
 		require.Equal(t, want, got)
 	})
 
+	t.Run("Pareto and cohort retention equal an independent computation from the raw files", func(t *testing.T) {
+		want := rawCohortsAndPareto(t, filepath.Join(dir, "data", "demo"))
+		db := warehousetest.Open(t, wh, true)
+		require.Equal(t, want.cohorts, warehousetest.Rows(t, db, `SELECT strftime(cohort_month, '%Y-%m'), months_since_first,
+			cohort_customers, active_customers, net_revenue FROM mart_cohort_retention ORDER BY 1, 2`))
+		for _, pct := range []int{1, 5, 20, 50, 80, 100} {
+			var customers int64
+			var revenue string
+			require.NoError(t, db.QueryRow(`SELECT customers, CAST(net_revenue AS VARCHAR) FROM mart_pareto WHERE customer_percentile = ?`, pct).Scan(&customers, &revenue))
+			require.Equal(t, want.paretoCustomers[pct], customers, "percentile %d", pct)
+			require.Equal(t, money(want.paretoRevenue[pct]), revenue, "percentile %d", pct)
+		}
+		t.Logf("the top 20%% of customers hold %.1f%% of net revenue", 100*float64(want.paretoRevenue[20])/float64(want.paretoRevenue[100]))
+	})
+
 	t.Run("legacy GB18030 rows arrive with their Chinese text", func(t *testing.T) {
 		id, city, name := firstLegacyOrder(t, filepath.Join(dir, "data", "demo"))
 		db := warehousetest.Open(t, wh, true)
@@ -546,5 +561,102 @@ func malformedOrderRows(t *testing.T, demo string) [][]string {
 		}
 		return len(out[i][1]) < len(out[j][1]) || len(out[i][1]) == len(out[j][1]) && out[i][1] < out[j][1]
 	})
+	return out
+}
+
+type cohortsAndPareto struct {
+	cohorts         [][]string
+	paretoCustomers map[int]int64
+	paretoRevenue   map[int]int64
+}
+
+// rawCohortsAndPareto computes mart_cohort_retention's counts and revenue
+// and mart_pareto's top shares from the raw billing files: an order's net
+// revenue is its paid amount less the refunds that point at it, booked in
+// the order's month (Asia/Shanghai); customers are the generator's people.
+func rawCohortsAndPareto(t *testing.T, demo string) cohortsAndPareto {
+	t.Helper()
+	person := map[string]string{}
+	for _, r := range readCSV(t, filepath.Join(demo, "truth", "people.csv"), false)[1:] {
+		for _, no := range strings.Split(r[2], ";") {
+			if no != "" {
+				person[no] = r[0]
+			}
+		}
+	}
+	type order struct {
+		person, month string
+		net           int64
+	}
+	orders := readOrders(t, demo)
+	paid := map[string]*order{}
+	for _, o := range orders {
+		if o.status == "paid" {
+			paid[o.id] = &order{person[o.customerNo], o.at.In(shanghai).Format("2006-01"), o.net}
+		}
+	}
+	for _, o := range orders {
+		if p, ok := paid[o.original]; ok && o.status == "refund" {
+			p.net += o.net // refunds are negative
+		}
+	}
+	first := map[string]string{}
+	last := ""
+	for _, o := range paid {
+		if f, ok := first[o.person]; !ok || o.month < f {
+			first[o.person] = o.month
+		}
+		if o.month > last {
+			last = o.month
+		}
+	}
+	type cell struct{ cohort, month string }
+	active := map[cell]map[string]bool{}
+	revenue := map[cell]int64{}
+	perPerson := map[string]int64{}
+	size := map[string]int64{}
+	for _, c := range first {
+		size[c]++
+	}
+	for _, o := range paid {
+		k := cell{first[o.person], o.month}
+		if active[k] == nil {
+			active[k] = map[string]bool{}
+		}
+		active[k][o.person] = true
+		revenue[k] += o.net
+		perPerson[o.person] += o.net
+	}
+	var out cohortsAndPareto
+	var cohorts []string
+	for c := range size {
+		cohorts = append(cohorts, c)
+	}
+	sort.Strings(cohorts)
+	for _, c := range cohorts {
+		start, _ := time.Parse("2006-01", c)
+		for k := 0; ; k++ {
+			m := start.AddDate(0, k, 0).Format("2006-01")
+			if m > last {
+				break
+			}
+			key := cell{c, m}
+			out.cohorts = append(out.cohorts, []string{c, fmt.Sprint(k), fmt.Sprint(size[c]), fmt.Sprint(len(active[key])), money(revenue[key])})
+		}
+	}
+	revs := make([]int64, 0, len(perPerson))
+	for _, v := range perPerson {
+		revs = append(revs, v)
+	}
+	sort.Slice(revs, func(i, j int) bool { return revs[i] > revs[j] })
+	out.paretoCustomers, out.paretoRevenue = map[int]int64{}, map[int]int64{}
+	for _, pct := range []int{1, 5, 20, 50, 80, 100} {
+		n := (len(revs)*pct + 99) / 100
+		var sum int64
+		for _, v := range revs[:n] {
+			sum += v
+		}
+		out.paretoCustomers[pct], out.paretoRevenue[pct] = int64(n), sum
+	}
 	return out
 }
