@@ -62,7 +62,7 @@ func Parse(expr string, loc *time.Location) (Schedule, error) {
 		return nil, errors.New("empty expression (expected five fields such as \"30 2 * * *\", or @daily, or @every 15m)")
 	}
 	if strings.HasPrefix(expr, "TZ=") || strings.HasPrefix(expr, "CRON_TZ=") {
-		return nil, errors.New("a time zone prefix is not allowed here; use the schedule's timezone key")
+		return nil, fmt.Errorf("%q: a time zone prefix is not allowed here; use the schedule's timezone key", expr)
 	}
 	if loc == nil {
 		loc = time.UTC
@@ -79,7 +79,7 @@ func Parse(expr string, loc *time.Location) (Schedule, error) {
 		// Five years is robfig's search limit; an expression that finds no
 		// time in it (30 February) would never run.
 		if c.Next(time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)).IsZero() {
-			return nil, fmt.Errorf("%q %w: no date matches its day and month fields", expr, ErrNever)
+			return nil, fmt.Errorf("%q: %w: no date matches its day and month fields", expr, ErrNever)
 		}
 		return w, nil
 	case cron.ConstantDelaySchedule:

@@ -167,7 +167,7 @@ func TestInvalidExpressionsSayWhy(t *testing.T) {
 		"30 25 * * *":           `"30 25 * * *": hour field "25": end of range (25) above maximum (23): 25`,
 		"0 0 * foo *":           `"0 0 * foo *": month field "foo": failed to parse int from foo`,
 		"0 0 * * 8":             `"0 0 * * 8": day of week field "8": end of range (8) above maximum (6): 8`,
-		"0 0 30 2 *":            `"0 0 30 2 *" never fires: no date matches its day and month fields`,
+		"0 0 30 2 *":            `"0 0 30 2 *": never fires: no date matches its day and month fields`,
 		"@fortnightly":          `"@fortnightly": unknown descriptor`,
 		"@every soon":           `"@every soon": failed to parse duration @every soon`,
 		"@every 500ms":          `"@every 500ms": the interval must be at least 1s`,
