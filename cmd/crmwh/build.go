@@ -7,7 +7,7 @@ import (
 )
 
 func buildCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
+	c := &cobra.Command{
 		Use:   "build",
 		Short: "Build the DuckDB warehouse from the lake and publish it if every model succeeds",
 		Long: `build writes a new warehouse file: raw views over the lake, then every model
@@ -21,4 +21,6 @@ build leaves the published warehouse exactly as it was.`,
 			return runSteps(cmd, g, []string{refresh.StepBuild}, nil)
 		},
 	}
+	addWaitFlag(c, g)
+	return c
 }
