@@ -152,9 +152,7 @@ func Run(ctx context.Context, o Options) error {
 	}
 
 	cl := cronLogger{log}
-	// SkipIfStillRunning outside Recover: a panicking run is recovered
-	// inside, so the skip guard always gets its token back.
-	d.cron = cron.New(cron.WithLocation(time.UTC), cron.WithLogger(cl), cron.WithChain(cron.SkipIfStillRunning(cl), cron.Recover(cl)))
+	d.cron = cron.New(cron.WithLocation(time.UTC), cron.WithLogger(cl), cron.WithChain(jobChain(cl)...))
 	for _, s := range o.Schedules {
 		if !s.Enabled {
 			continue
@@ -237,6 +235,14 @@ func Run(ctx context.Context, o Options) error {
 	d.heartbeat(true)
 	log.Info("scheduler stopped")
 	return stopErr
+}
+
+// jobChain wraps every cron job: SkipIfStillRunning outside Recover, so
+// that a panicking run is recovered inside the skip guard, which then
+// always gets its token back (the other order would skip the schedule for
+// ever after one panic).
+func jobChain(l cron.Logger) []cron.JobWrapper {
+	return []cron.JobWrapper{cron.SkipIfStillRunning(l), cron.Recover(l)}
 }
 
 // fire is a cron job: one scheduled run of s.
