@@ -83,11 +83,11 @@ func (j *Job) Run(ctx context.Context) (Outcome, error) {
 		switch {
 		case errors.Is(err, ErrLocked):
 			run.Status = history.StatusSkipped
-			log.Warn("run skipped: another refresh holds the project lock", "err", err)
+			log.Info("run skipped: another refresh holds the project lock", "err", err)
 		case ctx.Err() != nil:
 			run.Status = history.StatusInterrupted
 			err = &InterruptedError{Step: "waiting for the project lock", Cause: context.Cause(ctx)}
-			log.Warn("run interrupted while waiting for the project lock", "err", err)
+			log.Info("run interrupted while waiting for the project lock", "err", err)
 		}
 		run.FinishedAt, run.Error = time.Now().UTC(), err.Error()
 		j.save(log, run)
@@ -95,6 +95,8 @@ func (j *Job) Run(ctx context.Context) (Outcome, error) {
 			Started: run.StartedAt, Error: run.Error, Duration: run.Duration()}}, err
 	}
 	defer lock.Release()
+	// The run starts when it has the lock; waiting for it is not running.
+	run.StartedAt = time.Now().UTC()
 
 	if j.History != nil {
 		// Holding the lock, no other run can be going on: any run still
@@ -125,12 +127,13 @@ func (j *Job) Run(ctx context.Context) (Outcome, error) {
 	}
 	prevDone := r.Hooks.StepDone
 	r.Hooks.StepDone = func(s StepSummary) {
+		// Info level: failures reach the user once, as the command's or
+		// the scheduler's error.
 		attrs := []any{"step", s.Step, "status", s.Status, "rows", s.Rows, "duration", s.Duration.Round(time.Millisecond)}
 		if s.Error != "" {
-			log.Error("step failed", append(attrs, "err", s.Error)...)
-		} else {
-			log.Info("step finished", attrs...)
+			attrs = append(attrs, "err", s.Error)
 		}
+		log.Info("step finished", attrs...)
 		if prevDone != nil {
 			prevDone(s)
 		}
@@ -169,10 +172,9 @@ func (j *Job) Run(ctx context.Context) (Outcome, error) {
 	j.save(log, run)
 	attrs := []any{"status", run.Status, "duration", run.Duration().Round(time.Millisecond), "rows_extracted", run.RowsExtracted}
 	if err != nil {
-		log.Error("run finished", append(attrs, "err", run.Error)...)
-	} else {
-		log.Info("run finished", attrs...)
+		attrs = append(attrs, "err", run.Error)
 	}
+	log.Info("run finished", attrs...)
 	return Outcome{Run: run, Summary: sum}, err
 }
 

@@ -197,7 +197,7 @@ func TestConfigErrorsAreOneLineNamingTheKey(t *testing.T) {
 }
 
 func TestEveryVerbHasHelpWithAnExample(t *testing.T) {
-	for _, verb := range []string{"init", "demo", "extract", "build", "dashboards", "refresh", "sql"} {
+	for _, verb := range []string{"init", "demo", "extract", "build", "dashboards", "refresh", "sql", "scheduler", "runs", "status"} {
 		out := mustRun(t, t.TempDir(), verb, "--help")
 		require.Contains(t, out, "Examples:", verb)
 		require.Contains(t, out, "crmwh "+verb, verb)

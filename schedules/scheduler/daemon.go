@@ -282,6 +282,11 @@ func (d *daemon) execute(runCtx context.Context, req Request) {
 	switch {
 	case errors.Is(err, ErrStopped):
 		d.log.Info("run not started: the scheduler is stopping", "schedule", req.Schedule.Name)
+	case errors.Is(err, refresh.ErrLocked):
+		d.log.Warn("run skipped: another refresh held the project lock", "schedule", req.Schedule.Name, "trigger", req.Trigger,
+			"run_id", res.Last().Run.RunID, "err", err)
+	case errors.Is(err, refresh.ErrInterrupted):
+		d.log.Warn("run interrupted", "schedule", req.Schedule.Name, "trigger", req.Trigger, "run_id", res.Last().Run.RunID, "err", err)
 	case err != nil:
 		d.log.Error("run failed", "schedule", req.Schedule.Name, "trigger", req.Trigger, "run_id", res.Last().Run.RunID,
 			"attempts", len(res.Attempts), "err", err)
