@@ -385,7 +385,10 @@ func TestOneRefreshAtATimeAcrossProcesses(t *testing.T) {
 
 func TestSIGTERMDuringABuildLeavesTheWarehouseByteIdentical(t *testing.T) {
 	t.Parallel()
-	dir := scheduleProject(t, map[string]string{"slow": "cron: \"0 0 1 1 *\"\nsteps: [build]\n"})
+	dir := scheduleProject(t, map[string]string{
+		"slow":  "cron: \"0 0 1 1 *\"\nsteps: [build]\n",
+		"hasty": "cron: \"0 0 1 1 *\"\nsteps: [build]\ntimeout: 1s\nlock_wait: 0s\n",
+	})
 	mustRun(t, dir, "refresh")
 	wh := filepath.Join(dir, "data", "crmwh.duckdb")
 	before, err := os.ReadFile(wh)
@@ -440,6 +443,64 @@ func TestSIGTERMDuringABuildLeavesTheWarehouseByteIdentical(t *testing.T) {
 		last := manual[len(manual)-1]
 		require.Equal(t, "build", last.Command)
 		require.Equal(t, history.StatusInterrupted, last.Status)
+	})
+
+	t.Run("a run over its timeout fails and publishes nothing", func(t *testing.T) {
+		t0 := time.Now()
+		r := crmwh(t, dir, "refresh", "--schedule", "hasty")
+		require.Equal(t, 5, r.code, r.stderr)
+		require.Less(t, time.Since(t0), 20*time.Second)
+		require.Contains(t, r.stderr, "crmwh: build: timed out after 1s")
+		requireUntouched(t)
+		last := runs(t, dir, "hasty")
+		require.Equal(t, history.StatusFailed, last[len(last)-1].Status)
+	})
+
+	t.Run("a scheduled run while a manual build holds the lock is skipped", func(t *testing.T) {
+		cmd := exec.Command(bin, "build")
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "CRMWH_PROJECT=")
+		require.NoError(t, cmd.Start())
+		defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+		waitFor(t, 30*time.Second, "the manual build to start", building("*"))
+		d := startDaemon(t, dir, []string{"CRMWH_TRIGGER_TOKEN=tok"})
+		id := d.trigger(t, "hasty", "tok")
+		waitFor(t, 10*time.Second, "the skipped run", func() bool {
+			for _, r := range runs(t, dir, "hasty") {
+				if r.RunID == id {
+					return r.Status != history.StatusRunning
+				}
+			}
+			return false
+		})
+		r := runByID(t, dir, id)
+		require.Equal(t, history.StatusSkipped, r.Status)
+		require.Contains(t, r.Error, fmt.Sprintf("held by pid %d ", cmd.Process.Pid))
+		require.Contains(t, r.Error, "(crmwh build, run ")
+		require.Empty(t, r.Steps)
+		require.Contains(t, metricFamilies(t, d), `crmwh_runs_total{schedule="hasty",status="skipped",trigger="http"} 1`)
+		require.Equal(t, 0, d.stop(t, syscall.SIGTERM))
+		require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+		_ = cmd.Wait()
+		requireUntouched(t)
+	})
+
+	t.Run("within the grace period a running build finishes and publishes", func(t *testing.T) {
+		writeModel(t, dir, "mart_slow", slowModel(60_000_000))
+		d := startDaemon(t, dir, []string{"CRMWH_TRIGGER_TOKEN=tok"}, "--grace", "2m")
+		id := d.trigger(t, "slow", "tok")
+		waitFor(t, 30*time.Second, "the build to start", building(id))
+		require.Equal(t, 0, d.stop(t, syscall.SIGTERM), d.stderr.String())
+		r := runByID(t, dir, id)
+		require.Equal(t, history.StatusOK, r.Status, r.Error)
+		after, err := os.ReadFile(wh)
+		require.NoError(t, err)
+		require.False(t, bytes.Equal(before, after), "the new warehouse was published")
+		log := d.stderr.String()
+		stopping := strings.Index(log, `"msg":"scheduler stopping"`)
+		finished := strings.Index(log, `"msg":"run finished","schedule":"slow","run_id":"`+id+`"`)
+		require.Positive(t, stopping)
+		require.Greater(t, finished, stopping, "the run finished after the shutdown began")
 	})
 }
 

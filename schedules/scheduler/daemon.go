@@ -249,7 +249,12 @@ func jobChain(l cron.Logger) []cron.JobWrapper {
 func (d *daemon) fire(runCtx context.Context, s *spec.Schedule, ts *tracked) {
 	at := ts.fired(time.Now())
 	if !d.begin(s.Name) {
-		d.log.Warn("scheduled run skipped: the previous run of this schedule is still going", "schedule", s.Name, "due", at)
+		d.mu.Lock()
+		stopping := d.stopping
+		d.mu.Unlock()
+		if !stopping {
+			d.log.Warn("scheduled run skipped: the previous run of this schedule is still going", "schedule", s.Name, "due", at)
+		}
 		return
 	}
 	d.execute(runCtx, Request{Schedule: s, Trigger: history.TriggerCron, ScheduledAt: at})
