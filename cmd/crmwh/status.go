@@ -40,14 +40,15 @@ type lockStatus struct {
 }
 
 type scheduleStatus struct {
-	Name     string       `json:"name"`
-	File     string       `json:"file"`
-	Cron     string       `json:"cron"`
-	Timezone string       `json:"timezone"`
-	Enabled  bool         `json:"enabled"`
-	Steps    []string     `json:"steps"`
-	NextRun  time.Time    `json:"next_run,omitzero"`
-	LastRun  *history.Run `json:"last_run"`
+	Name        string       `json:"name"`
+	Description string       `json:"description,omitempty"`
+	File        string       `json:"file"`
+	Cron        string       `json:"cron"`
+	Timezone    string       `json:"timezone"`
+	Enabled     bool         `json:"enabled"`
+	Steps       []string     `json:"steps"`
+	NextRun     time.Time    `json:"next_run,omitzero"`
+	LastRun     *history.Run `json:"last_run"`
 }
 
 func statusCmd(g *globals) *cobra.Command {
@@ -103,7 +104,7 @@ project, and who holds the project lock.`,
 			}
 			now := time.Now()
 			for _, s := range all {
-				st := scheduleStatus{Name: s.Name, File: s.File, Cron: s.Cron, Timezone: s.Timezone, Enabled: s.Enabled, Steps: s.Steps}
+				st := scheduleStatus{Name: s.Name, Description: s.Description, File: s.File, Cron: s.Cron, Timezone: s.Timezone, Enabled: s.Enabled, Steps: s.Steps}
 				if r, ok := last[s.Name]; ok {
 					st.LastRun = &r
 				}
