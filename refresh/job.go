@@ -21,6 +21,8 @@ type InterruptedError struct {
 	Cause error
 }
 
+// Error says which step stopped and why, such as "build interrupted:
+// terminated signal received".
 func (e *InterruptedError) Error() string {
 	return fmt.Sprintf("%s interrupted: %v", e.Step, e.Cause)
 }

@@ -29,6 +29,8 @@ type Holder struct {
 	Since    time.Time `json:"since"`
 }
 
+// String describes the holder for messages: pid, host, command, schedule,
+// run and since when.
 func (h Holder) String() string {
 	var parts []string
 	if h.Command != "" {
@@ -72,6 +74,7 @@ type LockedError struct {
 	Waited time.Duration
 }
 
+// Error says which lock is held, by whom, and how long the caller waited.
 func (e *LockedError) Error() string {
 	who := "another process"
 	if e.Holder != nil {

@@ -86,14 +86,18 @@ once.`,
 	return c
 }
 
-// daemonLogger logs JSON lines on stderr at info level (debug with -v):
-// a daemon's log is read by machines.
+// daemonLogger logs at info level (debug with -v): JSON lines on stderr,
+// for log collectors, or text when stderr is a terminal.
 func daemonLogger(g *globals) *slog.Logger {
 	lvl := slog.LevelInfo
 	if g.verbose {
 		lvl = slog.LevelDebug
 	}
-	return slog.New(slog.NewJSONHandler(g.errw, &slog.HandlerOptions{Level: lvl}))
+	opts := &slog.HandlerOptions{Level: lvl}
+	if isTerminal(g.errw) {
+		return slog.New(slog.NewTextHandler(g.errw, opts))
+	}
+	return slog.New(slog.NewJSONHandler(g.errw, opts))
 }
 
 // secondSignal returns a context that ends at the second SIGTERM or SIGINT
