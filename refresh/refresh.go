@@ -16,6 +16,7 @@ import (
 	"crmwh/pipelines/extract"
 	"crmwh/pipelines/lake"
 	"crmwh/project"
+	"crmwh/warehouse/analytics"
 	"crmwh/warehouse/build"
 	"crmwh/warehouse/duckdb"
 )
@@ -51,6 +52,7 @@ func NewRunID(now time.Time) string {
 type Hooks struct {
 	Extract    func([]extract.StreamResult)
 	Build      func(build.ModelResult)
+	Test       func(build.TestResult)
 	Dashboards func(page string)
 	// StepStart is called before each step.
 	StepStart func(step string)
@@ -90,6 +92,11 @@ type Runner struct {
 	Only []string
 	// Lang of the dashboards: en (default) or zh.
 	Lang string
+	// Select limits the build (and the test step) to some models; see
+	// build.Options.Select.
+	Select []string
+	// FullRefresh rebuilds incremental and snapshot models from scratch.
+	FullRefresh bool
 }
 
 // Run runs the steps in order, stopping at the first failure (later steps
@@ -149,7 +156,19 @@ func (r *Runner) runStep(ctx context.Context, step string) (StepSummary, error) 
 			}
 		}
 		sum.Rows = rows
-		sum.Detail = fmt.Sprintf("%d/%d models, %d rows in tables", ok, len(res.Models), rows)
+		tc := res.TestCounts()
+		sum.Detail = fmt.Sprintf("%d/%d models, %d rows in tables; tests: %d passed, %d warned, %d failed",
+			ok, len(res.Models), rows, tc["pass"], tc["warn"], tc["fail"]+tc["error"])
+		sum.Result = res
+	case StepTest:
+		var res []build.TestResult
+		res, err = r.Test(ctx)
+		counts := map[string]int{}
+		for _, t := range res {
+			counts[t.Status]++
+		}
+		sum.Rows = int64(len(res))
+		sum.Detail = fmt.Sprintf("%d tests: %d passed, %d warned, %d failed", len(res), counts["pass"], counts["warn"], counts["fail"]+counts["error"])
 		sum.Result = res
 	case StepDashboards:
 		var res render.Result
@@ -158,7 +177,7 @@ func (r *Runner) runStep(ctx context.Context, step string) (StepSummary, error) 
 		sum.Detail = fmt.Sprintf("%d pages, %d charts in %s", len(res.Pages), res.Charts, res.Dir)
 		sum.Result = res
 	default:
-		err = fmt.Errorf("unknown step %q (known: extract, build, dashboards)", step)
+		err = fmt.Errorf("unknown step %q (known: extract, build, test, dashboards)", step)
 	}
 	sum.Duration = time.Since(t0)
 	return sum, err
@@ -186,15 +205,34 @@ func (r *Runner) Extract(ctx context.Context) (extract.Result, error) {
 func (r *Runner) Build(ctx context.Context) (build.Result, error) {
 	p := r.Project
 	return build.Build(ctx, build.Options{
-		Warehouse:   p.WarehouseFile(),
-		LakeDir:     p.LakeDir(),
-		Models:      p.FS,
-		ModelsDir:   "sql",
-		RunID:       r.RunID,
-		Threads:     p.Config.Build.Threads,
-		MemoryLimit: p.Config.Build.MemoryLimit,
-		Progress:    r.Hooks.Build,
-		Logger:      r.Logger,
+		Warehouse:    p.WarehouseFile(),
+		LakeDir:      p.LakeDir(),
+		Models:       p.FS,
+		ModelsDir:    "sql",
+		RunID:        r.RunID,
+		Threads:      p.Config.Build.Threads,
+		Workers:      p.Config.Build.Workers,
+		Steps:        Steps(p),
+		MemoryLimit:  p.Config.Build.MemoryLimit,
+		Select:       r.Select,
+		FullRefresh:  r.FullRefresh,
+		Progress:     r.Hooks.Build,
+		TestProgress: r.Hooks.Test,
+		Logger:       r.Logger,
+	})
+}
+
+// Test runs the data tests against the published warehouse.
+func (r *Runner) Test(ctx context.Context) ([]build.TestResult, error) {
+	p := r.Project
+	return build.RunTests(ctx, build.TestOptions{
+		Warehouse: p.WarehouseFile(),
+		Models:    p.FS,
+		ModelsDir: "sql",
+		RunID:     r.RunID,
+		Select:    r.Select,
+		Progress:  r.Hooks.Test,
+		Logger:    r.Logger,
 	})
 }
 
@@ -232,4 +270,14 @@ func (r *Runner) RenderDashboards(ctx context.Context) (render.Result, error) {
 	}
 	r.Logger.Info("dashboards rendered", "run_id", r.RunID, "pages", len(res.Pages), "charts", res.Charts, "dir", res.Dir)
 	return res, nil
+}
+
+// Steps are the Go build steps of a project's build.
+func Steps(p *project.Project) []build.Step {
+	a := p.Config.Analytics
+	return []build.Step{analytics.SettingsStep(analytics.Settings{
+		Currency: p.Config.Currency, Timezone: p.Config.Timezone, TimeUnit: a.TimeUnit, HoldoutDays: a.HoldoutDays,
+		HorizonMonths: a.HorizonMonths, MonthlyDiscountRate: a.MonthlyDiscountRate, Margin: a.Margin,
+		ChurnDefinition: a.Churn.Definition, InactivityDays: a.Churn.InactivityDays, PAliveThreshold: a.Churn.PAliveThreshold,
+	})}
 }

@@ -18,7 +18,7 @@ from file://.`,
   crmwh dashboards --lang zh`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runSteps(cmd, g, []string{refresh.StepDashboards}, nil)
+			return runSteps(cmd, g, []string{refresh.StepDashboards}, stepOptions{})
 		},
 	}
 	addWaitFlag(c, g)

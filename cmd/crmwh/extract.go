@@ -18,7 +18,7 @@ manifest, so running it again with no new data adds nothing.`,
 		Example: `  crmwh extract
   crmwh extract billing.orders --json`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runSteps(cmd, g, []string{refresh.StepExtract}, append(only, args...))
+			return runSteps(cmd, g, []string{refresh.StepExtract}, stepOptions{only: append(only, args...)})
 		},
 	}
 	addWaitFlag(c, g)

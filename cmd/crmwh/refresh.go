@@ -40,7 +40,7 @@ failed, 6 the dashboards failed, 7 stopped by SIGTERM or SIGINT.`,
 			if schedule != "" {
 				return runSchedule(cmd, g, schedule)
 			}
-			return runSteps(cmd, g, refresh.AllSteps, nil)
+			return runSteps(cmd, g, refresh.AllSteps, stepOptions{})
 		},
 	}
 	addWaitFlag(c, g)
@@ -48,9 +48,16 @@ failed, 6 the dashboards failed, 7 stopped by SIGTERM or SIGINT.`,
 	return c
 }
 
+// stepOptions are what some verbs add to a run.
+type stepOptions struct {
+	only        []string // streams to extract
+	selectors   []string // models to build or test
+	fullRefresh bool
+}
+
 // runSteps runs refresh steps on the project under the project lock, with
 // progress, a summary and a record in the run history.
-func runSteps(cmd *cobra.Command, g *globals, steps []string, only []string) error {
+func runSteps(cmd *cobra.Command, g *globals, steps []string, so stepOptions) error {
 	p, err := g.loadProject()
 	if err != nil {
 		return err
@@ -58,11 +65,13 @@ func runSteps(cmd *cobra.Command, g *globals, steps []string, only []string) err
 	u := newUI(g.out, g.errw, g.json)
 	log := u.logger(g.verbose)
 	r := &refresh.Runner{
-		Project: p,
-		RunID:   refresh.NewRunID(time.Now()),
-		Logger:  log,
-		Only:    only,
-		Lang:    g.lang,
+		Project:     p,
+		RunID:       refresh.NewRunID(time.Now()),
+		Logger:      log,
+		Only:        so.only,
+		Select:      so.selectors,
+		FullRefresh: so.fullRefresh,
+		Lang:        g.lang,
 	}
 	r.Hooks = progressHooks(u)
 	store := openHistory(p, log)
@@ -129,6 +138,7 @@ func progressHooks(u *ui) refresh.Hooks {
 	return refresh.Hooks{
 		Extract: u.extractProgress,
 		Build:   u.buildProgress,
+		Test:    u.testProgress,
 		Dashboards: func(page string) {
 			u.line("  ✓ %s", page)
 		},

@@ -74,7 +74,7 @@ when there is none.`,
 	root.PersistentFlags().StringVar(&g.lang, "lang", "en", "dashboard language: en or zh")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return &usageError{err} })
 	root.AddCommand(
-		initCmd(g), demoCmd(g), extractCmd(g), buildCmd(g), dashboardsCmd(g), refreshCmd(g), sqlCmd(g),
+		initCmd(g), demoCmd(g), extractCmd(g), buildCmd(g), dashboardsCmd(g), refreshCmd(g), sqlCmd(g), testCmd(g), docsCmd(g),
 		schedulerCmd(g), runsCmd(g), statusCmd(g),
 	)
 

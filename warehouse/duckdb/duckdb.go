@@ -127,3 +127,33 @@ func fileExists(p string) bool {
 	_, err := os.Stat(p)
 	return err == nil
 }
+
+// Swap exchanges two database files (the published warehouse and its
+// previous version) so that the published name always holds a complete
+// file: a hard link keeps the current file while the other is renamed over
+// the published name.
+func Swap(published, other string) error {
+	tmp := published + ".swap"
+	os.Remove(tmp)
+	if err := os.Link(published, tmp); err != nil {
+		return fmt.Errorf("swapping warehouse files: %w", err)
+	}
+	if err := os.Rename(other, published); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("swapping warehouse files: %w", err)
+	}
+	if err := os.Rename(tmp, other); err != nil {
+		return fmt.Errorf("swapping warehouse files: %w", err)
+	}
+	d, err := os.Open(filepath.Dir(published))
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+// PublishKeepPrev moves a finished database file over the published one
+// without touching the previous version (for runs that change only
+// metadata, such as `crmwh test`).
+func PublishKeepPrev(built, published string) error { return Publish(built, published, "") }
