@@ -622,7 +622,7 @@ func TestRetryThenSuccessAndRetriesExhaustedThenNotification(t *testing.T) {
 func TestHTTPTriggerNeedsTheTokenAndTheEndpointsAnswer(t *testing.T) {
 	t.Parallel()
 	dir := scheduleProject(t, map[string]string{
-		"quick": "cron: \"0 0 1 1 *\"\nsteps: [extract]\n",
+		"quick": "cron: \"0 0 1 1 *\"\nsteps: [extract, build, test]\n",
 		"off":   "cron: \"@hourly\"\nsteps: [extract]\nenabled: false\n",
 	})
 	d := startDaemon(t, dir, []string{"CRMWH_TRIGGER_TOKEN=right-token"})
@@ -649,6 +649,12 @@ func TestHTTPTriggerNeedsTheTokenAndTheEndpointsAnswer(t *testing.T) {
 	run := runByID(t, dir, id)
 	require.Equal(t, history.TriggerHTTP, run.Trigger)
 	require.Positive(t, run.RowsExtracted)
+	var steps []string
+	for _, st := range run.Steps {
+		require.Equal(t, "ok", st.Status, st.Error)
+		steps = append(steps, st.Step)
+	}
+	require.Equal(t, []string{"extract", "build", "test"}, steps)
 
 	var health map[string]any
 	code, _ = d.call(t, http.MethodGet, "/healthz", "", &health)
