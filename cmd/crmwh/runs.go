@@ -2,14 +2,19 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"crmwh/project"
 	"crmwh/refresh/history"
 )
 
@@ -34,9 +39,19 @@ is kept in the state folder (paths.state) for --keep-days of the scheduler
 			if err != nil {
 				return err
 			}
-			store, err := history.Open(p.StateDir(), 0)
+			store, err := existingHistory(p)
 			if err != nil {
 				return err
+			}
+			if store == nil {
+				if len(args) == 1 {
+					return fmt.Errorf("%w %q: no run has been recorded in %s yet", history.ErrNotFound, args[0], p.StateDir())
+				}
+				if g.json {
+					return writeIndented(g.out, []history.Run{})
+				}
+				fmt.Fprintln(g.out, "no runs recorded yet")
+				return nil
 			}
 			defer store.Close()
 			loc := p.Location()
@@ -75,6 +90,15 @@ is kept in the state folder (paths.state) for --keep-days of the scheduler
 	c.Flags().StringVar(&f.Schedule, "schedule", "", "only this schedule's runs (- for runs made by hand)")
 	c.Flags().IntVarP(&f.Limit, "limit", "n", 20, "how many runs")
 	return c
+}
+
+// existingHistory opens the project's run history, or returns nil when
+// nothing was ever recorded: reading commands create no files.
+func existingHistory(p *project.Project) (*history.Store, error) {
+	if _, err := os.Stat(filepath.Join(p.StateDir(), history.File)); errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	return history.Open(p.StateDir(), 0)
 }
 
 // printRun shows one run and its steps.

@@ -752,3 +752,17 @@ crmwh: schedules/hourly.yaml:3: steps[2]: step build must come before dashboards
 	require.Equal(t, 2, r.code)
 	require.Equal(t, "crmwh: configuration error: no schedules in schedules/ (add one such as schedules/nightly.yaml; see docs/schedules.md)\n", r.stderr)
 }
+
+func TestStatusAndRunsReadWithoutWriting(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	out := mustRun(t, dir, "status")
+	require.Contains(t, out, "scheduler: not running (never started on this project)")
+	require.Contains(t, out, "project lock: free")
+	require.Regexp(t, `nightly +30 2 \* \* \* +Asia/Shanghai +extract,build,dashboards +never +\d{4}-\d\d-\d\d 02:30 CST`, out)
+	require.Equal(t, "no runs recorded yet\n", mustRun(t, dir, "runs"))
+	require.Equal(t, "[]\n", mustRun(t, dir, "runs", "--json"))
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	require.Empty(t, entries, "status and runs created files")
+}

@@ -71,16 +71,25 @@ project, and who holds the project lock.`,
 			if err != nil {
 				return err
 			}
-			store, err := history.Open(p.StateDir(), 0)
+			store, err := existingHistory(p)
 			if err != nil {
 				return err
 			}
-			defer store.Close()
+			if store != nil {
+				defer store.Close()
+			}
 			ctx := cmd.Context()
 			rep := statusReport{Project: p.Dir}
-			d, ok, err := store.Daemon(ctx)
-			if err != nil {
-				return err
+			var d history.Daemon
+			var ok bool
+			last := map[string]history.Run{}
+			if store != nil {
+				if d, ok, err = store.Daemon(ctx); err != nil {
+					return err
+				}
+				if last, err = store.Last(ctx); err != nil {
+					return err
+				}
 			}
 			running, _, err := refresh.Probe(filepath.Join(p.StateDir(), scheduler.LockFile))
 			if err != nil {
@@ -95,10 +104,6 @@ project, and who holds the project lock.`,
 			if err != nil {
 				return err
 			}
-			last, err := store.Last(ctx)
-			if err != nil {
-				return err
-			}
 			if r, ok := last[""]; ok {
 				rep.Manual = &r
 			}
@@ -109,7 +114,7 @@ project, and who holds the project lock.`,
 					st.LastRun = &r
 				}
 				var started, lastScheduled time.Time
-				if running {
+				if running && store != nil {
 					started = d.StartedAt
 					sched, err := store.List(ctx, history.Filter{Schedule: s.Name, Triggers: []string{history.TriggerCron}, Limit: 1})
 					if err != nil {
