@@ -144,10 +144,16 @@ func (d *daemon) pid() int { return d.cmd.Process.Pid }
 func (d *daemon) stop(t *testing.T, sig syscall.Signal) int {
 	t.Helper()
 	require.NoError(t, d.cmd.Process.Signal(sig))
+	return d.wait(t)
+}
+
+// wait waits for the scheduler to exit and returns the exit code.
+func (d *daemon) wait(t *testing.T) int {
+	t.Helper()
 	select {
 	case <-d.done:
 	case <-time.After(90 * time.Second):
-		t.Fatalf("the scheduler did not stop after %v", sig)
+		t.Fatalf("the scheduler did not stop")
 	}
 	return d.code
 }
@@ -424,6 +430,23 @@ func TestSIGTERMDuringABuildLeavesTheWarehouseByteIdentical(t *testing.T) {
 		require.Equal(t, "failed", r.Steps[0].Status)
 	})
 
+	t.Run("a second signal aborts at once", func(t *testing.T) {
+		d := startDaemon(t, dir, []string{"CRMWH_TRIGGER_TOKEN=tok"}, "--grace", "10m")
+		id := d.trigger(t, "slow", "tok")
+		waitFor(t, 30*time.Second, "the build to start", building(id))
+		require.NoError(t, d.cmd.Process.Signal(syscall.SIGTERM))
+		waitFor(t, 5*time.Second, "the shutdown to begin", func() bool {
+			return strings.Contains(d.stderr.String(), `"msg":"scheduler stopping"`)
+		})
+		t0 := time.Now()
+		require.Equal(t, 0, d.stop(t, syscall.SIGINT), d.stderr.String())
+		require.Less(t, time.Since(t0), 20*time.Second, "not the ten minutes of grace")
+		requireUntouched(t)
+		r := runByID(t, dir, id)
+		require.Equal(t, history.StatusInterrupted, r.Status)
+		require.Equal(t, "build interrupted: the scheduler is stopping (terminated signal received) and was told again", r.Error)
+	})
+
 	t.Run("a build run by hand stops at SIGTERM with exit code 7", func(t *testing.T) {
 		cmd := exec.Command(bin, "build")
 		cmd.Dir = dir
@@ -486,11 +509,22 @@ func TestSIGTERMDuringABuildLeavesTheWarehouseByteIdentical(t *testing.T) {
 	})
 
 	t.Run("within the grace period a running build finishes and publishes", func(t *testing.T) {
-		writeModel(t, dir, "mart_slow", slowModel(60_000_000))
+		writeModel(t, dir, "mart_slow", slowModel(120_000_000))
 		d := startDaemon(t, dir, []string{"CRMWH_TRIGGER_TOKEN=tok"}, "--grace", "2m")
 		id := d.trigger(t, "slow", "tok")
 		waitFor(t, 30*time.Second, "the build to start", building(id))
-		require.Equal(t, 0, d.stop(t, syscall.SIGTERM), d.stderr.String())
+		require.NoError(t, d.cmd.Process.Signal(syscall.SIGTERM))
+		// While the run finishes: no new triggers, health says stopping.
+		var health map[string]any
+		waitFor(t, 5*time.Second, "/healthz to say stopping", func() bool {
+			code, _ := d.call(t, http.MethodGet, "/healthz", "", &health)
+			return code == http.StatusServiceUnavailable
+		})
+		require.Equal(t, "stopping", health["status"])
+		require.Equal(t, []any{"slow"}, health["running"])
+		code, _ := d.call(t, http.MethodPost, "/trigger/slow", "tok", nil)
+		require.Equal(t, http.StatusServiceUnavailable, code)
+		require.Equal(t, 0, d.wait(t), d.stderr.String())
 		r := runByID(t, dir, id)
 		require.Equal(t, history.StatusOK, r.Status, r.Error)
 		after, err := os.ReadFile(wh)

@@ -205,11 +205,8 @@ func Run(ctx context.Context, o Options) error {
 	d.stopping = true
 	d.mu.Unlock()
 	drain()
-	if srv != nil {
-		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		_ = srv.Shutdown(sctx)
-		cancel()
-	}
+	// The HTTP server stays up until the runs end: triggers get 503, while
+	// /healthz (503 "stopping"), /runs and /metrics still answer.
 	cronDone := d.cron.Stop()
 	done := make(chan struct{})
 	go func() { d.wg.Wait(); close(done) }()
@@ -231,6 +228,11 @@ func Run(ctx context.Context, o Options) error {
 	select {
 	case <-cronDone.Done():
 	case <-time.After(time.Second):
+	}
+	if srv != nil {
+		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		_ = srv.Shutdown(sctx)
+		cancel()
 	}
 	d.heartbeat(true)
 	log.Info("scheduler stopped")
