@@ -85,13 +85,13 @@ func (j *Job) Run(ctx context.Context) (Outcome, error) {
 		switch {
 		case errors.Is(err, ErrLocked):
 			run.Status = history.StatusSkipped
-			log.Info("run skipped: another refresh holds the project lock", "err", err)
+			log.Info("run skipped: another refresh holds the project lock", "err", history.Redact(err.Error()))
 		case ctx.Err() != nil:
 			run.Status = history.StatusInterrupted
 			err = &InterruptedError{Step: "waiting for the project lock", Cause: context.Cause(ctx)}
 			log.Info("run interrupted while waiting for the project lock", "err", err)
 		}
-		run.FinishedAt, run.Error = time.Now().UTC(), err.Error()
+		run.FinishedAt, run.Error = time.Now().UTC(), history.Redact(err.Error())
 		j.save(log, run)
 		return Outcome{Run: run, Summary: Summary{RunID: r.RunID, Project: r.Project.Dir, Status: run.Status,
 			Started: run.StartedAt, Error: run.Error, Duration: run.Duration()}}, err
@@ -133,7 +133,7 @@ func (j *Job) Run(ctx context.Context) (Outcome, error) {
 		// the scheduler's error.
 		attrs := []any{"step", s.Step, "status", s.Status, "rows", s.Rows, "duration", s.Duration.Round(time.Millisecond)}
 		if s.Error != "" {
-			attrs = append(attrs, "err", s.Error)
+			attrs = append(attrs, "err", history.Redact(s.Error))
 		}
 		log.Info("step finished", attrs...)
 		if prevDone != nil {
@@ -147,7 +147,7 @@ func (j *Job) Run(ctx context.Context) (Outcome, error) {
 	var failedStep string
 	for _, s := range sum.Steps {
 		run.Steps = append(run.Steps, history.Step{Step: s.Step, Status: s.Status, Rows: s.Rows, Detail: s.Detail,
-			DurationMS: s.Duration.Milliseconds(), Error: s.Error})
+			DurationMS: s.Duration.Milliseconds(), Error: history.Redact(s.Error)})
 		if s.Step == StepExtract {
 			run.RowsExtracted = s.Rows
 		}
@@ -168,7 +168,9 @@ func (j *Job) Run(ctx context.Context) (Outcome, error) {
 		run.Status = history.StatusFailed
 	}
 	if err != nil {
-		run.Error = err.Error()
+		// Redacted here, so that the history, the logs and notifications
+		// built from the record never carry a password.
+		run.Error = history.Redact(err.Error())
 	}
 	sum.Status, sum.Error = run.Status, run.Error
 	j.save(log, run)

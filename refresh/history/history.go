@@ -147,20 +147,57 @@ func Open(dir string, keepDays int) (*Store, error) {
 		return nil, fmt.Errorf("creating the state folder: %w", err)
 	}
 	path := filepath.Join(dir, File)
-	// WAL lets readers (crmwh runs, status) read while a run writes; the
-	// busy timeout makes concurrent writers from other processes wait
+	// The busy timeout makes concurrent writers from other processes wait
 	// their turn instead of failing; immediate transactions take the write
 	// lock up front, so they never deadlock upgrading a read.
-	db, err := sql.Open("sqlite", path+"?_pragma=busy_timeout(15000)&_pragma=journal_mode(wal)&_pragma=synchronous(normal)&_txlock=immediate")
+	db, err := sql.Open("sqlite", path+"?_pragma=busy_timeout(15000)&_pragma=synchronous(normal)&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("opening the run history %s: %w", path, err)
 	}
 	db.SetMaxOpenConns(1)
-	if _, err := db.Exec(schema); err != nil {
+	if err := initialize(db); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("opening the run history %s: %w", path, err)
 	}
 	return &Store{db: db, path: path, keep: time.Duration(keepDays) * 24 * time.Hour}, nil
+}
+
+// initialize turns on write-ahead logging (readers such as crmwh runs read
+// while a run writes; the setting stays with the file) and creates the
+// tables. Two processes opening a new history at once race for both; the
+// journal mode switch may answer "busy" without waiting, so it is retried,
+// and the tables are made in an immediate transaction, which waits.
+func initialize(db *sql.DB) error {
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		_, err := db.Exec("PRAGMA journal_mode=WAL")
+		if err == nil {
+			break
+		}
+		if !isBusy(err) || time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	tx, err := db.Begin()
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.Exec(schema); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// isBusy reports whether err is SQLite's SQLITE_BUSY (another connection
+// holds the lock).
+func isBusy(err error) bool {
+	var coded interface{ Code() int }
+	if errors.As(err, &coded) && coded.Code()&0xff == 5 {
+		return true
+	}
+	return strings.Contains(err.Error(), "SQLITE_BUSY")
 }
 
 // Path is the database file.

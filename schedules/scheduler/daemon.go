@@ -291,12 +291,13 @@ func (d *daemon) execute(runCtx context.Context, req Request) {
 		d.log.Info("run not started: the scheduler is stopping", "schedule", req.Schedule.Name)
 	case errors.Is(err, refresh.ErrLocked):
 		d.log.Warn("run skipped: another refresh held the project lock", "schedule", req.Schedule.Name, "trigger", req.Trigger,
-			"run_id", res.Last().Run.RunID, "err", err)
+			"run_id", res.Last().Run.RunID, "err", res.Last().Run.Error)
 	case errors.Is(err, refresh.ErrInterrupted):
-		d.log.Warn("run interrupted", "schedule", req.Schedule.Name, "trigger", req.Trigger, "run_id", res.Last().Run.RunID, "err", err)
+		d.log.Warn("run interrupted", "schedule", req.Schedule.Name, "trigger", req.Trigger, "run_id", res.Last().Run.RunID,
+			"err", res.Last().Run.Error)
 	case err != nil:
 		d.log.Error("run failed", "schedule", req.Schedule.Name, "trigger", req.Trigger, "run_id", res.Last().Run.RunID,
-			"attempts", len(res.Attempts), "err", err)
+			"attempts", len(res.Attempts), "err", res.Last().Run.Error)
 	}
 }
 

@@ -119,7 +119,8 @@ func (e *Executor) Run(ctx context.Context, req Request) (Result, error) {
 			return res, e.giveUp(log, s, req, res, err, "")
 		}
 		delay := s.Retries.Delay(attempt)
-		log.Warn("run failed; retrying", "run_id", runID, "attempt", attempt, "of", s.Retries.Max+1, "retry_in", delay, "err", err)
+		log.Warn("run failed; retrying", "run_id", runID, "attempt", attempt, "max_attempts", s.Retries.Max+1, "retry_in", delay,
+			"err", out.Run.Error)
 		select {
 		case <-time.After(delay):
 		case <-draining.Done():
