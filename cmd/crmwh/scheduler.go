@@ -42,7 +42,8 @@ It serves, on 127.0.0.1:8765 by default:
 SIGTERM or SIGINT stops it: no new runs start, a running refresh gets
 --grace to finish and is then aborted (a build never publishes a partial
 warehouse; the run is recorded as interrupted). A second signal aborts at
-once.`,
+once. It reads crmwh.yaml and schedules/ when it starts: restart it after
+changing them (crmwh status checks them first).`,
 		Example: `  crmwh scheduler
   CRMWH_TRIGGER_TOKEN=$(cat /run/secrets/crmwh-token) crmwh scheduler --listen 0.0.0.0:8765 --grace 2m
   curl -X POST -H "Authorization: Bearer $CRMWH_TRIGGER_TOKEN" http://127.0.0.1:8765/trigger/nightly`,
