@@ -39,6 +39,12 @@ snapshot models from scratch.`,
 				if err != nil {
 					return err
 				}
+				// Swapping files under a running build would lose one of them.
+				lock, err := refresh.LockProject(cmd.Context(), p, g.wait, refresh.NewHolder("build --rollback", "", ""))
+				if err != nil {
+					return err
+				}
+				defer lock.Release()
 				if err := build.Rollback(p.WarehouseFile()); err != nil {
 					return err
 				}
@@ -51,5 +57,6 @@ snapshot models from scratch.`,
 	c.Flags().StringSliceVarP(&so.selectors, "select", "s", nil, "models to build: NAME, NAME+ (and downstream), +NAME (and upstream)")
 	c.Flags().BoolVar(&so.fullRefresh, "full-refresh", false, "rebuild incremental and snapshot models from scratch")
 	c.Flags().BoolVar(&rollback, "rollback", false, "put the previous published warehouse back")
+	addWaitFlag(c, g)
 	return c
 }

@@ -7,7 +7,7 @@ import (
 )
 
 func dashboardsCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
+	c := &cobra.Command{
 		Use:   "dashboards",
 		Short: "Render the dashboard pages from the published warehouse into the site folder",
 		Long: `dashboards runs every chart's query of the pages in dashboards/*.yaml against
@@ -21,4 +21,6 @@ from file://.`,
 			return runSteps(cmd, g, []string{refresh.StepDashboards}, stepOptions{})
 		},
 	}
+	addWaitFlag(c, g)
+	return c
 }

@@ -320,7 +320,7 @@ func TestBuildSelectTestAndRollback(t *testing.T) {
 }
 
 func TestEveryVerbHasHelpWithAnExample(t *testing.T) {
-	for _, verb := range []string{"init", "demo", "extract", "build", "test", "docs", "dashboards", "refresh", "sql"} {
+	for _, verb := range []string{"init", "demo", "extract", "build", "test", "docs", "dashboards", "refresh", "sql", "scheduler", "runs", "status"} {
 		out := mustRun(t, t.TempDir(), verb, "--help")
 		require.Contains(t, out, "Examples:", verb)
 		require.Contains(t, out, "crmwh "+verb, verb)

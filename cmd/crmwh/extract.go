@@ -21,5 +21,6 @@ manifest, so running it again with no new data adds nothing.`,
 			return runSteps(cmd, g, []string{refresh.StepExtract}, stepOptions{only: append(only, args...)})
 		},
 	}
+	addWaitFlag(c, g)
 	return c
 }

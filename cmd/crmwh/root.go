@@ -9,6 +9,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -26,6 +27,7 @@ const (
 	exitSource     = 4 // extraction from a source failed
 	exitBuild      = 5 // a model or an error-level data test failed
 	exitDashboards = 6 // rendering the dashboards failed
+	exitInterrupt  = 7 // stopped by SIGTERM or SIGINT before it finished
 )
 
 // globals are the flags every verb takes.
@@ -34,6 +36,7 @@ type globals struct {
 	json    bool
 	verbose bool
 	lang    string
+	wait    time.Duration // how long to wait for the project lock
 	out     io.Writer
 	errw    io.Writer
 }
@@ -72,6 +75,7 @@ when there is none.`,
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return &usageError{err} })
 	root.AddCommand(
 		initCmd(g), demoCmd(g), extractCmd(g), buildCmd(g), dashboardsCmd(g), refreshCmd(g), sqlCmd(g), testCmd(g), docsCmd(g),
+		schedulerCmd(g), runsCmd(g), statusCmd(g),
 	)
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -98,6 +102,10 @@ func exitCode(err error) int {
 	switch {
 	case errors.As(err, &ue), errors.Is(err, project.ErrConfig):
 		return exitConfig
+	case errors.Is(err, refresh.ErrLocked):
+		return exitLockHeld
+	case errors.Is(err, refresh.ErrInterrupted):
+		return exitInterrupt
 	case strings.HasPrefix(err.Error(), "unknown command"), strings.HasPrefix(err.Error(), "unknown flag"),
 		strings.Contains(err.Error(), "arg(s)"):
 		return exitConfig

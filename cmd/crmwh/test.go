@@ -25,5 +25,6 @@ code 5 when an error-level test fails; warnings do not fail.`,
 		},
 	}
 	c.Flags().StringSliceVarP(&so.selectors, "select", "s", nil, "models whose tests to run")
+	addWaitFlag(c, g)
 	return c
 }
