@@ -1,0 +1,487 @@
+// Package translog turns a transaction log (one row per purchase: who,
+// when, how much) into the per-customer summaries of package clv, in
+// DuckDB SQL. The same SQL (SummarySQL, TrackingSQL) serves a file an
+// analyst points `crmwh clv fit` at and the warehouse build's fct_orders.
+//
+// Definitions (DESIGN.md, "Analytics"): a purchase day is a calendar day
+// with at least one transaction; x is the number of purchase days after
+// the first in the calibration period; t_x and T are the days from the
+// first purchase to the last purchase in calibration and to the end of
+// calibration; the monetary value is the mean value of those x repeat
+// purchase days (a day's value is the sum of its transactions); holdout x
+// is the number of purchase days in the holdout period. Customers whose
+// first purchase falls after the calibration period are not in the
+// calibration cohort.
+package translog
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"crmwh/warehouse/clv"
+	"crmwh/warehouse/duckdb"
+)
+
+// Source names a transaction log file and its columns.
+type Source struct {
+	// Path is a CSV file (header row; any extension but .parquet) or a
+	// Parquet file; a glob such as data/*.csv reads several as one.
+	Path string
+	// Customer, Date and Amount name the columns (defaults customer_id,
+	// date, amount). Amount "-" means the log has no amounts: the
+	// summaries then have no monetary values.
+	Customer, Date, Amount string
+	// DateFormat is a strptime format for text dates, such as
+	// "%d/%m/%Y" or "%Y-%m-%d %H:%M:%S%z". Empty reads ISO 8601 dates and
+	// timestamps, with or without a UTC offset.
+	DateFormat string
+	// TimeZone is the zone whose calendar decides the day of a timestamp
+	// that carries an offset or time zone (default UTC). Timestamps
+	// without one are taken at their face value.
+	TimeZone string
+	// Where is an optional SQL condition on the file's columns that keeps
+	// only purchases, e.g. "status = 'paid'".
+	Where string
+}
+
+// NoAmount as Source.Amount says the log has no amounts.
+const NoAmount = "-"
+
+func (s Source) withDefaults() Source {
+	if s.Customer == "" {
+		s.Customer = "customer_id"
+	}
+	if s.Date == "" {
+		s.Date = "date"
+	}
+	if s.Amount == "" {
+		s.Amount = "amount"
+	}
+	if s.TimeZone == "" {
+		s.TimeZone = "UTC"
+	}
+	return s
+}
+
+// Options choose the calibration and holdout periods. Dates are calendar
+// days; both ends are inclusive.
+type Options struct {
+	// CalibrationEnd is the last day of the calibration period (zero: the
+	// log's last date, which leaves no holdout).
+	CalibrationEnd time.Time
+	// HoldoutEnd is the last day of the holdout period (zero: the log's
+	// last date).
+	HoldoutEnd time.Time
+}
+
+// Log is a summarised transaction log. Times in the summaries and the
+// tracking series are in days; Scaled converts them.
+type Log struct {
+	// Customers are the ids of the calibration cohort, sorted; the other
+	// slices are in the same order.
+	Customers []string
+	// FirstPurchase is each customer's first purchase day.
+	FirstPurchase []time.Time
+	// Calibration holds each customer's (x, t_x, T, monetary) in days.
+	Calibration []clv.Summary
+	// Holdout is each customer's number of purchase days in the holdout.
+	Holdout []float64
+	// Rows is the number of transactions read (after Where); FirstDate
+	// and LastDate are the log's first and last purchase days.
+	Rows                int64
+	FirstDate, LastDate time.Time
+	// CalibrationEnd and HoldoutEnd are the periods used.
+	CalibrationEnd, HoldoutEnd time.Time
+	// Tracking is the weekly cumulative repeat purchases of the cohort, at
+	// CalibrationEnd + 7k days for every whole week back to the first
+	// purchase and forward to HoldoutEnd (which ends the series). Time is
+	// in days from CalibrationEnd; Expected is left for clv.Validate.
+	Tracking []clv.TrackPoint
+}
+
+// HoldoutDays is the length of the holdout period in days.
+func (l *Log) HoldoutDays() float64 { return days(l.CalibrationEnd, l.HoldoutEnd) }
+
+// Scaled returns the calibration summaries and the tracking series with
+// times in unit u.
+func (l *Log) Scaled(u clv.Unit) ([]clv.Summary, []clv.TrackPoint) {
+	s := make([]clv.Summary, len(l.Calibration))
+	for i, c := range l.Calibration {
+		s[i] = clv.Summary{X: c.X, Tx: u.FromDays(c.Tx), T: u.FromDays(c.T), Monetary: c.Monetary}
+	}
+	tr := make([]clv.TrackPoint, len(l.Tracking))
+	for i, p := range l.Tracking {
+		tr[i] = clv.TrackPoint{Time: u.FromDays(p.Time), Actual: p.Actual, Expected: p.Expected}
+	}
+	return s, tr
+}
+
+// ErrLog is wrapped by errors about the contents of a transaction log: a
+// missing column, a date or amount that does not parse, no rows.
+var ErrLog = errors.New("bad transaction log")
+
+// Load reads a transaction log file into a temporary table
+// clv_transactions(customer_id VARCHAR, purchase_date DATE, amount DOUBLE)
+// of db, checking every row, and summarises it. Errors name the file, the
+// column and, for a value that does not parse, the data row (1 is the
+// first row after the header) and the value.
+func Load(ctx context.Context, db *sql.DB, src Source, o Options) (*Log, error) {
+	src = src.withDefaults()
+	if err := loadTable(ctx, db, src); err != nil {
+		return nil, err
+	}
+	l, err := Summarize(ctx, db, "clv_transactions", o)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", src.Path, err)
+	}
+	return l, nil
+}
+
+// reader returns the table function that reads the file.
+func reader(src Source) string {
+	p := duckdb.QuoteString(src.Path)
+	if strings.EqualFold(filepath.Ext(src.Path), ".parquet") {
+		return "read_parquet(" + p + ")"
+	}
+	return "read_csv(" + p + ", header = true, all_varchar = true)"
+}
+
+func loadTable(ctx context.Context, db *sql.DB, src Source) error {
+	rd := reader(src)
+	// The file's columns and types.
+	rows, err := db.QueryContext(ctx, "DESCRIBE SELECT * FROM "+rd)
+	if err != nil {
+		return fmt.Errorf("reading transaction log %s: %w", src.Path, err)
+	}
+	types := map[string]string{} // lower-case name → type
+	names := map[string]string{} // lower-case name → name in the file
+	var order []string
+	for rows.Next() {
+		var name, typ string
+		var null, key, def, extra sql.NullString
+		if err := rows.Scan(&name, &typ, &null, &key, &def, &extra); err != nil {
+			rows.Close()
+			return fmt.Errorf("reading transaction log %s: %w", src.Path, err)
+		}
+		types[strings.ToLower(name)] = typ
+		names[strings.ToLower(name)] = name
+		order = append(order, name)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("reading transaction log %s: %w", src.Path, err)
+	}
+	col := func(flag, want string) (string, string, error) {
+		n, ok := names[strings.ToLower(want)]
+		if !ok {
+			return "", "", fmt.Errorf("%w: %s has no %s column %q (its columns: %s)", ErrLog, src.Path, flag, want, strings.Join(order, ", "))
+		}
+		return duckdb.QuoteIdent(n), types[strings.ToLower(want)], nil
+	}
+	cust, _, err := col("customer", src.Customer)
+	if err != nil {
+		return err
+	}
+	date, dateType, err := col("date", src.Date)
+	if err != nil {
+		return err
+	}
+	amountExpr, amountRaw := "CAST(NULL AS DOUBLE)", "CAST(NULL AS VARCHAR)"
+	if src.Amount != NoAmount {
+		amt, amtType, err := col("amount", src.Amount)
+		if err != nil {
+			return err
+		}
+		amountRaw = "CAST(" + amt + " AS VARCHAR)"
+		amountExpr = "try_cast(" + amt + " AS DOUBLE)"
+		if isNumeric(amtType) {
+			amountExpr = "CAST(" + amt + " AS DOUBLE)"
+		}
+	}
+	tz := duckdb.QuoteString(src.TimeZone)
+	if err := checkTimeZone(ctx, db, src.TimeZone); err != nil {
+		return err
+	}
+	dateExpr := dateSQL(date, dateType, src.DateFormat, tz)
+	where := ""
+	if strings.TrimSpace(src.Where) != "" {
+		where = "WHERE " + src.Where
+	}
+	// Row numbers are taken before the filter, in file order (DuckDB
+	// keeps insertion order for a scan), so that errors point at the row
+	// in the file. The derived columns get names a file cannot clash with.
+	q := fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE clv_raw AS
+SELECT __clv_row AS row_no,
+  CAST(%s AS VARCHAR) AS customer_id,
+  %s AS purchase_date,
+  %s AS amount,
+  CAST(%s AS VARCHAR) AS raw_date,
+  %s AS raw_amount
+FROM (SELECT row_number() OVER () AS __clv_row, * FROM %s) AS src
+%s`, cust, dateExpr, amountExpr, date, amountRaw, rd, where)
+	if _, err := db.ExecContext(ctx, q); err != nil {
+		return fmt.Errorf("reading transaction log %s: %w", src.Path, err)
+	}
+	// The first bad row of each kind.
+	checks := []struct {
+		cond, what string
+	}{
+		{"customer_id IS NULL OR trim(customer_id) = ''", "has no customer id (column %s)"},
+		{"raw_date IS NULL", "has no date (column %s)"},
+		{"purchase_date IS NULL", "date %q in column %s does not parse"},
+		{"raw_amount IS NOT NULL AND trim(raw_amount) <> '' AND amount IS NULL", "amount %q in column %s is not a number"},
+	}
+	for i, c := range checks {
+		var rowNo, n int64
+		var rawDate, rawAmount sql.NullString
+		err := db.QueryRowContext(ctx, fmt.Sprintf(
+			`SELECT min(row_no), count(*), arg_min(raw_date, row_no), arg_min(raw_amount, row_no) FROM clv_raw WHERE %s HAVING count(*) > 0`, c.cond)).
+			Scan(&rowNo, &n, &rawDate, &rawAmount)
+		if errors.Is(err, sql.ErrNoRows) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("checking transaction log %s: %w", src.Path, err)
+		}
+		var what string
+		switch i {
+		case 0:
+			what = fmt.Sprintf(c.what, src.Customer)
+		case 1:
+			what = fmt.Sprintf(c.what, src.Date)
+		case 2:
+			what = fmt.Sprintf(c.what, rawDate.String, src.Date)
+			if src.DateFormat != "" {
+				what += fmt.Sprintf(" with format %q", src.DateFormat)
+			} else {
+				what += " as an ISO date or timestamp (give the format with --date-format)"
+			}
+		case 3:
+			what = fmt.Sprintf(c.what, rawAmount.String, src.Amount)
+		}
+		more := ""
+		if n > 1 {
+			more = fmt.Sprintf(" (and %d more rows like it)", n-1)
+		}
+		return fmt.Errorf("%w: %s, row %d: %s%s", ErrLog, src.Path, rowNo, what, more)
+	}
+	_, err = db.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE clv_transactions AS
+SELECT customer_id, purchase_date, amount FROM clv_raw;
+DROP TABLE clv_raw`)
+	if err != nil {
+		return fmt.Errorf("reading transaction log %s: %w", src.Path, err)
+	}
+	return nil
+}
+
+func isNumeric(typ string) bool {
+	t := strings.ToUpper(typ)
+	for _, p := range []string{"DECIMAL", "DOUBLE", "FLOAT", "REAL", "INTEGER", "BIGINT", "SMALLINT", "TINYINT", "HUGEINT", "UBIGINT", "UINTEGER", "USMALLINT", "UTINYINT", "UHUGEINT"} {
+		if strings.HasPrefix(t, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// dateSQL returns an expression giving the calendar day of the date column.
+func dateSQL(col, typ, format, tz string) string {
+	t := strings.ToUpper(typ)
+	switch {
+	case format != "":
+		v := "try_strptime(CAST(" + col + " AS VARCHAR), " + duckdb.QuoteString(format) + ")"
+		if strings.Contains(format, "%z") || strings.Contains(format, "%Z") {
+			return "CAST(timezone(" + tz + ", " + v + ") AS DATE)"
+		}
+		return "CAST(" + v + " AS DATE)"
+	case t == "DATE":
+		return col
+	case strings.HasPrefix(t, "TIMESTAMP WITH TIME ZONE"):
+		return "CAST(timezone(" + tz + ", " + col + ") AS DATE)"
+	case strings.HasPrefix(t, "TIMESTAMP"):
+		return "CAST(" + col + " AS DATE)"
+	}
+	// Text: with a UTC offset (Z, +08, +08:00, +0800) an instant, whose
+	// day is taken in the time zone; without, a wall-clock date or time.
+	v := "CAST(" + col + " AS VARCHAR)"
+	return "CASE WHEN regexp_matches(trim(" + v + `), '(Z|[+-]\d\d(:?\d\d)?)$') ` +
+		"THEN CAST(timezone(" + tz + ", try_cast(trim(" + v + ") AS TIMESTAMPTZ)) AS DATE) " +
+		"ELSE CAST(try_cast(trim(" + v + ") AS TIMESTAMP) AS DATE) END"
+}
+
+func checkTimeZone(ctx context.Context, db *sql.DB, tz string) error {
+	var n int
+	err := db.QueryRowContext(ctx, "SELECT count(*) FROM pg_timezone_names() WHERE name = ?", tz).Scan(&n)
+	if err != nil {
+		return fmt.Errorf("checking time zone %q: %w", tz, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("%w: unknown time zone %q (use a name such as UTC or Asia/Shanghai)", ErrLog, tz)
+	}
+	return nil
+}
+
+func days(a, b time.Time) float64 {
+	return float64(b.Sub(a).Round(time.Hour).Hours() / 24)
+}
+
+func dateLit(t time.Time) string { return "DATE '" + t.Format(time.DateOnly) + "'" }
+
+// purchaseDays is the common part of the queries: one row per customer and
+// purchase day up to the holdout end, with the day's value and the
+// customer's first purchase day.
+func purchaseDays(relation string, holdoutEnd time.Time) string {
+	return fmt.Sprintf(`WITH purchase_days AS (
+  SELECT customer_id, purchase_date AS day, sum(amount) AS amount
+  FROM %s
+  WHERE purchase_date <= %s
+  GROUP BY customer_id, purchase_date
+), days AS (
+  SELECT *, min(day) OVER (PARTITION BY customer_id) AS first_day FROM purchase_days
+)`, relation, dateLit(holdoutEnd))
+}
+
+// SummarySQL returns a query over relation, which has columns customer_id,
+// purchase_date (DATE) and amount (DOUBLE, may be NULL), giving one row
+// per customer whose first purchase is on or before calibrationEnd:
+//
+//	customer_id, first_purchase DATE, x BIGINT, t_x BIGINT, T BIGINT (days),
+//	monetary DOUBLE (NULL when x = 0), holdout_x BIGINT
+//
+// ordered by customer_id. Purchases after holdoutEnd are ignored.
+func SummarySQL(relation string, calibrationEnd, holdoutEnd time.Time) string {
+	cal := dateLit(calibrationEnd)
+	return purchaseDays(relation, holdoutEnd) + fmt.Sprintf(`
+SELECT customer_id,
+  first_day AS first_purchase,
+  count(*) FILTER (WHERE day > first_day AND day <= %[1]s) AS x,
+  coalesce(date_diff('day', first_day, max(day) FILTER (WHERE day <= %[1]s)), 0) AS t_x,
+  date_diff('day', first_day, %[1]s) AS "T",
+  avg(amount) FILTER (WHERE day > first_day AND day <= %[1]s) AS monetary,
+  count(*) FILTER (WHERE day > %[1]s) AS holdout_x
+FROM days
+WHERE first_day <= %[1]s
+GROUP BY customer_id, first_day
+ORDER BY customer_id`, cal)
+}
+
+// TrackingSQL returns a query over relation (as SummarySQL) giving the
+// calibration cohort's repeat purchase days per day: day (days from
+// calibrationEnd, negative before it), repeat_days, ordered by day.
+func TrackingSQL(relation string, calibrationEnd, holdoutEnd time.Time) string {
+	cal := dateLit(calibrationEnd)
+	return purchaseDays(relation, holdoutEnd) + fmt.Sprintf(`
+SELECT date_diff('day', %[1]s, day) AS day, count(*) AS repeat_days
+FROM days
+WHERE first_day <= %[1]s AND day > first_day
+GROUP BY 1
+ORDER BY 1`, cal)
+}
+
+// Summarize summarises a relation with columns customer_id, purchase_date
+// and amount (a table, a view or a parenthesised query) with SummarySQL
+// and TrackingSQL.
+func Summarize(ctx context.Context, db *sql.DB, relation string, o Options) (*Log, error) {
+	l := &Log{}
+	var first, last sql.NullTime
+	err := db.QueryRowContext(ctx, "SELECT count(*), min(purchase_date), max(purchase_date) FROM "+relation).Scan(&l.Rows, &first, &last)
+	if err != nil {
+		return nil, fmt.Errorf("summarising transactions: %w", err)
+	}
+	if l.Rows == 0 || !first.Valid {
+		return nil, fmt.Errorf("%w: no transactions", ErrLog)
+	}
+	l.FirstDate, l.LastDate = first.Time.UTC(), last.Time.UTC()
+	l.CalibrationEnd, l.HoldoutEnd = o.CalibrationEnd, o.HoldoutEnd
+	if l.HoldoutEnd.IsZero() {
+		l.HoldoutEnd = l.LastDate
+	}
+	if l.CalibrationEnd.IsZero() {
+		l.CalibrationEnd = l.HoldoutEnd
+	}
+	l.CalibrationEnd = dayOf(l.CalibrationEnd)
+	l.HoldoutEnd = dayOf(l.HoldoutEnd)
+	switch {
+	case l.HoldoutEnd.Before(l.CalibrationEnd):
+		return nil, fmt.Errorf("holdout end %s is before calibration end %s", l.HoldoutEnd.Format(time.DateOnly), l.CalibrationEnd.Format(time.DateOnly))
+	case l.CalibrationEnd.Before(l.FirstDate):
+		return nil, fmt.Errorf("%w: calibration end %s is before the first purchase (%s)", ErrLog, l.CalibrationEnd.Format(time.DateOnly), l.FirstDate.Format(time.DateOnly))
+	}
+
+	rows, err := db.QueryContext(ctx, SummarySQL(relation, l.CalibrationEnd, l.HoldoutEnd))
+	if err != nil {
+		return nil, fmt.Errorf("summarising transactions: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		var fp time.Time
+		var x, tx, T, hx int64
+		var m sql.NullFloat64
+		if err := rows.Scan(&id, &fp, &x, &tx, &T, &m, &hx); err != nil {
+			return nil, fmt.Errorf("summarising transactions: %w", err)
+		}
+		l.Customers = append(l.Customers, id)
+		l.FirstPurchase = append(l.FirstPurchase, fp.UTC())
+		l.Calibration = append(l.Calibration, clv.Summary{X: float64(x), Tx: float64(tx), T: float64(T), Monetary: m.Float64})
+		l.Holdout = append(l.Holdout, float64(hx))
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("summarising transactions: %w", err)
+	}
+	if err := l.track(ctx, db, relation); err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+// track fills the weekly tracking series from TrackingSQL's daily counts.
+func (l *Log) track(ctx context.Context, db *sql.DB, relation string) error {
+	rows, err := db.QueryContext(ctx, TrackingSQL(relation, l.CalibrationEnd, l.HoldoutEnd))
+	if err != nil {
+		return fmt.Errorf("tracking repeat purchases: %w", err)
+	}
+	defer rows.Close()
+	var dayNo, counts []int64
+	for rows.Next() {
+		var d, n int64
+		if err := rows.Scan(&d, &n); err != nil {
+			return fmt.Errorf("tracking repeat purchases: %w", err)
+		}
+		dayNo = append(dayNo, d)
+		counts = append(counts, n)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("tracking repeat purchases: %w", err)
+	}
+	// Points every 7 days from the calibration end, back to the first
+	// purchase and forward to the holdout end, which is always the last.
+	back := int64(days(l.FirstDate, l.CalibrationEnd))
+	fwd := int64(days(l.CalibrationEnd, l.HoldoutEnd))
+	var times []int64
+	for t := -(back / 7) * 7; t <= fwd; t += 7 {
+		times = append(times, t)
+	}
+	if len(times) == 0 || times[len(times)-1] != fwd {
+		times = append(times, fwd)
+	}
+	var cum float64
+	k := 0
+	for _, t := range times {
+		for k < len(dayNo) && dayNo[k] <= t {
+			cum += float64(counts[k])
+			k++
+		}
+		l.Tracking = append(l.Tracking, clv.TrackPoint{Time: float64(t), Actual: cum})
+	}
+	return nil
+}
+
+func dayOf(t time.Time) time.Time {
+	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
+}

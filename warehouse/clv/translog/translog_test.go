@@ -1,0 +1,183 @@
+package translog_test
+
+import (
+	"context"
+	"database/sql"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"crmwh/warehouse/clv"
+	"crmwh/warehouse/clv/translog"
+	"crmwh/warehouse/duckdb"
+)
+
+// The hand-made log: calibration is January 2025, holdout February.
+//
+//	A: Jan 1 (10 + 5, one purchase day), Jan 5 (20), Jan 20 (30) | Feb 10 (40 + 1) | Mar 5 (after the holdout)
+//	B: Jan 31 (7)                                                 | Feb 1, Feb 28
+//	C:                                                            | Feb 3 (first purchase after calibration: not in the cohort)
+//	D: Jan 10 twice                                               |
+//	E: a refund on Jan 12, filtered out by the Where condition
+const tinyLog = `customer,when,value,status
+A,2025-01-01,10,paid
+A,2025-01-01 18:30:00,5,paid
+B,2025-01-31,7,paid
+A,2025-01-05,20,paid
+A,2025-01-20,30.00,paid
+A,2025-02-10,40,paid
+A,2025-02-10,1,paid
+A,2025-03-05,99,paid
+B,2025-02-01,3,paid
+B,2025-02-28,4,paid
+C,2025-02-03,8,paid
+D,2025-01-10,2,paid
+D,2025-01-10,2,paid
+E,2025-01-12,-20,refund
+`
+
+var (
+	jan31 = time.Date(2025, 1, 31, 0, 0, 0, 0, time.UTC)
+	feb28 = time.Date(2025, 2, 28, 0, 0, 0, 0, time.UTC)
+)
+
+func openDB(t *testing.T) *sql.DB {
+	t.Helper()
+	db, err := duckdb.Open("", duckdb.Options{})
+	require.NoError(t, err)
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func write(t *testing.T, name, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	require.NoError(t, os.WriteFile(p, []byte(content), 0o644))
+	return p
+}
+
+func tinySource(path string) translog.Source {
+	return translog.Source{Path: path, Customer: "customer", Date: "when", Amount: "value", Where: "status = 'paid'"}
+}
+
+func TestSummariesOfAHandMadeLog(t *testing.T) {
+	db := openDB(t)
+	l, err := translog.Load(context.Background(), db, tinySource(write(t, "log.csv", tinyLog)), translog.Options{CalibrationEnd: jan31, HoldoutEnd: feb28})
+	require.NoError(t, err)
+	checkTiny(t, l)
+}
+
+func checkTiny(t *testing.T, l *translog.Log) {
+	t.Helper()
+	require.Equal(t, []string{"A", "B", "D"}, l.Customers)
+	require.Equal(t, []clv.Summary{
+		{X: 2, Tx: 19, T: 30, Monetary: 25}, // Jan 5 and Jan 20: (20+30)/2
+		{X: 0, Tx: 0, T: 0},
+		{X: 0, Tx: 0, T: 21},
+	}, l.Calibration)
+	require.Equal(t, []float64{1, 2, 0}, l.Holdout)
+	require.Equal(t, time.Date(2025, 1, 10, 0, 0, 0, 0, time.UTC), l.FirstPurchase[2])
+	require.Equal(t, int64(13), l.Rows)
+	require.Equal(t, time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), l.FirstDate)
+	require.Equal(t, time.Date(2025, 3, 5, 0, 0, 0, 0, time.UTC), l.LastDate)
+	require.Equal(t, 28.0, l.HoldoutDays())
+	// Repeat purchase days of the cohort, days from Jan 31: A −26, −11,
+	// +10; B +1, +28.
+	want := []clv.TrackPoint{
+		{Time: -28}, {Time: -21, Actual: 1}, {Time: -14, Actual: 1}, {Time: -7, Actual: 2}, {Time: 0, Actual: 2},
+		{Time: 7, Actual: 3}, {Time: 14, Actual: 4}, {Time: 21, Actual: 4}, {Time: 28, Actual: 5},
+	}
+	require.Equal(t, want, l.Tracking)
+
+	s, tr := l.Scaled(clv.Weeks)
+	require.Equal(t, clv.Summary{X: 2, Tx: 19.0 / 7, T: 30.0 / 7, Monetary: 25}, s[0])
+	require.Equal(t, -4.0, tr[0].Time)
+}
+
+// TestParquetTimestampsAndFormats reads the same log as Parquet with
+// timestamps that carry offsets, and as CSV with day-first dates.
+func TestParquetTimestampsAndFormats(t *testing.T) {
+	db := openDB(t)
+	ctx := context.Background()
+	csvPath := write(t, "log.csv", tinyLog)
+	pq := filepath.Join(t.TempDir(), "log.parquet")
+	// 23:30 UTC on Jan 30 is already Jan 31 in Shanghai: B's first
+	// purchase stays on Jan 31 there.
+	_, err := db.Exec(`COPY (SELECT customer, CASE WHEN customer = 'B' AND "when" = '2025-01-31'
+	    THEN TIMESTAMPTZ '2025-01-30 23:30:00+00' ELSE timezone('Asia/Shanghai', CAST("when" AS TIMESTAMP)) END AS "when",
+	    CAST(value AS DECIMAL(10,2)) AS value, status FROM read_csv(` + duckdb.QuoteString(csvPath) + `, header = true, all_varchar = true))
+	  TO ` + duckdb.QuoteString(pq) + ` (FORMAT parquet)`)
+	require.NoError(t, err)
+	src := tinySource(pq)
+	src.TimeZone = "Asia/Shanghai"
+	l, err := translog.Load(ctx, db, src, translog.Options{CalibrationEnd: jan31, HoldoutEnd: feb28})
+	require.NoError(t, err)
+	checkTiny(t, l)
+
+	// In UTC that purchase is on Jan 30, and B's Feb 1 purchase (midnight
+	// in Shanghai) on Jan 31: B then has x = 1, t_x = 1, T = 1.
+	src.TimeZone = "UTC"
+	l, err = translog.Load(ctx, db, src, translog.Options{CalibrationEnd: jan31, HoldoutEnd: feb28})
+	require.NoError(t, err)
+	require.Equal(t, clv.Summary{X: 1, Tx: 1, T: 1, Monetary: 3}, l.Calibration[1])
+	require.Equal(t, 1.0, l.Holdout[1])
+
+	dayFirst := "customer,when,value,status\nA,01/01/2025,10,paid\nA,05/01/2025,20,paid\nB,31/01/2025,7,paid\n"
+	l, err = translog.Load(ctx, db, translog.Source{Path: write(t, "d.csv", dayFirst), Customer: "customer", Date: "when", Amount: "value", DateFormat: "%d/%m/%Y"}, translog.Options{})
+	require.NoError(t, err)
+	require.Equal(t, []clv.Summary{{X: 1, Tx: 4, T: 30, Monetary: 20}, {X: 0, Tx: 0, T: 0}}, l.Calibration)
+	require.Equal(t, jan31, l.CalibrationEnd, "no calibration end: the last date, no holdout")
+	require.Equal(t, 0.0, l.HoldoutDays())
+}
+
+func TestErrorsNameTheFileTheColumnAndTheRow(t *testing.T) {
+	db := openDB(t)
+	ctx := context.Background()
+	load := func(content string, src translog.Source) error {
+		p := write(t, "log.csv", content)
+		src.Path = p
+		_, err := translog.Load(ctx, db, src, translog.Options{})
+		if err != nil {
+			// The temporary path reads LOG in the expected messages.
+			return renamed{strings.ReplaceAll(err.Error(), p, "LOG"), err}
+		}
+		return nil
+	}
+	src := translog.Source{Customer: "customer", Date: "when", Amount: "value"}
+	err := load("customer,day,value\nA,2025-01-01,1\n", src)
+	require.EqualError(t, err, `bad transaction log: LOG has no date column "when" (its columns: customer, day, value)`)
+	err = load("customer,when,value\nA,2025-01-01,1\nA,2025-13-01,2\nB,yesterday,3\n", src)
+	require.EqualError(t, err, `bad transaction log: LOG, row 2: date "2025-13-01" in column when does not parse as an ISO date or timestamp (give the format with --date-format) (and 1 more rows like it)`)
+	err = load("customer,when,value\nA,2025-01-01,1\nA,2025-01-02,1;5\n", src)
+	require.EqualError(t, err, `bad transaction log: LOG, row 2: amount "1;5" in column value is not a number`)
+	err = load("customer,when,value\nA,2025-01-01,1\n,2025-01-02,1\n", src)
+	require.EqualError(t, err, `bad transaction log: LOG, row 2: has no customer id (column customer)`)
+	err = load("customer,when,value\nA,2025-01-01,1\nB,,1\n", src)
+	require.EqualError(t, err, `bad transaction log: LOG, row 2: has no date (column when)`)
+	withFormat := src
+	withFormat.DateFormat = "%d/%m/%Y"
+	err = load("customer,when,value\nA,01/01/2025,1\nA,2025-01-02,1\n", withFormat)
+	require.EqualError(t, err, `bad transaction log: LOG, row 2: date "2025-01-02" in column when does not parse with format "%d/%m/%Y"`)
+	badTZ := src
+	badTZ.TimeZone = "Mars/Olympus"
+	err = load("customer,when,value\nA,2025-01-01,1\n", badTZ)
+	require.EqualError(t, err, `bad transaction log: unknown time zone "Mars/Olympus" (use a name such as UTC or Asia/Shanghai)`)
+	require.ErrorIs(t, load("customer,when,value\n", src), translog.ErrLog)
+
+	_, err = translog.Load(ctx, db, translog.Source{Path: filepath.Join(t.TempDir(), "missing.csv")}, translog.Options{})
+	require.ErrorContains(t, err, "reading transaction log")
+	require.ErrorContains(t, err, "missing.csv")
+}
+
+// renamed is an error with another message that still unwraps.
+type renamed struct {
+	msg string
+	err error
+}
+
+func (r renamed) Error() string { return r.msg }
+func (r renamed) Unwrap() error { return r.err }
