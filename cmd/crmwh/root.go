@@ -72,6 +72,7 @@ when there is none.`,
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return &usageError{err} })
 	root.AddCommand(
 		initCmd(g), demoCmd(g), extractCmd(g), buildCmd(g), dashboardsCmd(g), refreshCmd(g), sqlCmd(g),
+		clvCmd(g),
 	)
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

@@ -1,6 +1,7 @@
 package clv
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -32,6 +33,24 @@ type Estimate struct {
 	// exp(ln value ± 1.96 SE_ln): always positive and asymmetric.
 	Lower float64 `json:"lower"`
 	Upper float64 `json:"upper"`
+}
+
+// MarshalJSON writes NaN (no standard error) as null.
+func (e Estimate) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		Value float64  `json:"value"`
+		SE    *float64 `json:"se"`
+		Lower *float64 `json:"lower"`
+		Upper *float64 `json:"upper"`
+	}{e.Value, finite(e.SE), finite(e.Lower), finite(e.Upper)})
+}
+
+// finite returns nil for NaN and ±Inf, which JSON cannot hold.
+func finite(v float64) *float64 {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return nil
+	}
+	return &v
 }
 
 // Contains reports whether v lies inside the 95% interval.
@@ -211,6 +230,9 @@ func minimise(p *problem, starts [][]float64, o FitOptions) minimum {
 				best.err = err
 				p.at(res.X, false)
 				best.grad = maxAbs(p.lastGrad)
+				if math.IsNaN(best.grad) || math.IsInf(best.grad, 0) {
+					best.grad = math.MaxFloat64 // JSON cannot hold NaN or Inf
+				}
 			}
 			if best.grad <= o.GradientTol && !math.IsInf(best.f, 0) {
 				return best

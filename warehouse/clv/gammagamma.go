@@ -1,6 +1,7 @@
 package clv
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"time"
@@ -87,6 +88,15 @@ type GammaGammaFit struct {
 }
 
 var ggNames = []string{"p", "q", "gamma"}
+
+// MarshalJSON writes an undefined correlation (NaN) as null.
+func (f GammaGammaFit) MarshalJSON() ([]byte, error) {
+	type plain GammaGammaFit
+	return json.Marshal(struct {
+		plain
+		Correlation *float64 `json:"correlation"`
+	}{plain(f), finite(f.Correlation)})
+}
 
 // FitGammaGamma fits Gamma-Gamma by maximum likelihood on the customers
 // with X ≥ 1 repeat purchases and a positive Monetary value, the mean of

@@ -4,10 +4,14 @@
 package clvsim
 
 import (
+	"bufio"
+	"io"
 	"math"
 	"math/rand/v2"
 	"runtime"
+	"strconv"
 	"sync"
+	"time"
 
 	"gonum.org/v1/gonum/stat/distuv"
 
@@ -76,6 +80,12 @@ func Simulate(o Options) []Customer {
 }
 
 func one(r *rand.Rand, src rand.Source, o Options) Customer {
+	return simulate(r, src, o, nil)
+}
+
+// simulate draws one customer; in Whole mode it calls emit, if not nil,
+// for every purchase with its day (0 is the first purchase's) and value.
+func simulate(r *rand.Rand, src rand.Source, o Options, emit func(day, value float64)) Customer {
 	lambda := distuv.Gamma{Alpha: o.BGNBD.R, Beta: o.BGNBD.Alpha, Src: src}.Rand()
 	p := distuv.Beta{Alpha: o.BGNBD.A, Beta: o.BGNBD.B, Src: src}.Rand()
 	nu := distuv.Gamma{Alpha: o.GammaGamma.Q, Beta: o.GammaGamma.Gamma, Src: src}.Rand()
@@ -117,6 +127,9 @@ func one(r *rand.Rand, src rand.Source, o Options) Customer {
 	T := math.Floor(r.Float64() * (o.MaxT + 1))
 	c.T = T
 	f0 := r.Float64()
+	if emit != nil {
+		emit(0, value.Rand())
+	}
 	lastDay, dayValue := 0.0, 0.0
 	var sum float64
 	flush := func() {
@@ -132,6 +145,9 @@ func one(r *rand.Rand, src rand.Source, o Options) Customer {
 			break
 		}
 		v := value.Rand()
+		if emit != nil {
+			emit(day, v)
+		}
 		if day != lastDay {
 			flush()
 			if day <= T {
@@ -164,4 +180,44 @@ func Summaries(cs []Customer) []clv.Summary {
 		out[i] = c.Summary
 	}
 	return out
+}
+
+// WriteLog writes a transaction log of o.Customers customers simulated in
+// Whole mode as CSV, customer_id,date,amount, where each customer's day
+// T is calibrationEnd; it returns the customers, whose summaries are what
+// the log should summarise to. Purchases come in customer order, values
+// rounded to cents.
+func WriteLog(w io.Writer, o Options, calibrationEnd time.Time) ([]Customer, error) {
+	o.Whole = true
+	out := make([]Customer, o.Customers)
+	bw := bufio.NewWriterSize(w, 1<<16)
+	bw.WriteString("customer_id,date,amount\n")
+	var line []byte
+	for c := 0; c*chunk < o.Customers; c++ {
+		src := rand.NewPCG(o.Seed, uint64(c))
+		r := rand.New(src)
+		for i := c * chunk; i < min((c+1)*chunk, o.Customers); i++ {
+			var first time.Time
+			var T float64
+			var rows [][2]float64
+			cu := simulate(r, src, o, func(day, value float64) { rows = append(rows, [2]float64{day, value}) })
+			T = cu.T
+			first = calibrationEnd.AddDate(0, 0, -int(T))
+			for _, row := range rows {
+				line = line[:0]
+				line = append(line, 'C')
+				line = strconv.AppendInt(line, int64(i), 10)
+				line = append(line, ',')
+				line = first.AddDate(0, 0, int(row[0])).AppendFormat(line, time.DateOnly)
+				line = append(line, ',')
+				line = strconv.AppendFloat(line, math.Max(0.01, math.Round(row[1]*100)/100), 'f', 2, 64)
+				line = append(line, '\n')
+				if _, err := bw.Write(line); err != nil {
+					return nil, err
+				}
+			}
+			out[i] = cu
+		}
+	}
+	return out, bw.Flush()
 }

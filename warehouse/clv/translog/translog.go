@@ -156,7 +156,7 @@ func loadTable(ctx context.Context, db *sql.DB, src Source) error {
 	// The file's columns and types.
 	rows, err := db.QueryContext(ctx, "DESCRIBE SELECT * FROM "+rd)
 	if err != nil {
-		return fmt.Errorf("reading transaction log %s: %w", src.Path, err)
+		return readError(src, err)
 	}
 	types := map[string]string{} // lower-case name → type
 	names := map[string]string{} // lower-case name → name in the file
@@ -225,7 +225,11 @@ SELECT __clv_row AS row_no,
 FROM (SELECT row_number() OVER () AS __clv_row, * FROM %s) AS src
 %s`, cust, dateExpr, amountExpr, date, amountRaw, rd, where)
 	if _, err := db.ExecContext(ctx, q); err != nil {
-		return fmt.Errorf("reading transaction log %s: %w", src.Path, err)
+		msg := err.Error()
+		if where != "" && (strings.HasPrefix(msg, "Binder Error") || strings.HasPrefix(msg, "Parser Error")) {
+			return fmt.Errorf("%w: the condition %q on %s: %s", ErrLog, src.Where, src.Path, firstLines(msg, 1))
+		}
+		return readError(src, err)
 	}
 	// The first bad row of each kind.
 	checks := []struct {
@@ -484,4 +488,20 @@ func (l *Log) track(ctx context.Context, db *sql.DB, relation string) error {
 
 func dayOf(t time.Time) time.Time {
 	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
+}
+
+// readError reports a file DuckDB could not read, with the first lines of
+// its (long) explanation.
+func readError(src Source, err error) error {
+	return fmt.Errorf("%w: reading %s (it must be well-formed CSV with a header row, or Parquet; several files need the same columns): %s",
+		ErrLog, src.Path, firstLines(err.Error(), 2))
+}
+
+// firstLines keeps the first n lines of DuckDB's long error messages.
+func firstLines(s string, n int) string {
+	ls := strings.SplitN(s, "\n", n+1)
+	if len(ls) > n {
+		ls = ls[:n]
+	}
+	return strings.TrimSpace(strings.Join(ls, " "))
 }

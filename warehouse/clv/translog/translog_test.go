@@ -169,8 +169,12 @@ func TestErrorsNameTheFileTheColumnAndTheRow(t *testing.T) {
 	require.ErrorIs(t, load("customer,when,value\n", src), translog.ErrLog)
 
 	_, err = translog.Load(ctx, db, translog.Source{Path: filepath.Join(t.TempDir(), "missing.csv")}, translog.Options{})
-	require.ErrorContains(t, err, "reading transaction log")
-	require.ErrorContains(t, err, "missing.csv")
+	require.ErrorIs(t, err, translog.ErrLog)
+	require.ErrorContains(t, err, "missing.csv (it must be well-formed CSV with a header row, or Parquet; several files need the same columns): IO Error: No files found")
+	withWhere := src
+	withWhere.Where = "statuss = 'paid'"
+	err = load("customer,when,value,status\nA,2025-01-01,1,paid\n", withWhere)
+	require.ErrorContains(t, err, `bad transaction log: the condition "statuss = 'paid'" on LOG: Binder Error: Referenced column "statuss" not found`)
 }
 
 // renamed is an error with another message that still unwraps.
