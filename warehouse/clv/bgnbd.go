@@ -140,6 +140,13 @@ type repGroup struct {
 
 func newBGData(groups []Group) (*bgData, error) {
 	d := &bgData{}
+	nrep := 0
+	for _, g := range groups {
+		if g.X > 0 {
+			nrep++
+		}
+	}
+	d.rep = make([]repGroup, 0, nrep)
 	maxX := 0
 	timeIdx := newTimeIndex(groups)
 	for i, g := range groups {

@@ -131,11 +131,15 @@ type problem struct {
 	lastX    []float64
 	lastF    float64
 	lastGrad []float64
-	lastHess *mat.SymDense // nil until computed at lastX
+	lastHess *mat.SymDense
 }
 
-func (p *problem) at(x []float64, needHess bool) {
-	if p.lastX != nil && equal(p.lastX, x) && (!needHess || p.lastHess != nil) {
+// at evaluates the problem at x unless x is the cached point. Every pass
+// computes the Hessian too: next to the exponentials and logarithms of a
+// pass it costs a few multiply-adds per row, and gonum's Newton asks for it
+// at most points it evaluates.
+func (p *problem) at(x []float64) {
+	if p.lastX != nil && equal(p.lastX, x) {
 		return
 	}
 	if p.lastX == nil {
@@ -144,10 +148,7 @@ func (p *problem) at(x []float64, needHess bool) {
 	}
 	copy(p.lastX, x)
 	p.evals++
-	var h *mat.SymDense
-	if needHess {
-		h = mat.NewSymDense(p.dim, nil)
-	}
+	h := mat.NewSymDense(p.dim, nil)
 	f := p.eval(x, p.lastGrad, h)
 	// The bound penalty.
 	for i, v := range x {
@@ -162,9 +163,7 @@ func (p *problem) at(x []float64, needHess bool) {
 		}
 		f += 50 * ex * ex
 		p.lastGrad[i] += 100 * ex
-		if h != nil {
-			h.SetSym(i, i, h.At(i, i)+100)
-		}
+		h.SetSym(i, i, h.At(i, i)+100)
 	}
 	if math.IsNaN(f) {
 		f = math.Inf(1)
@@ -201,9 +200,9 @@ func minimise(p *problem, starts [][]float64, o FitOptions) minimum {
 	var best minimum
 	best.f = math.Inf(1)
 	prob := optimize.Problem{
-		Func: func(x []float64) float64 { p.at(x, false); return p.lastF },
-		Grad: func(g, x []float64) { p.at(x, false); copy(g, p.lastGrad) },
-		Hess: func(h *mat.SymDense, x []float64) { p.at(x, true); h.CopySym(p.lastHess) },
+		Func: func(x []float64) float64 { p.at(x); return p.lastF },
+		Grad: func(g, x []float64) { p.at(x); copy(g, p.lastGrad) },
+		Hess: func(h *mat.SymDense, x []float64) { p.at(x); h.CopySym(p.lastHess) },
 	}
 	for _, x0 := range starts {
 		best.starts++
@@ -228,7 +227,7 @@ func minimise(p *problem, starts [][]float64, o FitOptions) minimum {
 				best.f = res.F
 				best.status = res.Status
 				best.err = err
-				p.at(res.X, false)
+				p.at(res.X)
 				best.grad = maxAbs(p.lastGrad)
 				if math.IsNaN(best.grad) || math.IsInf(best.grad, 0) {
 					best.grad = math.MaxFloat64 // JSON cannot hold NaN or Inf
@@ -332,7 +331,7 @@ func finish(p *problem, m minimum, n float64, names []string, o FitOptions) (Dia
 		d.Message = fmt.Sprintf("the gradient is still %.3g (tolerance %.3g) after %d iterations (%s)", m.grad, o.GradientTol, m.iters, d.Status)
 		return d, nil
 	}
-	p.at(m.x, true)
+	p.at(m.x)
 	cov, ok := covariance(p.lastHess, n)
 	if !ok {
 		d.Message = "the Hessian is not negative definite at the end point: not a proper maximum"

@@ -172,6 +172,13 @@ type ggData struct {
 
 func newGGData(customers []Summary) (*ggData, error) {
 	d := &ggData{}
+	nrep := 0
+	for _, c := range customers {
+		if c.X >= 1 {
+			nrep++
+		}
+	}
+	d.x, d.s = make([]float64, 0, nrep), make([]float64, 0, nrep)
 	maxX := 0
 	for i, c := range customers {
 		if err := c.Validate(); err != nil {

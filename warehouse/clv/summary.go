@@ -60,7 +60,13 @@ type Group struct {
 func GroupSummaries(s []Summary) []Group {
 	if keys, ok := packKeys(s); ok {
 		radixSort(keys)
-		var out []Group
+		distinct := 0
+		for i := range keys {
+			if i == 0 || keys[i] != keys[i-1] {
+				distinct++
+			}
+		}
+		out := make([]Group, 0, distinct)
 		for i := 0; i < len(keys); {
 			j := i + 1
 			for j < len(keys) && keys[j] == keys[i] {
