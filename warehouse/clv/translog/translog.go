@@ -212,18 +212,25 @@ func loadTable(ctx context.Context, db *sql.DB, src Source) error {
 	if strings.TrimSpace(src.Where) != "" {
 		where = "WHERE " + src.Where
 	}
-	// Row numbers are taken before the filter, in file order (DuckDB
-	// keeps insertion order for a scan), so that errors point at the row
-	// in the file. The derived columns get names a file cannot clash with.
-	q := fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE clv_raw AS
-SELECT __clv_row AS row_no,
-  CAST(%s AS VARCHAR) AS customer_id,
-  %s AS purchase_date,
-  %s AS amount,
-  CAST(%s AS VARCHAR) AS raw_date,
-  %s AS raw_amount
-FROM (SELECT row_number() OVER () AS __clv_row, * FROM %s) AS src
-%s`, cust, dateExpr, amountExpr, date, amountRaw, rd, where)
+	// One pass builds the table and classifies each row: 0 fine, 1 no
+	// customer id, 2 no date, 3 a date that does not parse, 4 an amount
+	// that is not a number. The derived columns get names a file cannot
+	// clash with.
+	typed := fmt.Sprintf(`SELECT
+  CAST(%[1]s AS VARCHAR) AS __clv_customer,
+  %[2]s AS __clv_date,
+  %[3]s AS __clv_amount,
+  CAST(%[4]s AS VARCHAR) AS __clv_raw_date,
+  %[5]s AS __clv_raw_amount`, cust, dateExpr, amountExpr, date, amountRaw)
+	problem := `CASE
+    WHEN __clv_customer IS NULL OR trim(__clv_customer) = '' THEN 1
+    WHEN __clv_raw_date IS NULL THEN 2
+    WHEN __clv_date IS NULL THEN 3
+    WHEN __clv_raw_amount IS NOT NULL AND trim(__clv_raw_amount) <> '' AND __clv_amount IS NULL THEN 4
+    ELSE 0 END`
+	q := fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE clv_transactions AS
+SELECT __clv_customer AS customer_id, __clv_date AS purchase_date, __clv_amount AS amount, %s AS problem
+FROM (%s, * FROM %s %s)`, problem, typed, rd, where)
 	if _, err := db.ExecContext(ctx, q); err != nil {
 		msg := err.Error()
 		if where != "" && (strings.HasPrefix(msg, "Binder Error") || strings.HasPrefix(msg, "Parser Error")) {
@@ -231,56 +238,49 @@ FROM (SELECT row_number() OVER () AS __clv_row, * FROM %s) AS src
 		}
 		return readError(src, err)
 	}
-	// The first bad row of each kind.
-	checks := []struct {
-		cond, what string
-	}{
-		{"customer_id IS NULL OR trim(customer_id) = ''", "has no customer id (column %s)"},
-		{"raw_date IS NULL", "has no date (column %s)"},
-		{"purchase_date IS NULL", "date %q in column %s does not parse"},
-		{"raw_amount IS NOT NULL AND trim(raw_amount) <> '' AND amount IS NULL", "amount %q in column %s is not a number"},
+	var bad int64
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM clv_transactions WHERE problem <> 0`).Scan(&bad); err != nil {
+		return fmt.Errorf("checking transaction log %s: %w", src.Path, err)
 	}
-	for i, c := range checks {
-		var rowNo, n int64
-		var rawDate, rawAmount sql.NullString
-		err := db.QueryRowContext(ctx, fmt.Sprintf(
-			`SELECT min(row_no), count(*), arg_min(raw_date, row_no), arg_min(raw_amount, row_no) FROM clv_raw WHERE %s HAVING count(*) > 0`, c.cond)).
-			Scan(&rowNo, &n, &rawDate, &rawAmount)
-		if errors.Is(err, sql.ErrNoRows) {
-			continue
-		}
-		if err != nil {
-			return fmt.Errorf("checking transaction log %s: %w", src.Path, err)
-		}
-		var what string
-		switch i {
-		case 0:
-			what = fmt.Sprintf(c.what, src.Customer)
-		case 1:
-			what = fmt.Sprintf(c.what, src.Date)
-		case 2:
-			what = fmt.Sprintf(c.what, rawDate.String, src.Date)
-			if src.DateFormat != "" {
-				what += fmt.Sprintf(" with format %q", src.DateFormat)
-			} else {
-				what += " as an ISO date or timestamp (give the format with --date-format)"
-			}
-		case 3:
-			what = fmt.Sprintf(c.what, rawAmount.String, src.Amount)
-		}
-		more := ""
-		if n > 1 {
-			more = fmt.Sprintf(" (and %d more rows like it)", n-1)
-		}
-		return fmt.Errorf("%w: %s, row %d: %s%s", ErrLog, src.Path, rowNo, what, more)
+	if bad == 0 {
+		return nil
 	}
-	_, err = db.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE clv_transactions AS
-SELECT customer_id, purchase_date, amount FROM clv_raw;
-DROP TABLE clv_raw`)
+	// Something is wrong: read the file again with row numbers (taken
+	// before the filter, in file order: DuckDB keeps insertion order for
+	// a scan) to say where.
+	var rowNo, n, kind int64
+	var rawDate, rawAmount sql.NullString
+	err = db.QueryRowContext(ctx, fmt.Sprintf(`WITH rows AS (
+  SELECT __clv_row, __clv_raw_date, __clv_raw_amount, %s AS problem
+  FROM (SELECT row_number() OVER () AS __clv_row, %s, * FROM %s %s)
+), worst AS (SELECT min(problem) FILTER (WHERE problem <> 0) AS kind FROM rows)
+SELECT min(__clv_row), count(*), any_value(kind), arg_min(__clv_raw_date, __clv_row), arg_min(__clv_raw_amount, __clv_row)
+FROM rows, worst WHERE problem = kind`, problem, strings.TrimPrefix(typed, "SELECT"), rd, where)).
+		Scan(&rowNo, &n, &kind, &rawDate, &rawAmount)
 	if err != nil {
-		return fmt.Errorf("reading transaction log %s: %w", src.Path, err)
+		return fmt.Errorf("checking transaction log %s: %w", src.Path, err)
 	}
-	return nil
+	var what string
+	switch kind {
+	case 1:
+		what = fmt.Sprintf("has no customer id (column %s)", src.Customer)
+	case 2:
+		what = fmt.Sprintf("has no date (column %s)", src.Date)
+	case 3:
+		what = fmt.Sprintf("date %q in column %s does not parse", rawDate.String, src.Date)
+		if src.DateFormat != "" {
+			what += fmt.Sprintf(" with format %q", src.DateFormat)
+		} else {
+			what += " as an ISO date or timestamp (give the format with --date-format)"
+		}
+	default:
+		what = fmt.Sprintf("amount %q in column %s is not a number", rawAmount.String, src.Amount)
+	}
+	more := ""
+	if n > 1 {
+		more = fmt.Sprintf(" (and %d more rows like it)", n-1)
+	}
+	return fmt.Errorf("%w: %s, row %d: %s%s", ErrLog, src.Path, rowNo, what, more)
 }
 
 func isNumeric(typ string) bool {
@@ -313,7 +313,8 @@ func dateSQL(col, typ, format, tz string) string {
 	// Text: with a UTC offset (Z, +08, +08:00, +0800) an instant, whose
 	// day is taken in the time zone; without, a wall-clock date or time.
 	v := "CAST(" + col + " AS VARCHAR)"
-	return "CASE WHEN regexp_matches(trim(" + v + `), '(Z|[+-]\d\d(:?\d\d)?)$') ` +
+	return "CASE WHEN length(" + v + ") = 10 THEN try_cast(" + v + " AS DATE) " +
+		"WHEN regexp_matches(trim(" + v + `), '(Z|[+-]\d\d(:?\d\d)?)$') ` +
 		"THEN CAST(timezone(" + tz + ", try_cast(trim(" + v + ") AS TIMESTAMPTZ)) AS DATE) " +
 		"ELSE CAST(try_cast(trim(" + v + ") AS TIMESTAMP) AS DATE) END"
 }
@@ -337,16 +338,13 @@ func days(a, b time.Time) float64 {
 func dateLit(t time.Time) string { return "DATE '" + t.Format(time.DateOnly) + "'" }
 
 // purchaseDays is the common part of the queries: one row per customer and
-// purchase day up to the holdout end, with the day's value and the
-// customer's first purchase day.
+// purchase day up to the holdout end, with the day's value.
 func purchaseDays(relation string, holdoutEnd time.Time) string {
 	return fmt.Sprintf(`WITH purchase_days AS (
   SELECT customer_id, purchase_date AS day, sum(amount) AS amount
   FROM %s
   WHERE purchase_date <= %s
   GROUP BY customer_id, purchase_date
-), days AS (
-  SELECT *, min(day) OVER (PARTITION BY customer_id) AS first_day FROM purchase_days
 )`, relation, dateLit(holdoutEnd))
 }
 
@@ -357,20 +355,24 @@ func purchaseDays(relation string, holdoutEnd time.Time) string {
 //	customer_id, first_purchase DATE, x BIGINT, t_x BIGINT, T BIGINT (days),
 //	monetary DOUBLE (NULL when x = 0), holdout_x BIGINT
 //
-// ordered by customer_id. Purchases after holdoutEnd are ignored.
+// ordered by customer_id. Purchases after holdoutEnd are ignored. The
+// monetary value is the calibration days' total less the first day's,
+// divided by x.
 func SummarySQL(relation string, calibrationEnd, holdoutEnd time.Time) string {
 	cal := dateLit(calibrationEnd)
 	return purchaseDays(relation, holdoutEnd) + fmt.Sprintf(`
 SELECT customer_id,
-  first_day AS first_purchase,
-  count(*) FILTER (WHERE day > first_day AND day <= %[1]s) AS x,
-  coalesce(date_diff('day', first_day, max(day) FILTER (WHERE day <= %[1]s)), 0) AS t_x,
-  date_diff('day', first_day, %[1]s) AS "T",
-  avg(amount) FILTER (WHERE day > first_day AND day <= %[1]s) AS monetary,
+  min(day) AS first_purchase,
+  count(*) FILTER (WHERE day <= %[1]s) - 1 AS x,
+  date_diff('day', min(day), max(day) FILTER (WHERE day <= %[1]s)) AS t_x,
+  date_diff('day', min(day), %[1]s) AS "T",
+  CASE WHEN count(*) FILTER (WHERE day <= %[1]s) > 1
+    THEN (sum(amount) FILTER (WHERE day <= %[1]s) - arg_min(amount, day)) / (count(*) FILTER (WHERE day <= %[1]s) - 1)
+  END AS monetary,
   count(*) FILTER (WHERE day > %[1]s) AS holdout_x
-FROM days
-WHERE first_day <= %[1]s
-GROUP BY customer_id, first_day
+FROM purchase_days
+GROUP BY customer_id
+HAVING min(day) <= %[1]s
 ORDER BY customer_id`, cal)
 }
 
@@ -379,10 +381,12 @@ ORDER BY customer_id`, cal)
 // calibrationEnd, negative before it), repeat_days, ordered by day.
 func TrackingSQL(relation string, calibrationEnd, holdoutEnd time.Time) string {
 	cal := dateLit(calibrationEnd)
-	return purchaseDays(relation, holdoutEnd) + fmt.Sprintf(`
+	return purchaseDays(relation, holdoutEnd) + fmt.Sprintf(`, cohort AS (
+  SELECT customer_id, min(day) AS first_day FROM purchase_days GROUP BY customer_id HAVING min(day) <= %[1]s
+)
 SELECT date_diff('day', %[1]s, day) AS day, count(*) AS repeat_days
-FROM days
-WHERE first_day <= %[1]s AND day > first_day
+FROM purchase_days JOIN cohort USING (customer_id)
+WHERE day > first_day
 GROUP BY 1
 ORDER BY 1`, cal)
 }
@@ -415,24 +419,31 @@ func Summarize(ctx context.Context, db *sql.DB, relation string, o Options) (*Lo
 		return nil, fmt.Errorf("holdout end %s is before calibration end %s", l.HoldoutEnd.Format(time.DateOnly), l.CalibrationEnd.Format(time.DateOnly))
 	case l.CalibrationEnd.Before(l.FirstDate):
 		return nil, fmt.Errorf("%w: calibration end %s is before the first purchase (%s)", ErrLog, l.CalibrationEnd.Format(time.DateOnly), l.FirstDate.Format(time.DateOnly))
+	case days(l.FirstDate, l.HoldoutEnd) >= 1<<21:
+		return nil, fmt.Errorf("%w: the purchases span %s to %s, more than 5,000 years", ErrLog, l.FirstDate.Format(time.DateOnly), l.HoldoutEnd.Format(time.DateOnly))
 	}
 
-	rows, err := db.QueryContext(ctx, SummarySQL(relation, l.CalibrationEnd, l.HoldoutEnd))
+	// database/sql converts every value it scans, at about a microsecond
+	// each: x, t_x and T travel packed in one BIGINT (each is below 2^21
+	// days), and the first purchase is the calibration end less T.
+	rows, err := db.QueryContext(ctx, `SELECT customer_id, (x << 42) | (t_x << 21) | "T", monetary, holdout_x FROM (`+
+		SummarySQL(relation, l.CalibrationEnd, l.HoldoutEnd)+`)`)
 	if err != nil {
 		return nil, fmt.Errorf("summarising transactions: %w", err)
 	}
 	defer rows.Close()
+	const mask = 1<<21 - 1
 	for rows.Next() {
 		var id string
-		var fp time.Time
-		var x, tx, T, hx int64
+		var packed, hx int64
 		var m sql.NullFloat64
-		if err := rows.Scan(&id, &fp, &x, &tx, &T, &m, &hx); err != nil {
+		if err := rows.Scan(&id, &packed, &m, &hx); err != nil {
 			return nil, fmt.Errorf("summarising transactions: %w", err)
 		}
+		T := packed & mask
 		l.Customers = append(l.Customers, id)
-		l.FirstPurchase = append(l.FirstPurchase, fp.UTC())
-		l.Calibration = append(l.Calibration, clv.Summary{X: float64(x), Tx: float64(tx), T: float64(T), Monetary: m.Float64})
+		l.FirstPurchase = append(l.FirstPurchase, l.CalibrationEnd.AddDate(0, 0, -int(T)))
+		l.Calibration = append(l.Calibration, clv.Summary{X: float64(packed >> 42), Tx: float64(packed >> 21 & mask), T: float64(T), Monetary: m.Float64})
 		l.Holdout = append(l.Holdout, float64(hx))
 	}
 	if err := rows.Err(); err != nil {
