@@ -72,6 +72,9 @@ does not converge; the diagnostics are printed.`,
 					return &usageError{fmt.Errorf("%s %q: expected a date such as 2025-06-30", d.flag, d.v)}
 				}
 			}
+			if !(co.Margin > 0 && co.Margin <= 1) {
+				return &usageError{fmt.Errorf("--margin %g: expected a share of spend in (0, 1]", co.Margin)}
+			}
 			db, err := duckdb.Open("", duckdb.Options{})
 			if err != nil {
 				return err

@@ -108,6 +108,10 @@ func TestCLVFitErrors(t *testing.T) {
 	require.Equal(t, 2, r.code)
 	require.Contains(t, r.stderr, `--calibration-end "June": expected a date such as 2025-06-30`)
 
+	r = crmwh(t, dir, "clv", "fit", "log.csv", "--margin", "0")
+	require.Equal(t, 2, r.code)
+	require.Equal(t, "crmwh: --margin 0: expected a share of spend in (0, 1]\n", r.stderr)
+
 	out := mustRun(t, dir, "clv", "fit", "--help")
 	require.Contains(t, out, "Examples:")
 	require.Contains(t, out, "crmwh clv fit")

@@ -85,18 +85,18 @@ func Hyp2F1(a, b, c, z float64) float64 {
 //	Σ_{k≥1} (a)_k (b+1)_{k−1} / ((c)_k k!) z^k
 //
 // and reports ok = false, with no value, when that series needs more than
-// maxTerms terms (0 for a default of a few thousand); callers then use
+// budget terms (0 for a default of a few thousand); callers then use
 // another representation.
-func Hyp2F1Diff(a, b, c, z float64, maxTerms int) (v float64, ok bool) {
-	if maxTerms <= 0 {
-		maxTerms = nearOneTerms
+func Hyp2F1Diff(a, b, c, z float64, budget int) (v float64, ok bool) {
+	if budget <= 0 {
+		budget = nearOneTerms
 	}
 	if z == 0 || a == 0 {
 		return 0, true
 	}
 	// First term (a)_1 (b+1)_0 / ((c)_1 1!) z; the ratio of consecutive
 	// terms is the usual (a+k)(b+k) / ((c+k)(k+1)) z.
-	return seriesFrom(a*z/c, 1, a, b, c, z, maxTerms)
+	return seriesFrom(a*z/c, 1, a, b, c, z, budget)
 }
 
 // unit evaluates 0 < z < 1; zc is 1−z, passed separately because callers

@@ -126,8 +126,9 @@ func (l *Log) Scaled(u clv.Unit) ([]clv.Summary, []clv.TrackPoint) {
 var ErrLog = errors.New("bad transaction log")
 
 // Load reads a transaction log file into a temporary table
-// clv_transactions(customer_id VARCHAR, purchase_date DATE, amount DOUBLE)
-// of db, checking every row, and summarises it. Errors name the file, the
+// clv_transactions(customer_id VARCHAR, purchase_date DATE, amount DOUBLE,
+// problem INTEGER) of db, checking every row (problem is 0 in every row
+// of a log that loads), and summarises it. Errors name the file, the
 // column and, for a value that does not parse, the data row (1 is the
 // first row after the header) and the value.
 func Load(ctx context.Context, db *sql.DB, src Source, o Options) (*Log, error) {

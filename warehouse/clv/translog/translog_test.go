@@ -98,6 +98,52 @@ func checkTiny(t *testing.T, l *translog.Log) {
 	require.Equal(t, -4.0, tr[0].Time)
 }
 
+// TestValidationOfTheHandMadeLog runs the holdout check on the hand-made
+// log with the demo's parameters. The cohort is A (x = 2, t_x = 19, T = 30,
+// 1 holdout purchase), B (0, 0, 0; 2) and D (0, 0, 21; 0); the holdout is
+// the 28 days of February.
+func TestValidationOfTheHandMadeLog(t *testing.T) {
+	db := openDB(t)
+	l, err := translog.Load(context.Background(), db, tinySource(write(t, "log.csv", tinyLog)), translog.Options{CalibrationEnd: jan31, HoldoutEnd: feb28})
+	require.NoError(t, err)
+	m := clv.BGNBD{R: 0.9, Alpha: 60, A: 0.8, B: 3.2}
+	v, err := clv.Validate(m, l.Calibration, l.Holdout, l.HoldoutDays(), l.Tracking)
+	require.NoError(t, err)
+
+	pA := m.ConditionalExpected(28, 2, 19, 30)
+	pB := m.ConditionalExpected(28, 0, 0, 0)
+	pD := m.ConditionalExpected(28, 0, 0, 21)
+	require.Equal(t, 3, v.Customers)
+	require.Equal(t, 3.0, v.Actual)
+	require.InEpsilon(t, pA+pB+pD, v.Predicted, 1e-14)
+	require.InEpsilon(t, (abs(1-pA)+abs(2-pB)+abs(0-pD))/3, v.MAE, 1e-14)
+	require.Equal(t, clv.FrequencyBucket{Label: "0", Customers: 2, Actual: 1, Predicted: (pB + pD) / 2}, v.ByFrequency[0])
+	require.Equal(t, clv.FrequencyBucket{Label: "2", Customers: 1, Actual: 1, Predicted: pA}, v.ByFrequency[2])
+	require.Zero(t, v.ByFrequency[1].Customers)
+
+	// Expected cumulative repeat purchases at τ days from Jan 31: each
+	// customer contributes E[X(τ + T)] once τ + T > 0 (A has T = 30, B 0,
+	// D 21).
+	E := m.Expected
+	want := map[float64]float64{
+		-28: E(2), -21: E(9), -14: E(16) + E(7), -7: E(23) + E(14), 0: E(30) + E(21),
+		7: E(37) + E(7) + E(28), 28: E(58) + E(28) + E(49),
+	}
+	for _, p := range v.Tracking {
+		if w, ok := want[p.Time]; ok {
+			require.InEpsilon(t, w, p.Expected, 1e-14, "τ = %g", p.Time)
+		}
+	}
+	require.Equal(t, 5.0, v.Tracking[len(v.Tracking)-1].Actual)
+}
+
+func abs(v float64) float64 {
+	if v < 0 {
+		return -v
+	}
+	return v
+}
+
 // TestParquetTimestampsAndFormats reads the same log as Parquet with
 // timestamps that carry offsets, and as CSV with day-first dates.
 func TestParquetTimestampsAndFormats(t *testing.T) {
