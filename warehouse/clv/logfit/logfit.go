@@ -7,7 +7,6 @@ package logfit
 
 import (
 	"context"
-	"database/sql"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -57,11 +56,11 @@ type Result struct {
 	log  *translog.Log
 }
 
-// Run reads the log into db (an in-memory DuckDB is enough), fits and
-// validates. When a fit fails it returns the Result so far together with
-// the error (wrapping clv.ErrNotConverged, clv.ErrNoData or
-// translog.ErrLog).
-func Run(ctx context.Context, db *sql.DB, o Options) (*Result, error) {
+// Run reads the log with DuckDB through db (an in-memory database is
+// enough), fits and validates. When a fit fails it returns the Result so
+// far together with the error (wrapping clv.ErrNotConverged, clv.ErrNoData
+// or translog.ErrLog).
+func Run(ctx context.Context, db translog.Querier, o Options) (*Result, error) {
 	u := o.Unit
 	if u == 0 {
 		u = clv.Days

@@ -125,18 +125,41 @@ func (l *Log) Scaled(u clv.Unit) ([]clv.Summary, []clv.TrackPoint) {
 // missing column, a date or amount that does not parse, no rows.
 var ErrLog = errors.New("bad transaction log")
 
+// Querier is what the functions here need of a DuckDB connection:
+// *sql.DB, *sql.Conn (as a warehouse build step gets) and *sql.Tx all
+// have these methods.
+type Querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
 // Load reads a transaction log file into a temporary table
 // clv_transactions(customer_id VARCHAR, purchase_date DATE, amount DOUBLE,
-// problem INTEGER) of db, checking every row (problem is 0 in every row
-// of a log that loads), and summarises it. Errors name the file, the
-// column and, for a value that does not parse, the data row (1 is the
-// first row after the header) and the value.
-func Load(ctx context.Context, db *sql.DB, src Source, o Options) (*Log, error) {
+// problem INTEGER), checking every row (problem is 0 in every row of a log
+// that loads), and summarises it. Errors name the file, the column and,
+// for a value that does not parse, the data row (1 is the first row after
+// the header) and the value.
+//
+// DuckDB's temporary tables belong to one connection: given a *sql.DB,
+// Load does its work on one connection of the pool and drops the table
+// before returning; given a *sql.Conn or *sql.Tx, the table stays there
+// for the caller to query.
+func Load(ctx context.Context, q Querier, src Source, o Options) (*Log, error) {
 	src = src.withDefaults()
-	if err := loadTable(ctx, db, src); err != nil {
+	if db, ok := q.(*sql.DB); ok {
+		conn, err := db.Conn(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("reading transaction log %s: %w", src.Path, err)
+		}
+		defer conn.Close()
+		defer conn.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS clv_transactions")
+		q = conn
+	}
+	if err := loadTable(ctx, q, src); err != nil {
 		return nil, err
 	}
-	l, err := Summarize(ctx, db, "clv_transactions", o)
+	l, err := Summarize(ctx, q, "clv_transactions", o)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", src.Path, err)
 	}
@@ -152,7 +175,7 @@ func reader(src Source) string {
 	return "read_csv(" + p + ", header = true, all_varchar = true)"
 }
 
-func loadTable(ctx context.Context, db *sql.DB, src Source) error {
+func loadTable(ctx context.Context, db Querier, src Source) error {
 	rd := reader(src)
 	// The file's columns and types.
 	rows, err := db.QueryContext(ctx, "DESCRIBE SELECT * FROM "+rd)
@@ -320,7 +343,7 @@ func dateSQL(col, typ, format, tz string) string {
 		"ELSE CAST(try_cast(trim(" + v + ") AS TIMESTAMP) AS DATE) END"
 }
 
-func checkTimeZone(ctx context.Context, db *sql.DB, tz string) error {
+func checkTimeZone(ctx context.Context, db Querier, tz string) error {
 	var n int
 	err := db.QueryRowContext(ctx, "SELECT count(*) FROM pg_timezone_names() WHERE name = ?", tz).Scan(&n)
 	if err != nil {
@@ -395,7 +418,7 @@ ORDER BY 1`, cal)
 // Summarize summarises a relation with columns customer_id, purchase_date
 // and amount (a table, a view or a parenthesised query) with SummarySQL
 // and TrackingSQL.
-func Summarize(ctx context.Context, db *sql.DB, relation string, o Options) (*Log, error) {
+func Summarize(ctx context.Context, db Querier, relation string, o Options) (*Log, error) {
 	l := &Log{}
 	var first, last sql.NullTime
 	err := db.QueryRowContext(ctx, "SELECT count(*), min(purchase_date), max(purchase_date) FROM "+relation).Scan(&l.Rows, &first, &last)
@@ -457,7 +480,7 @@ func Summarize(ctx context.Context, db *sql.DB, relation string, o Options) (*Lo
 }
 
 // track fills the weekly tracking series from TrackingSQL's daily counts.
-func (l *Log) track(ctx context.Context, db *sql.DB, relation string) error {
+func (l *Log) track(ctx context.Context, db Querier, relation string) error {
 	rows, err := db.QueryContext(ctx, TrackingSQL(relation, l.CalibrationEnd, l.HoldoutEnd))
 	if err != nil {
 		return fmt.Errorf("tracking repeat purchases: %w", err)

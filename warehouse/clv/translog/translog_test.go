@@ -3,6 +3,7 @@ package translog_test
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -96,6 +97,66 @@ func checkTiny(t *testing.T, l *translog.Log) {
 	s, tr := l.Scaled(clv.Weeks)
 	require.Equal(t, clv.Summary{X: 2, Tx: 19.0 / 7, T: 30.0 / 7, Monetary: 25}, s[0])
 	require.Equal(t, -4.0, tr[0].Time)
+}
+
+// TestConnections loads through a pool with several idle connections
+// (DuckDB's temporary tables belong to one connection, so Load must stay on
+// one) and through a *sql.Conn, as a warehouse build step has, where the
+// table stays for the caller.
+func TestConnections(t *testing.T) {
+	db := openDB(t)
+	ctx := context.Background()
+	db.SetMaxIdleConns(4)
+	var conns []*sql.Conn
+	for range 4 {
+		c, err := db.Conn(ctx)
+		require.NoError(t, err)
+		conns = append(conns, c)
+	}
+	for _, c := range conns {
+		require.NoError(t, c.Close())
+	}
+	path := write(t, "log.csv", tinyLog)
+	other := write(t, "other.csv", "customer,when,value,status\nZ,2025-01-02,1,paid\nZ,2025-01-09,3,paid\n")
+	o := translog.Options{CalibrationEnd: jan31, HoldoutEnd: feb28}
+	// Two loads at once on one pool: each must see its own table.
+	errs := make(chan error, 20)
+	for i := range 20 {
+		go func() {
+			if i%2 == 0 {
+				l, err := translog.Load(ctx, db, tinySource(path), o)
+				if err == nil && len(l.Customers) != 3 {
+					err = fmt.Errorf("tiny log read as %v", l.Customers)
+				}
+				errs <- err
+				return
+			}
+			l, err := translog.Load(ctx, db, tinySource(other), o)
+			if err == nil && (len(l.Customers) != 1 || l.Calibration[0] != clv.Summary{X: 1, Tx: 7, T: 29, Monetary: 3}) {
+				err = fmt.Errorf("other log read as %v %v", l.Customers, l.Calibration)
+			}
+			errs <- err
+		}()
+	}
+	for range 20 {
+		require.NoError(t, <-errs)
+	}
+	l, err := translog.Load(ctx, db, tinySource(path), o)
+	require.NoError(t, err)
+	checkTiny(t, l)
+
+	conn, err := db.Conn(ctx)
+	require.NoError(t, err)
+	defer conn.Close()
+	l, err = translog.Load(ctx, conn, tinySource(path), o)
+	require.NoError(t, err)
+	checkTiny(t, l)
+	var n int
+	require.NoError(t, conn.QueryRowContext(ctx, "SELECT count(*) FROM clv_transactions").Scan(&n))
+	require.Equal(t, 13, n)
+	l, err = translog.Summarize(ctx, conn, "(SELECT * FROM clv_transactions WHERE customer_id <> 'D')", o)
+	require.NoError(t, err)
+	require.Equal(t, []string{"A", "B"}, l.Customers)
 }
 
 // TestValidationOfTheHandMadeLog runs the holdout check on the hand-made
