@@ -212,7 +212,7 @@ func (r *Runner) Build(ctx context.Context) (build.Result, error) {
 		RunID:        r.RunID,
 		Threads:      p.Config.Build.Threads,
 		Workers:      p.Config.Build.Workers,
-		Steps:        Steps(p),
+		Steps:        Steps(p, r.RunID),
 		MemoryLimit:  p.Config.Build.MemoryLimit,
 		Select:       r.Select,
 		FullRefresh:  r.FullRefresh,
@@ -272,12 +272,14 @@ func (r *Runner) RenderDashboards(ctx context.Context) (render.Result, error) {
 	return res, nil
 }
 
-// Steps are the Go build steps of a project's build.
-func Steps(p *project.Project) []build.Step {
+// Steps are the Go build steps of a project's build: the analytics
+// settings, and the CLV model fit and scoring.
+func Steps(p *project.Project, runID string) []build.Step {
 	a := p.Config.Analytics
-	return []build.Step{analytics.SettingsStep(analytics.Settings{
+	s := analytics.Settings{
 		Currency: p.Config.Currency, Timezone: p.Config.Timezone, TimeUnit: a.TimeUnit, HoldoutDays: a.HoldoutDays,
 		HorizonMonths: a.HorizonMonths, MonthlyDiscountRate: a.MonthlyDiscountRate, Margin: a.Margin,
 		ChurnDefinition: a.Churn.Definition, InactivityDays: a.Churn.InactivityDays, PAliveThreshold: a.Churn.PAliveThreshold,
-	})}
+	}
+	return []build.Step{analytics.SettingsStep(s), analytics.CLVStep(s, runID)}
 }

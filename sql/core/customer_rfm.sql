@@ -1,8 +1,9 @@
 -- RFM scores (quintiles, 5 best) and the named segment of every customer
 -- who bought. R ranks days since the last purchase (recent is 5), F the
--- purchase days, M the net revenue; ties are broken by customer_id, as
--- rank(method='first') does, so the scores are stable. Segments follow the
--- usual R × F map:
+-- purchase days, M the net revenue. A score is 1 + floor(5 × (rank − 1) / n)
+-- with tied values sharing their rank, so equal values always get equal
+-- scores (every one-time buyer has F = 1, however many there are).
+-- Segments follow the usual R × F map:
 --   champions           R 5,   F 4-5      loyal               R 3-4, F 4-5
 --   potential_loyalists R 4-5, F 2-3      new_customers       R 5,   F 1
 --   promising           R 4,   F 1        need_attention      R 3,   F 3
@@ -14,9 +15,9 @@ with scored as (
         days_since_last_purchase as recency_days,
         purchase_days,
         net_revenue,
-        ntile(5) over (order by days_since_last_purchase desc, customer_id) as r_score,
-        ntile(5) over (order by purchase_days, customer_id) as f_score,
-        ntile(5) over (order by net_revenue, customer_id) as m_score
+        cast(1 + floor(5 * (rank() over (order by days_since_last_purchase desc) - 1) / count(*) over ()) as integer) as r_score,
+        cast(1 + floor(5 * (rank() over (order by purchase_days) - 1) / count(*) over ()) as integer) as f_score,
+        cast(1 + floor(5 * (rank() over (order by net_revenue) - 1) / count(*) over ()) as integer) as m_score
     from customer_purchases
 )
 select

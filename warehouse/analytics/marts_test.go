@@ -95,13 +95,14 @@ func TestParetoByHand(t *testing.T) {
 func TestRFMByHand(t *testing.T) {
 	db := fixture(t)
 	warehousetest.RunModels(t, db, repo, "customer_purchases", "customer_rfm")
-	// Three customers fill quintiles 1-3. R ranks days since the last
-	// purchase (B 100, A 56, C 0), F purchase days (B 1, A 2, C 2: the tie
-	// broken by id), M net revenue (B 50, A 350, C 400).
+	// Score = 1 + floor(5 (rank − 1) / 3). R ranks days since the last
+	// purchase (B 100, A 56, C 0: ranks 1, 2, 3 → 1, 2, 4), F purchase
+	// days (B 1; A and C tie on 2 and share rank 2 → 1, 2, 2), M net
+	// revenue (B 50, A 350, C 400 → 1, 2, 4).
 	require.Equal(t, [][]string{
 		{"A", "2", "2", "2", "222", "hibernating"},
 		{"B", "1", "1", "1", "111", "hibernating"},
-		{"C", "3", "3", "3", "333", "need_attention"},
+		{"C", "4", "2", "4", "424", "potential_loyalists"},
 	}, warehousetest.Rows(t, db, `SELECT customer_id, r_score, f_score, m_score, rfm_code, rfm_segment FROM customer_rfm ORDER BY 1`))
 }
 

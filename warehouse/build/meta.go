@@ -49,7 +49,10 @@ var metaDDL = []string{
 	GROUP BY r.test`,
 }
 
-var historyTables = []string{"build_runs", "model_runs", "test_results"}
+// currentTables describe the build itself and are not carried forward;
+// every other table of the meta schema is history (build_runs, model_runs,
+// test_results, and the tables of Go steps such as clv_fits).
+var currentTables = map[string]bool{"lineage": true, "lake_streams": true, "incremental_state": true}
 
 // createMeta creates the meta tables (when missing).
 func createMeta(ctx context.Context, db *sql.DB) error {
@@ -129,23 +132,40 @@ func publishedHas(ctx context.Context, db *sql.DB, schema, table string) (bool, 
 	return n > 0, err
 }
 
-// carryHistory copies the history tables of the published warehouse into
-// the new one.
+// carryHistory copies the history tables of the published warehouse's meta
+// schema into the new one.
 func carryHistory(ctx context.Context, db *sql.DB, published string) error {
 	detach, err := attach(ctx, db, published)
 	if err != nil {
 		return err
 	}
 	defer detach()
-	for _, t := range historyTables {
-		ok, err := publishedHas(ctx, db, "meta", t)
-		if err != nil {
+	rows, err := db.QueryContext(ctx, `SELECT table_name FROM duckdb_tables() WHERE database_name = 'published' AND schema_name = 'meta' ORDER BY 1`)
+	if err != nil {
+		return err
+	}
+	var tables []string
+	for rows.Next() {
+		var t string
+		if err := rows.Scan(&t); err != nil {
+			rows.Close()
 			return err
 		}
-		if !ok {
-			continue
+		if !currentTables[t] {
+			tables = append(tables, t)
 		}
-		if _, err := db.ExecContext(ctx, fmt.Sprintf("INSERT INTO meta.%s BY NAME SELECT * FROM published.meta.%s", t, t)); err != nil {
+	}
+	rows.Close()
+	for _, t := range tables {
+		var exists int
+		if err := db.QueryRowContext(ctx, `SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = 'meta' AND table_name = ?`, t).Scan(&exists); err != nil {
+			return err
+		}
+		q := fmt.Sprintf("INSERT INTO meta.%s BY NAME SELECT * FROM published.meta.%s", duckdb.QuoteIdent(t), duckdb.QuoteIdent(t))
+		if exists == 0 {
+			q = fmt.Sprintf("CREATE TABLE meta.%s AS SELECT * FROM published.meta.%s", duckdb.QuoteIdent(t), duckdb.QuoteIdent(t))
+		}
+		if _, err := db.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("carrying meta.%s forward: %w", t, err)
 		}
 	}
