@@ -97,6 +97,8 @@ type Runner struct {
 	Select []string
 	// FullRefresh rebuilds incremental and snapshot models from scratch.
 	FullRefresh bool
+	// SkipTests builds without running the data tests.
+	SkipTests bool
 }
 
 // Run runs the steps in order, stopping at the first failure (later steps
@@ -216,6 +218,7 @@ func (r *Runner) Build(ctx context.Context) (build.Result, error) {
 		MemoryLimit:  p.Config.Build.MemoryLimit,
 		Select:       r.Select,
 		FullRefresh:  r.FullRefresh,
+		SkipTests:    r.SkipTests,
 		Progress:     r.Hooks.Build,
 		TestProgress: r.Hooks.Test,
 		Logger:       r.Logger,

@@ -34,7 +34,8 @@ func main() {
 	bin := flag.String("bin", "bin/crmwh", "crmwh binary")
 	sizes := flag.String("sizes", "20000,200000", "customer counts")
 	reps := flag.Int("reps", 3, "repetitions of each measurement (the median is shown)")
-	steps := flag.String("steps", "refresh,clv", "what to measure: refresh (demo and refresh), clv (fit and score in process, and crmwh clv fit on a file)")
+	steps := flag.String("steps", "refresh,clv,build", "what to measure: refresh (demo and refresh), clv (fit and score in process, and crmwh clv fit on a file), build (full, straight DuckDB, incremental)")
+	buildN := flag.Int("build-customers", 1000000, "customers of the demo company the build benchmark runs on")
 	clvSizes := flag.String("clv-sizes", "10000,100000,1000000", "customer counts of the CLV fit and score benchmarks")
 	clvFileSizes := flag.String("clv-file-sizes", "100000,1000000", "customer counts of the crmwh clv fit FILE benchmark (empty: none)")
 	clvChildN := flag.Int("clv-child", 0, "internal: run one CLV measurement of this many customers and print it as JSON")
@@ -54,6 +55,9 @@ func main() {
 	fmt.Printf("crmwh benchmarks, %s, %d CPUs, Go %s, %s\n\n", time.Now().UTC().Format("2006-01-02"), runtime.NumCPU(), runtime.Version(), *bin)
 	if want["refresh"] {
 		benchRefresh(abs, *sizes, *reps)
+	}
+	if want["build"] {
+		benchBuild(abs, *buildN, *reps)
 	}
 	if want["clv"] {
 		benchCLV(abs, ints("--clv-sizes", *clvSizes), ints("--clv-file-sizes", *clvFileSizes), *reps)

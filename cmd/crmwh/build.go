@@ -57,6 +57,7 @@ snapshot models from scratch.`,
 	c.Flags().StringSliceVarP(&so.selectors, "select", "s", nil, "models to build: NAME, NAME+ (and downstream), +NAME (and upstream)")
 	c.Flags().BoolVar(&so.fullRefresh, "full-refresh", false, "rebuild incremental and snapshot models from scratch")
 	c.Flags().BoolVar(&rollback, "rollback", false, "put the previous published warehouse back")
+	c.Flags().BoolVar(&so.skipTests, "skip-tests", false, "publish without running the data tests (run them later with crmwh test)")
 	addWaitFlag(c, g)
 	return c
 }

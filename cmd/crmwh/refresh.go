@@ -53,6 +53,7 @@ type stepOptions struct {
 	only        []string // streams to extract
 	selectors   []string // models to build or test
 	fullRefresh bool
+	skipTests   bool
 }
 
 // runSteps runs refresh steps on the project under the project lock, with
@@ -71,6 +72,7 @@ func runSteps(cmd *cobra.Command, g *globals, steps []string, so stepOptions) er
 		Only:        so.only,
 		Select:      so.selectors,
 		FullRefresh: so.fullRefresh,
+		SkipTests:   so.skipTests,
 		Lang:        g.lang,
 	}
 	r.Hooks = progressHooks(u)

@@ -50,6 +50,9 @@ type Options struct {
 	// Steps are build steps written in Go (the CLV model fit), placed in the
 	// DAG by what they read and write.
 	Steps []Step
+	// SkipTests publishes without running the data tests (like `dbt run`
+	// against `dbt build`); run them later with `crmwh test`.
+	SkipTests bool
 	// Now gives the build's clock (snapshot effective times); default time.Now.
 	Now func() time.Time
 	// Threads and MemoryLimit tune DuckDB.
@@ -251,7 +254,7 @@ func Build(ctx context.Context, o Options) (res Result, err error) {
 			failedModels = append(failedModels, fmt.Sprintf("model %s (%s): %s", r.Name, r.Path, r.Error))
 		}
 	}
-	if len(failedModels) == 0 {
+	if len(failedModels) == 0 && !o.SkipTests {
 		res.Tests = runTests(ctx, db, allTests(ms), o.RunID, o.TestProgress, log)
 	}
 	res.Duration = time.Since(start)
