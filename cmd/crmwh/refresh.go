@@ -31,6 +31,8 @@ type stepOptions struct {
 	only        []string // streams to extract
 	selectors   []string // models to build or test
 	fullRefresh bool
+	singleFile  bool     // dashboards as one file
+	pages       []string // dashboard pages to render
 }
 
 // runSteps runs refresh steps on the project with progress and a summary.
@@ -48,6 +50,8 @@ func runSteps(cmd *cobra.Command, g *globals, steps []string, so stepOptions) er
 		Select:      so.selectors,
 		FullRefresh: so.fullRefresh,
 		Lang:        g.lang,
+		SingleFile:  so.singleFile,
+		Pages:       so.pages,
 	}
 	r.Hooks = refresh.Hooks{
 		Extract: u.extractProgress,
