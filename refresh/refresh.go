@@ -7,8 +7,10 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"time"
 
 	"crmwh/dashboards/render"
@@ -90,8 +92,14 @@ type Runner struct {
 	Hooks   Hooks
 	// Only limits extraction to some streams.
 	Only []string
-	// Lang of the dashboards: en (default) or zh.
+	// Lang of the dashboards: en (default) or zh. Both languages are
+	// rendered; Lang is the one at the top of the site folder.
 	Lang string
+	// SingleFile renders the dashboards as one self-contained HTML file
+	// (render.SingleFileName in the site folder) instead of a folder.
+	SingleFile bool
+	// Pages limits the dashboards to some pages (by name); empty is all.
+	Pages []string
 	// Select limits the build (and the test step) to some models; see
 	// build.Options.Select.
 	Select []string
@@ -176,7 +184,14 @@ func (r *Runner) runStep(ctx context.Context, step string) (StepSummary, error) 
 		var res render.Result
 		res, err = r.RenderDashboards(ctx)
 		sum.Rows = int64(res.Rows)
-		sum.Detail = fmt.Sprintf("%d pages, %d charts in %s", len(res.Pages), res.Charts, res.Dir)
+		where := res.Dir
+		if r.SingleFile {
+			where = filepath.Join(res.Dir, res.Index)
+		}
+		sum.Detail = fmt.Sprintf("%d pages, %d charts in %s", len(res.Pages), res.Charts, where)
+		if res.Failed > 0 {
+			sum.Detail = fmt.Sprintf("%d pages, %d charts (%d failed) in %s", len(res.Pages), res.Charts, res.Failed, where)
+		}
 		sum.Result = res
 	default:
 		err = fmt.Errorf("unknown step %q (known: extract, build, test, dashboards)", step)
@@ -240,13 +255,18 @@ func (r *Runner) Test(ctx context.Context) ([]build.TestResult, error) {
 }
 
 // RenderDashboards renders the project's pages from the published warehouse
-// into the site folder. The pages say "data as of" the end of the last
+// into the site folder, in every language (r.Lang at the top), or into one
+// file with r.SingleFile. The pages say "data as of" the end of the last
 // successful build, so the same warehouse always gives the same bytes.
+//
+// A page file with problems, or a chart whose query fails, does not stop
+// the others: they are rendered, the failed charts show the failure in
+// their place, and the error lists every problem.
 func (r *Runner) RenderDashboards(ctx context.Context) (render.Result, error) {
 	p := r.Project
-	pages, err := spec.Load(p.FS, "dashboards")
-	if err != nil {
-		return render.Result{}, err
+	pages, loadErr := spec.Load(p.FS, "dashboards")
+	if loadErr != nil && len(pages) == 0 {
+		return render.Result{}, loadErr
 	}
 	db, err := duckdb.Open(p.WarehouseFile(), duckdb.Options{ReadOnly: true})
 	if err != nil {
@@ -254,25 +274,31 @@ func (r *Runner) RenderDashboards(ctx context.Context) (render.Result, error) {
 	}
 	defer db.Close()
 	var asOf time.Time
-	if err := db.QueryRowContext(ctx, "SELECT max(finished_at) FROM meta.build_runs WHERE status = 'ok'").Scan(&asOf); err != nil {
+	if err := db.QueryRowContext(ctx, "SELECT max(finished_at) FROM meta.build_runs WHERE kind = 'build' AND status = 'ok'").Scan(&asOf); err != nil {
 		return render.Result{}, fmt.Errorf("reading the last build time: %w", err)
 	}
 	res, err := render.Render(ctx, db, pages, render.Options{
-		OutDir:   p.SiteDir(),
-		Lang:     r.Lang,
-		DataAsOf: asOf.In(p.Location()),
-		Currency: p.Config.Currency,
+		OutDir:     p.SiteDir(),
+		Lang:       r.Lang,
+		DataAsOf:   asOf.In(p.Location()),
+		Currency:   p.Config.Currency,
+		SingleFile: r.SingleFile,
+		Pages:      r.Pages,
 	})
-	if err != nil {
-		return res, err
+	if err != nil && len(res.Files) == 0 {
+		return res, errors.Join(loadErr, err)
 	}
 	if r.Hooks.Dashboards != nil {
 		for _, pg := range res.Pages {
-			r.Hooks.Dashboards(pg.File)
+			if r.SingleFile {
+				r.Hooks.Dashboards(res.Index + pg.File) // crmwh.dashboards.html#en-overview
+			} else {
+				r.Hooks.Dashboards(pg.File)
+			}
 		}
 	}
-	r.Logger.Info("dashboards rendered", "run_id", r.RunID, "pages", len(res.Pages), "charts", res.Charts, "dir", res.Dir)
-	return res, nil
+	r.Logger.Info("dashboards rendered", "run_id", r.RunID, "pages", len(res.Pages), "charts", res.Charts, "failed", res.Failed, "dir", res.Dir)
+	return res, errors.Join(loadErr, err)
 }
 
 // Steps are the Go build steps of a project's build: the analytics

@@ -238,22 +238,95 @@ func TestRefreshOnTheDemoCompany(t *testing.T) {
 		p.RequireClean(t, out)
 	})
 
-	t.Run("the overview page renders in Chromium with no errors and no network", func(t *testing.T) {
+	t.Run("every dashboard page renders in Chromium in both languages, with no errors and no network", func(t *testing.T) {
 		site := filepath.Join(dir, "site")
 		b := browsertest.Start(t)
-		for _, f := range []string{"index.html", "overview.html"} {
-			p := b.Open(t, filepath.Join(site, f))
-			if f == "overview.html" {
-				charts := p.Charts(t)
-				require.Len(t, charts, 2)
-				for _, c := range charts {
-					require.True(t, c.Canvas, c.ID)
-					require.Greater(t, c.Painted, 2000, "%s looks blank", c.ID)
-				}
-				p.Screenshot(t, "e2e-overview")
+		var files []string
+		for _, lang := range []string{"", "zh"} {
+			pages, err := filepath.Glob(filepath.Join(site, lang, "*.html"))
+			require.NoError(t, err)
+			files = append(files, pages...)
+		}
+		require.Len(t, files, 16, "index and seven pages, in English and Chinese")
+		for _, f := range files {
+			p := b.Open(t, f)
+			charts := p.Charts(t)
+			if filepath.Base(f) != "index.html" {
+				require.NotEmpty(t, charts, f)
 			}
+			for _, c := range charts {
+				require.True(t, c.Canvas, c.ID)
+				require.Greater(t, c.Painted, 2000, "%s: %s looks blank", f, c.ID)
+			}
+			rel, err := filepath.Rel(site, f)
+			require.NoError(t, err)
+			if rel == "overview.html" || rel == "zh/value.html" {
+				p.Screenshot(t, "e2e-"+strings.ReplaceAll(strings.TrimSuffix(rel, ".html"), "/", "-"))
+			}
+			require.Empty(t, browsertest.Eval[string](t, p, `Array.from(document.querySelectorAll('.chart-error')).map(e => e.textContent).join('\n')`), f)
 			p.RequireClean(t, site)
 		}
+	})
+
+	t.Run("dashboards --single-file writes one file that works on its own", func(t *testing.T) {
+		var s summary
+		require.NoError(t, json.Unmarshal([]byte(mustRun(t, dir, "dashboards", "--single-file", "--lang", "zh", "--json")), &s))
+		require.Equal(t, "ok", s.Status)
+		data, err := os.ReadFile(filepath.Join(dir, "site", "crmwh.dashboards.html"))
+		require.NoError(t, err)
+		alone := t.TempDir()
+		file := filepath.Join(alone, "dashboards.html")
+		require.NoError(t, os.WriteFile(file, data, 0o644))
+		b := browsertest.Start(t)
+		p := b.Open(t, file)
+		p.WaitFor(t, `document.querySelector('.view.shown') !== null`)
+		require.Equal(t, "zh-index", browsertest.Eval[string](t, p, `document.querySelector('.view.shown').id`))
+		browsertest.Eval[bool](t, p, `(location.hash = '#en-value', true)`)
+		p.WaitFor(t, `document.querySelector('.view.shown').id === 'en-value' && document.querySelectorAll('#en-value [data-echart]:not([data-rendered])').length === 0`)
+		require.Equal(t, "en-value", browsertest.Eval[string](t, p, `document.querySelector('.view.shown').id`))
+		require.Positive(t, browsertest.Eval[int](t, p, `document.querySelectorAll('#en-value canvas').length`))
+		p.Screenshot(t, "e2e-single-file")
+		p.RequireClean(t, alone)
+	})
+
+	// Last, as it breaks the project's pages for a while.
+	t.Run("a broken page or chart fails the run but not the other pages", func(t *testing.T) {
+		bad := map[string]string{
+			"dashboards/zz_kind.yaml":  "name: zz-kind\ntitle: {en: K, zh: 类}\nsections:\n  - charts:\n      - {name: pie, kind: donut, title: {en: P, zh: 饼}, query: SELECT 1}\n",
+			"dashboards/zz_query.yaml": "name: zz-query\ntitle: {en: Q, zh: 查}\nsections:\n  - charts:\n      - {name: broken, kind: table, title: {en: B, zh: 坏}, query: SELECT * FROM no_such_mart}\n      - {name: fine, kind: table, title: {en: F, zh: 好}, query: SELECT 1 AS one}\n",
+		}
+		for f, text := range bad {
+			require.NoError(t, os.WriteFile(filepath.Join(dir, f), []byte(text), 0o644))
+		}
+		defer func() {
+			for f := range bad {
+				os.Remove(filepath.Join(dir, f))
+			}
+		}()
+		r := crmwh(t, dir, "dashboards", "--json")
+		require.Equal(t, 6, r.code, "dashboards exit code\n%s%s", r.stdout, r.stderr)
+		require.Contains(t, r.stderr, `dashboards/zz_kind.yaml:5: sections[0].charts[0].kind: unknown chart kind "donut"`)
+		require.Contains(t, r.stderr, "dashboards/zz_query.yaml:5: sections[0].charts[0]: chart broken: query: Catalog Error: Table with name no_such_mart does not exist")
+		var s summary
+		require.NoError(t, json.Unmarshal([]byte(r.stdout), &s))
+		require.Equal(t, "failed", s.Status)
+		var res struct {
+			Pages  []struct{ Name string }
+			Failed int
+		}
+		require.NoError(t, json.Unmarshal(s.Steps[0].Result, &res))
+		require.Equal(t, 1, res.Failed)
+		var names []string
+		for _, p := range res.Pages {
+			names = append(names, p.Name)
+		}
+		// The other pages were rendered; the file that could not be read was not.
+		require.Equal(t, []string{"zz-query", "overview", "value", "retention", "segments", "watchlist", "service", "health"}, names)
+		page, err := os.ReadFile(filepath.Join(dir, "site", "zz-query.html"))
+		require.NoError(t, err)
+		require.Contains(t, string(page), `<div class="chart-error"`)
+		require.Contains(t, string(page), "<h3>F</h3>")
+		require.NoFileExists(t, filepath.Join(dir, "site", "zz-kind.html"))
 	})
 }
 

@@ -54,6 +54,8 @@ type stepOptions struct {
 	selectors   []string // models to build or test
 	fullRefresh bool
 	skipTests   bool
+	singleFile  bool     // dashboards as one file
+	pages       []string // dashboard pages to render
 }
 
 // runSteps runs refresh steps on the project under the project lock, with
@@ -74,6 +76,8 @@ func runSteps(cmd *cobra.Command, g *globals, steps []string, so stepOptions) er
 		FullRefresh: so.fullRefresh,
 		SkipTests:   so.skipTests,
 		Lang:        g.lang,
+		SingleFile:  so.singleFile,
+		Pages:       so.pages,
 	}
 	r.Hooks = progressHooks(u)
 	store := openHistory(p, log)

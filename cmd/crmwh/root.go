@@ -71,7 +71,7 @@ when there is none.`,
 	root.PersistentFlags().StringVarP(&g.project, "project", "C", "", "project folder (default: the current folder if it has crmwh.yaml, else the built-in default project; env CRMWH_PROJECT)")
 	root.PersistentFlags().BoolVar(&g.json, "json", false, "print the result as JSON on stdout and no progress")
 	root.PersistentFlags().BoolVarP(&g.verbose, "verbose", "v", false, "log every step (info level)")
-	root.PersistentFlags().StringVar(&g.lang, "lang", "en", "dashboard language: en or zh")
+	root.PersistentFlags().StringVar(&g.lang, "lang", "en", "language of the dashboards at the top of the site folder, en or zh (both are written)")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return &usageError{err} })
 	root.AddCommand(
 		initCmd(g), demoCmd(g), extractCmd(g), buildCmd(g), dashboardsCmd(g), refreshCmd(g), sqlCmd(g), testCmd(g), docsCmd(g),
