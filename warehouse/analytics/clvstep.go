@@ -29,6 +29,10 @@ const (
 	// TrackingTable: weekly cumulative repeat purchases, actual against
 	// expected, over calibration and holdout.
 	TrackingTable = "mart_clv_tracking"
+	// MonthlyTable: the mean 12-month CLV of the customers not churned at
+	// each of the last twelve month ends, scored on their history up to
+	// then with today's parameters.
+	MonthlyTable = "mart_clv_monthly"
 	// FitsTable is the history of every fit (meta.clv_fits), carried from
 	// build to build, where the step finds the last good parameters when a
 	// fit does not converge.
@@ -47,7 +51,7 @@ func CLVStep(s Settings, runID string) build.Step {
 	return build.Step{
 		Name:   "clv",
 		Reads:  []string{"fct_orders", "customer_purchases", SettingsTable},
-		Writes: []string{ScoresTable, ModelTable, ValidationTable, TrackingTable},
+		Writes: []string{ScoresTable, ModelTable, ValidationTable, TrackingTable, MonthlyTable},
 		Run: func(ctx context.Context, conn *sql.Conn) (int64, error) {
 			return runCLV(ctx, conn, s, runID)
 		},
@@ -183,6 +187,9 @@ func runCLV(ctx context.Context, conn *sql.Conn, s Settings, runID string) (int6
 			}
 		}
 	} else if !errors.Is(err, translog.ErrLog) {
+		return 0, err
+	}
+	if err := writeMonthly(ctx, conn, model, co, s, unit, asOf); err != nil {
 		return 0, err
 	}
 	if err := writeModelTables(ctx, conn, bg, gg, bgErr, ggErr, inUse, fallback, runID, now, asOf, calEnd, val, unit); err != nil {
@@ -339,4 +346,54 @@ func nullable(s string) any {
 		return nil
 	}
 	return s
+}
+
+// writeMonthly scores every customer as of each of the last twelve month
+// ends (the last one being the data's last day when the month is not
+// over) and records the mean CLV of those not churned then.
+func writeMonthly(ctx context.Context, conn *sql.Conn, model clv.Model, co clv.CLVOptions, s Settings, unit clv.Unit, asOf time.Time) error {
+	if _, err := conn.ExecContext(ctx, `CREATE OR REPLACE TABLE mart_clv_monthly (month DATE, as_of DATE, customers BIGINT, avg_clv_12m DOUBLE, total_clv_12m DOUBLE)`); err != nil {
+		return err
+	}
+	monthStart := time.Date(asOf.Year(), asOf.Month(), 1, 0, 0, 0, 0, time.UTC)
+	for k := 11; k >= 0; k-- {
+		m := monthStart.AddDate(0, -k, 0)
+		end := m.AddDate(0, 1, -1)
+		if end.After(asOf) {
+			end = asOf
+		}
+		l, err := translog.Summarize(ctx, conn, transactions, translog.Options{CalibrationEnd: end, HoldoutEnd: asOf})
+		if errors.Is(err, translog.ErrLog) {
+			continue // no customers yet
+		}
+		if err != nil {
+			return err
+		}
+		cal, _ := l.Scaled(unit)
+		sc, err := model.Score(cal, clv.ScoreOptions{CLV: co})
+		if err != nil {
+			return err
+		}
+		var n int64
+		var sum float64
+		for i, c := range l.Calibration {
+			churned := c.T-c.Tx >= float64(s.InactivityDays)
+			if s.ChurnDefinition == "p_alive" {
+				churned = sc.PAlive[i] < s.PAliveThreshold
+			}
+			if churned || math.IsNaN(sc.CLV[i]) {
+				continue
+			}
+			n++
+			sum += sc.CLV[i]
+		}
+		var avg any
+		if n > 0 {
+			avg = sum / float64(n)
+		}
+		if _, err := conn.ExecContext(ctx, `INSERT INTO mart_clv_monthly VALUES (?, ?, ?, ?, ?)`, m, end, n, avg, sum); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -313,3 +313,9 @@ INSERT INTO mart_segment_monthly VALUES
     ('2024-04-01', 'Retail', 800000.00), ('2024-04-01', 'Corporate', 500000.00), ('2024-04-01', '<img src=x onerror=alert(2)>', 101234.56),
     ('2024-05-01', 'Retail', 790000.00), ('2024-05-01', 'Corporate', 520000.00),
     ('2024-06-01', 'Retail', 850000.00), ('2024-06-01', 'Corporate', 560000.00), ('2024-06-01', '<img src=x onerror=alert(2)>', 113456.78);
+
+-- Mean 12-month CLV of the customers not churned at each month end.
+CREATE TABLE mart_clv_monthly (month DATE, as_of DATE, customers BIGINT, avg_clv_12m DOUBLE, total_clv_12m DOUBLE);
+INSERT INTO mart_clv_monthly VALUES
+    ('2024-05-01', '2024-05-31', 4100, 1012.5, 4151250.0),
+    ('2024-06-01', '2024-06-30', 4380, 1056.25, 4626375.0);
