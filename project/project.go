@@ -87,7 +87,8 @@ type BuildConfig struct {
 	Threads int `yaml:"threads"`
 	// MemoryLimit for DuckDB such as "4GB" (default: DuckDB's, 80% of RAM).
 	MemoryLimit string `yaml:"memory_limit"`
-	// Workers is how many models are built at once. Default 2.
+	// Workers is how many models are built at once. Default: one per four
+	// cores, at least one (DuckDB already uses every core for each model).
 	Workers int `yaml:"workers"`
 }
 

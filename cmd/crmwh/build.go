@@ -16,7 +16,7 @@ func buildCmd(g *globals) *cobra.Command {
 		Use:   "build",
 		Short: "Build the DuckDB warehouse from the lake and publish it if every model and test passes",
 		Long: `build writes a new warehouse file: raw views over the lake, then every model
-under sql/ in dependency order (independent models two at a time), then the
+under sql/ in dependency order (independent models at once on machines with 8+ cores), then the
 data tests declared beside the models. Only when every model and every
 error-level test passes is the new file renamed over the published one; the
 previous one is kept as <file>.prev and --rollback puts it back. A failed

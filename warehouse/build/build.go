@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
 	"time"
@@ -43,9 +44,12 @@ type Options struct {
 	// FullRefresh rebuilds incremental and snapshot models from scratch
 	// (snapshot history is lost: only today's state is observed).
 	FullRefresh bool
-	// Workers is how many models are built at once (default 2). DuckDB
-	// parallelises each statement too; a second worker helps when many
-	// small models are ready at the same time.
+	// Workers is how many models are built at once. DuckDB already spreads
+	// each statement over every core, so a second model at the same time
+	// only competes for them: on 2 cores and a million customers, two
+	// workers made the full build 2.6 times slower than one
+	// (docs/BENCHMARKS.md). The default is one worker per four cores, at
+	// least one.
 	Workers int
 	// Steps are build steps written in Go (the CLV model fit), placed in the
 	// DAG by what they read and write.
@@ -123,7 +127,7 @@ func (o *Options) defaults() {
 		o.ModelsDir = "sql"
 	}
 	if o.Workers < 1 {
-		o.Workers = 2
+		o.Workers = max(1, runtime.NumCPU()/4)
 	}
 	if o.Now == nil {
 		o.Now = time.Now
