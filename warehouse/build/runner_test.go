@@ -43,8 +43,10 @@ func row(id int64, customer string, cents int64) []any {
 
 func buildWith(t *testing.T, dir string, fs fstest.MapFS, mod func(*build.Options)) (build.Result, error) {
 	t.Helper()
+	// Two workers, so that models run side by side in the tests whatever
+	// the machine (the default is one per four cores).
 	o := build.Options{Warehouse: filepath.Join(dir, "wh.duckdb"), LakeDir: filepath.Join(dir, "lake"), Models: fs,
-		RunID: fmt.Sprintf("run%d", time.Now().UnixNano()), Logger: slog.New(slog.DiscardHandler)}
+		RunID: fmt.Sprintf("run%d", time.Now().UnixNano()), Logger: slog.New(slog.DiscardHandler), Workers: 2}
 	if mod != nil {
 		mod(&o)
 	}
