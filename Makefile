@@ -26,17 +26,24 @@ refresh: build
 	./$(BIN) refresh
 
 # System packages the tests use: Chromium and CJK fonts for the dashboard
-# tests, PostgreSQL server binaries for the source tests. Installed with apt
-# when missing and running as root; nothing is started as a service.
+# tests, PostgreSQL server binaries for the source tests (pipelines/pgtest
+# starts a throwaway cluster per test from /usr/lib/postgresql/*/bin).
+# Installed with apt when missing and running as root; a policy-rc.d that
+# denies service starts keeps the package's own cluster from starting, and
+# nothing uses it.
 test-deps:
 	@missing=""; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || missing="$$missing fonts-noto-cjk"; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 			echo "installing:$$missing"; \
+			policy=""; if [ ! -e /usr/sbin/policy-rc.d ]; then \
+				printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d && policy=1; fi; \
 			DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
 			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+			rc=$$?; [ -n "$$policy" ] && rm -f /usr/sbin/policy-rc.d; [ $$rc = 0 ] || exit $$rc; \
 		else \
 			echo "missing system packages:$$missing (install them, or run make test as root)"; exit 1; \
 		fi; \

@@ -23,7 +23,9 @@ type Type string
 //	string    string
 //	int64     int64
 //	float64   float64
-//	decimal   Decimal (unscaled integer with the column's scale)
+//	decimal   Decimal (unscaled integer with the column's scale); columns of
+//	          precision above 18 also take Decimal128
+
 //	bool      bool
 //	date      time.Time at midnight UTC
 //	timestamp time.Time (stored as UTC microseconds)
@@ -41,9 +43,13 @@ const (
 	TypeJSON      Type = "json"
 )
 
-// MaxDecimalPrecision is the largest decimal precision the lake stores (as an
-// INT64-backed Parquet decimal).
-const MaxDecimalPrecision = 18
+// MaxDecimalPrecision is the largest decimal precision the lake stores:
+// up to 18 digits as an INT64-backed Parquet decimal, 19 to 38 as a 16-byte
+// FIXED_LEN_BYTE_ARRAY one (DuckDB reads both as DECIMAL(P,S)).
+const MaxDecimalPrecision = 38
+
+// MaxInt64DecimalPrecision is the largest precision stored in an INT64.
+const MaxInt64DecimalPrecision = 18
 
 // Decimal is an exact decimal number: Unscaled × 10^-scale, where the scale is
 // the column's. Money is never a float.
@@ -57,7 +63,7 @@ type Column struct {
 	Scale     int    `json:"scale,omitempty"`
 }
 
-// String writes the column type as it is spelled in crmwh.yaml, e.g. decimal(18,2).
+// TypeString writes the column type as it is spelled in crmwh.yaml, e.g. decimal(18,2).
 func (c Column) TypeString() string {
 	if c.Type == TypeDecimal {
 		return fmt.Sprintf("decimal(%d,%d)", c.Precision, c.Scale)

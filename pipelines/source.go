@@ -41,6 +41,9 @@ type Sink interface {
 type Unit interface {
 	// Write appends rows; each row holds one value per schema column.
 	Write(rows [][]any) error
+	// WriteBatch appends the rows of a batch of the unit's schema; the
+	// batch may be reused once it returns.
+	WriteBatch(b *Batch) error
 	// Quarantine sets aside a row that failed parsing or validation.
 	Quarantine(bad BadRow) error
 	// Commit makes the rows visible and records the state change.

@@ -1,6 +1,7 @@
 package lake_test
 
 import (
+	"math/big"
 	"os"
 	"path/filepath"
 	"strings"
@@ -147,4 +148,37 @@ func files(t *testing.T, root string) []string {
 		return err
 	}))
 	return out
+}
+
+func TestDecimalsAbove18DigitsReadBackExactly(t *testing.T) {
+	l, err := lake.Open(t.TempDir())
+	require.NoError(t, err)
+	schema := pipelines.Schema{
+		{Name: "id", Type: pipelines.TypeInt64},
+		{Name: "big", Type: pipelines.TypeDecimal, Precision: 38, Scale: 4},
+		{Name: "mid", Type: pipelines.TypeDecimal, Precision: 20, Scale: 0},
+	}
+	u, err := l.Sink("s", "t", "run1", time.Now()).Begin(schema, "x")
+	require.NoError(t, err)
+	max38, ok := new(big.Int).SetString("99999999999999999999999999999999999999", 10)
+	require.True(t, ok)
+	d38, ok := pipelines.Decimal128FromBig(max38)
+	require.True(t, ok)
+	b := pipelines.NewBatch(schema)
+	require.NoError(t, b.AppendRow([]any{int64(1), d38, pipelines.Decimal{Unscaled: -5}}))
+	require.NoError(t, b.AppendRow([]any{int64(2), d38.Neg(), nil}))
+	require.NoError(t, b.AppendRow([]any{int64(3), pipelines.Decimal{Unscaled: -12345}, pipelines.Decimal128Of(-1)}))
+	require.NoError(t, u.WriteBatch(b))
+	require.NoError(t, u.Commit(pipelines.StateChange{}))
+	m, err := l.Manifest("s", "t")
+	require.NoError(t, err)
+	db := warehousetest.Open(t, "", false)
+	path := filepath.Join(l.Dir, m.Parts[0].Path)
+	require.Equal(t, [][]string{{"big", "DECIMAL(38,4)"}, {"mid", "DECIMAL(20,0)"}},
+		warehousetest.Rows(t, db, "SELECT column_name, column_type FROM (DESCRIBE SELECT big, mid FROM read_parquet(?))", path))
+	require.Equal(t, [][]string{
+		{"1", "9999999999999999999999999999999999.9999", "-5"},
+		{"2", "-9999999999999999999999999999999999.9999", "NULL"},
+		{"3", "-1.2345", "-1"},
+	}, warehousetest.Rows(t, db, "SELECT id, big::VARCHAR, mid::VARCHAR FROM read_parquet(?) ORDER BY id", path))
 }

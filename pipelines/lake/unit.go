@@ -80,7 +80,7 @@ func (s *StreamSink) Begin(schema pipelines.Schema, origin string) (pipelines.Un
 	if _, _, err := parquetSchema(schema); err != nil {
 		return nil, fmt.Errorf("%s.%s: %w", s.source, s.stream, err)
 	}
-	return &unit{sink: s, schema: schema, origin: origin}, nil
+	return &unit{sink: s, schema: schema, schemaHash: schema.Hash(), origin: origin}, nil
 }
 
 type unit struct {
@@ -88,6 +88,8 @@ type unit struct {
 	schema pipelines.Schema
 	origin string
 
+	schemaHash  string
+	batch       *pipelines.Batch
 	cur, qcur   *partFile
 	done, qdone []Part
 	parts       []*partFile
@@ -107,7 +109,25 @@ func (u *unit) partPaths(kind string) (tmp, final, rel string) {
 
 // Write implements pipelines.Unit.
 func (u *unit) Write(rows [][]any) error {
-	for len(rows) > 0 {
+	if u.batch == nil {
+		u.batch = pipelines.NewBatch(u.schema)
+	}
+	u.batch.Reset()
+	for _, r := range rows {
+		if err := u.batch.AppendRow(r); err != nil {
+			return err
+		}
+	}
+	return u.WriteBatch(u.batch)
+}
+
+// WriteBatch implements pipelines.Unit.
+func (u *unit) WriteBatch(b *pipelines.Batch) error {
+	if b.Schema.Hash() != u.schemaHash {
+		return fmt.Errorf("batch schema differs from the unit's")
+	}
+	from, to := 0, b.Len()
+	for from < to {
 		if u.cur == nil {
 			tmp, final, _ := u.partPaths("raw")
 			p, err := createPart(tmp, final, u.schema)
@@ -117,16 +137,16 @@ func (u *unit) Write(rows [][]any) error {
 			u.cur = p
 			u.parts = append(u.parts, p)
 		}
-		n := len(rows)
+		n := to - from
 		if room := PartMaxRows - u.cur.rows; int64(n) > room {
 			n = int(room)
 		}
-		if err := u.cur.write(rows[:n]); err != nil {
+		if err := u.cur.writeBatch(b, from, from+n); err != nil {
 			return err
 		}
 		u.rows += int64(n)
 		u.sink.Rows.Add(int64(n))
-		rows = rows[n:]
+		from += n
 		if u.cur.rows >= PartMaxRows {
 			if err := u.finishCur(); err != nil {
 				return err
