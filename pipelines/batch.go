@@ -96,6 +96,42 @@ func (b *Batch) Truncate(n int) {
 	b.rows = n
 }
 
+// Head returns a view of the first n rows, sharing the batch's memory.
+func (b *Batch) Head(n int) *Batch {
+	v := *b
+	v.rows = min(n, b.rows)
+	return &v
+}
+
+// Shift removes the first k rows, moving the rest (and any values of an
+// unfinished row) to the front.
+func (b *Batch) Shift(k int) {
+	if k <= 0 {
+		return
+	}
+	for i := range b.Cols {
+		v := &b.Cols[i]
+		v.Null = v.Null[:copy(v.Null, v.Null[k:])]
+		switch v.kind {
+		case kindInt:
+			v.Ints = v.Ints[:copy(v.Ints, v.Ints[k:])]
+		case kindDec128:
+			v.Ints = v.Ints[:copy(v.Ints, v.Ints[k:])]
+			v.His = v.His[:copy(v.His, v.His[k:])]
+		case kindFloat:
+			v.Floats = v.Floats[:copy(v.Floats, v.Floats[k:])]
+		case kindBytes:
+			cut := v.Ends[k-1]
+			v.Data = v.Data[:copy(v.Data, v.Data[cut:])]
+			v.Ends = v.Ends[:copy(v.Ends, v.Ends[k:])]
+			for j := range v.Ends {
+				v.Ends[j] -= cut
+			}
+		}
+	}
+	b.rows -= k
+}
+
 // Bytes is about how much memory the batch's values take.
 func (b *Batch) Bytes() int {
 	n := 0
