@@ -507,7 +507,6 @@ func Failpoints() []string {
 	return out
 }
 
-
 func killSelf() {
 	p, err := os.FindProcess(os.Getpid())
 	if err == nil {

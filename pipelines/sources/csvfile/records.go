@@ -24,7 +24,7 @@ type recordReader struct {
 	r       *bufio.Reader
 	delim   byte
 	quote   byte
-	line    int64    // physical lines consumed so far
+	line    int64         // physical lines consumed so far
 	pending []pendingLine // physical lines read ahead during recovery
 	eof     bool
 	fields  [][]byte
