@@ -115,8 +115,11 @@ func (s *StreamSink) Report(kind, msg string) {
 	s.mu.Unlock()
 }
 
-// Count implements pipelines.Sink.
+// Count implements pipelines.Sink. Zero counts are not shown.
 func (s *StreamSink) Count(name string, n int64) {
+	if n == 0 {
+		return
+	}
 	s.mu.Lock()
 	s.counters[name] += n
 	s.mu.Unlock()

@@ -38,6 +38,12 @@ type Dialect interface {
 	WatermarkArg(w pipelines.Watermark, col ColumnInfo, o QueryOptions) (any, error)
 }
 
+// Opener is a dialect that opens its own database/sql pool (to set session
+// options the driver takes only in a config).
+type Opener interface {
+	OpenDB(dsn string) (*sql.DB, error)
+}
+
 // QueryOptions are a stream's settings that decoding needs.
 type QueryOptions struct {
 	// Location is the zone of timestamps stored without one.
@@ -97,7 +103,12 @@ func New(d Dialect, cfg pipelines.SourceConfig, env pipelines.Env) (*Source, err
 			s.secrets = append(s.secrets, v)
 		}
 	}
-	db, err := sql.Open(d.DriverName(), d.DSN(dsn, env))
+	var db *sql.DB
+	if o, ok := d.(Opener); ok {
+		db, err = o.OpenDB(d.DSN(dsn, env))
+	} else {
+		db, err = sql.Open(d.DriverName(), d.DSN(dsn, env))
+	}
 	if err != nil {
 		return nil, s.redact(fmt.Errorf("source %s: opening database: %w", cfg.Name, err))
 	}
