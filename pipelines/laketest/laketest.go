@@ -27,7 +27,9 @@ type Lake struct {
 	*lake.Lake
 	Sources []pipelines.SourceConfig
 	Env     pipelines.Env
-	runs    int
+	// Logger receives the runs' logs (default: discarded).
+	Logger *slog.Logger
+	runs   int
 }
 
 // New opens a lake in a new temporary folder; base resolves relative paths
@@ -44,6 +46,10 @@ func New(t testing.TB, base string, sources ...pipelines.SourceConfig) *Lake {
 func (l *Lake) Extract(t testing.TB, full bool, only ...string) (extract.Result, error) {
 	t.Helper()
 	l.runs++
+	log := l.Logger
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
 	return extract.Run(context.Background(), extract.Options{
 		Lake:        l.Lake,
 		Sources:     l.Sources,
@@ -52,7 +58,7 @@ func (l *Lake) Extract(t testing.TB, full bool, only ...string) (extract.Result,
 		Parallelism: 2,
 		Only:        only,
 		Full:        full,
-		Logger:      slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Logger:      log,
 	})
 }
 
