@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -72,13 +73,18 @@ func (l *Lake) MustExtract(t testing.TB, only ...string) extract.StreamResult {
 	return res.Streams[0]
 }
 
-// Manifest returns a stream's manifest.
+// Manifest returns a stream's manifest as it is on disk (another process
+// may have changed it).
 func (l *Lake) Manifest(t testing.TB, source, stream string) *lake.StreamManifest {
 	t.Helper()
-	m, err := l.Lake.Manifest(source, stream)
+	m, err := lake.ReadManifest(filepath.Join(l.Dir, "_manifest", source, stream+".json"))
 	require.NoError(t, err)
+	if m == nil {
+		m = &lake.StreamManifest{Source: source, Stream: stream}
+	}
 	return m
 }
+
 
 // DB opens an in-memory DuckDB (session time zone UTC) with the raw views
 // of every stream, as a build makes them: raw.<source>_<stream> and

@@ -515,7 +515,10 @@ func (x *extraction) load(ctx context.Context) error {
 						reread++
 					}
 					window = append(window, windowEntry{wm, h})
-					for head < len(window) && window[head].wm < wm-x.span {
+					// Drop what no commit will keep: below the window of the
+					// watermark so far (not of this row's, which a commit
+					// before it does not reach).
+					for haveLast && head < len(window) && window[head].wm < last-x.span {
 						head++
 					}
 					if head > 4096 && head > len(window)/2 {
