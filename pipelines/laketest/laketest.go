@@ -85,7 +85,6 @@ func (l *Lake) Manifest(t testing.TB, source, stream string) *lake.StreamManifes
 	return m
 }
 
-
 // DB opens an in-memory DuckDB (session time zone UTC) with the raw views
 // of every stream, as a build makes them: raw.<source>_<stream> and
 // raw.<source>_<stream>__quarantine.
