@@ -12,6 +12,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"crmwh/pipelines/extract"
+	"crmwh/pipelines/lake"
 	"crmwh/project"
 	"crmwh/refresh"
 	"crmwh/warehouse/duckdb"
@@ -22,7 +24,7 @@ const (
 	exitOK         = 0
 	exitFailure    = 1 // anything not listed below
 	exitConfig     = 2 // bad command line or project configuration
-	exitLockHeld   = 3 // another refresh holds the project lock
+	exitLockHeld   = 3 // another refresh holds the project lock, or another process writes the lake
 	exitSource     = 4 // extraction from a source failed
 	exitBuild      = 5 // a model or an error-level data test failed
 	exitDashboards = 6 // rendering the dashboards failed
@@ -71,7 +73,7 @@ when there is none.`,
 	root.PersistentFlags().StringVar(&g.lang, "lang", "en", "dashboard language: en or zh")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return &usageError{err} })
 	root.AddCommand(
-		initCmd(g), demoCmd(g), extractCmd(g), buildCmd(g), dashboardsCmd(g), refreshCmd(g), sqlCmd(g),
+		initCmd(g), demoCmd(g), extractCmd(g), buildCmd(g), dashboardsCmd(g), refreshCmd(g), sqlCmd(g), stateCmd(g),
 	)
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -96,8 +98,10 @@ func exitCode(err error) int {
 	var ue *usageError
 	var se *refresh.StepError
 	switch {
-	case errors.As(err, &ue), errors.Is(err, project.ErrConfig):
+	case errors.As(err, &ue), errors.Is(err, project.ErrConfig), errors.Is(err, extract.ErrNoStream):
 		return exitConfig
+	case errors.Is(err, lake.ErrLocked):
+		return exitLockHeld
 	case strings.HasPrefix(err.Error(), "unknown command"), strings.HasPrefix(err.Error(), "unknown flag"),
 		strings.Contains(err.Error(), "arg(s)"):
 		return exitConfig
