@@ -19,14 +19,14 @@ type StreamState struct {
 	Configured bool                 `json:"configured"`
 	Watermark  *pipelines.Watermark `json:"watermark,omitempty"`
 	// LookbackRows is how many rows the look-back window remembers.
-	LookbackRows int `json:"lookback_rows,omitempty"`
+	LookbackRows int   `json:"lookback_rows,omitempty"`
 	Rows         int64 `json:"rows"`
 	Quarantined  int64 `json:"quarantined"`
 	// NullWatermarkRows is the size of the NULL-watermark snapshot.
-	NullWatermarkRows int64          `json:"null_watermark_rows,omitempty"`
-	Parts             int            `json:"parts"`
-	Files             int            `json:"files_loaded,omitempty"`
-	Columns           int            `json:"columns"`
+	NullWatermarkRows int64           `json:"null_watermark_rows,omitempty"`
+	Parts             int             `json:"parts"`
+	Files             int             `json:"files_loaded,omitempty"`
+	Columns           int             `json:"columns"`
 	LastRun           *lake.RunRecord `json:"last_run,omitempty"`
 	Reload            *ReloadState    `json:"reload,omitempty"`
 	UpdatedAt         time.Time       `json:"updated_at,omitempty"`
