@@ -4,7 +4,7 @@ GO      ?= go
 BIN     := bin/crmwh
 TESTOUT ?= $(CURDIR)/testout
 
-.PHONY: all build run demo refresh test test-deps bench vet fmt clean
+.PHONY: all build run demo refresh test test-deps fuzz bench vet fmt clean
 
 all: build
 
@@ -52,6 +52,16 @@ test-deps:
 test: test-deps vet
 	@mkdir -p $(TESTOUT)
 	CRMWH_TEST_OUT=$(TESTOUT) $(GO) test -count=1 -timeout 80m ./...
+	$(MAKE) fuzz FUZZTIME=10s
+
+# The fuzz targets, briefly (their seed corpora also run in every go test):
+# the CSV record reader against encoding/csv, and the hand-written text
+# parsers against the time package and math/big.
+FUZZTIME ?= 60s
+fuzz:
+	$(GO) test -run='^$$' -fuzz='^FuzzRecordReader$$' -fuzztime=$(FUZZTIME) ./pipelines/sources/csvfile/
+	$(GO) test -run='^$$' -fuzz='^FuzzFastPaths$$' -fuzztime=$(FUZZTIME) ./pipelines/textvalue/
+	$(GO) test -run='^$$' -fuzz='^FuzzArrayToJSON$$' -fuzztime=$(FUZZTIME) ./pipelines/sources/postgres/
 
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { echo "gofmt needed:"; gofmt -l .; exit 1; }

@@ -210,7 +210,7 @@ func (l *loader) load(ctx context.Context, r io.Reader, rec *pipelines.SourceFil
 				return err
 			}
 		}
-		if len(fields) == 1 && len(textvalueTrim(fields[0])) == 0 {
+		if len(bytes.TrimSpace(raw)) == 0 {
 			continue // blank line
 		}
 		if isUTF8 {
@@ -263,8 +263,6 @@ func (l *loader) load(ctx context.Context, r io.Reader, rec *pipelines.SourceFil
 	return flush()
 }
 
-func textvalueTrim(b []byte) []byte { return bytes.TrimSpace(b) }
-
 // mapHeader finds each declared column in the header: by its header key,
 // else its name; exact match first, then ignoring case.
 func mapHeader(st pipelines.StreamConfig, header [][]byte) ([]int, error) {
@@ -299,7 +297,16 @@ func mapHeader(st pipelines.StreamConfig, header [][]byte) ([]int, error) {
 		}
 	}
 	if len(missing) > 0 {
-		return nil, fmt.Errorf("header lacks declared column(s) %s (header is: %s)", strings.Join(missing, ", "), strings.Join(clean, ","))
+		hint := ""
+		if len(clean) == 1 {
+			for _, d := range []string{";", "\t", "|"} {
+				if strings.Contains(clean[0], d) {
+					hint = fmt.Sprintf("; is the delimiter %q? set the stream's delimiter", d)
+					break
+				}
+			}
+		}
+		return nil, fmt.Errorf("header lacks declared column(s) %s (header is: %s)%s", strings.Join(missing, ", "), strings.Join(clean, ","), hint)
 	}
 	return idx, nil
 }

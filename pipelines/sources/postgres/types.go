@@ -146,14 +146,14 @@ func columnType(f pgconn.FieldDescription, types map[uint32]pgType) typeInfo {
 			info.err = fmt.Errorf("arrays of %s are not supported: %v", ei.name, ei.err)
 			return info
 		}
-		kind := jsonString
+		kind := JSONString
 		switch ei.col.Type {
 		case pipelines.TypeInt64, pipelines.TypeFloat64, pipelines.TypeDecimal:
-			kind = jsonNumber
+			kind = JSONNumber
 		case pipelines.TypeBool:
-			kind = jsonBool
+			kind = JSONBool
 		case pipelines.TypeJSON:
-			kind = jsonRaw
+			kind = JSONRaw
 		}
 		info.col = pipelines.Column{Type: pipelines.TypeJSON}
 		info.dec = func(raw []byte, v *pipelines.Vector, _ pipelines.Column, _ *time.Location) error {
@@ -310,20 +310,21 @@ func decodeUUID(raw []byte, v *pipelines.Vector, _ pipelines.Column, _ *time.Loc
 	return nil
 }
 
-// jsonKind says how array elements become JSON.
-type jsonKind int
+// JSONKind says how array elements become JSON.
+type JSONKind int
 
+// How ArrayToJSON writes elements.
 const (
-	jsonString jsonKind = iota // a JSON string
-	jsonNumber                 // a JSON number (NaN and infinities as strings)
-	jsonBool                   // t/f as true/false
-	jsonRaw                    // already JSON
+	JSONString JSONKind = iota // a JSON string
+	JSONNumber                 // a JSON number (NaN and infinities as strings)
+	JSONBool                   // t/f as true/false
+	JSONRaw                    // already JSON
 )
 
 // ArrayToJSON turns PostgreSQL's text form of an array ({1,2,NULL},
 // {"a b","c\"d"}, {{1,2},{3,4}}, [0:1]={1,2}) into a JSON array; NULL
 // elements are null. kind says how elements are written.
-func ArrayToJSON(raw []byte, kind jsonKind) ([]byte, error) {
+func ArrayToJSON(raw []byte, kind JSONKind) ([]byte, error) {
 	p := arrayParser{s: raw, kind: kind}
 	if len(raw) > 0 && raw[0] == '[' {
 		// Dimension decoration for lower bounds other than 1.
@@ -348,7 +349,7 @@ func ArrayToJSON(raw []byte, kind jsonKind) ([]byte, error) {
 type arrayParser struct {
 	s    []byte
 	i    int
-	kind jsonKind
+	kind JSONKind
 	out  []byte
 }
 
@@ -437,12 +438,12 @@ func (p *arrayParser) element(e []byte, quoted bool) error {
 		return nil
 	}
 	switch p.kind {
-	case jsonNumber:
+	case JSONNumber:
 		if json.Valid(e) {
 			p.out = append(p.out, e...)
 			return nil
 		}
-	case jsonBool:
+	case JSONBool:
 		switch string(e) {
 		case "t":
 			p.out = append(p.out, "true"...)
@@ -451,7 +452,7 @@ func (p *arrayParser) element(e []byte, quoted bool) error {
 			p.out = append(p.out, "false"...)
 			return nil
 		}
-	case jsonRaw:
+	case JSONRaw:
 		if json.Valid(e) {
 			p.out = append(p.out, e...)
 			return nil
