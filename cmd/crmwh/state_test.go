@@ -28,7 +28,7 @@ func TestStateShowResetAndFullReload(t *testing.T) {
 		require.NoError(t, json.Unmarshal([]byte(mustRun(t, dir, "state", "show", "--json")), &states))
 	}
 	show()
-	require.Len(t, states, 3)
+	require.Len(t, states, 5)
 	byName := map[string]int{}
 	for i, s := range states {
 		byName[s.Source+"."+s.Stream] = i
