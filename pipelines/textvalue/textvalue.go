@@ -40,6 +40,7 @@ var (
 	defaultTimestampLayouts = []string{
 		time.RFC3339Nano,
 		"2006-01-02 15:04:05.999999999Z07:00",
+		"2006-01-02 15:04:05.999999999Z07", // PostgreSQL's text form: +08
 		"2006-01-02 15:04:05.999999999",
 		"2006-01-02T15:04:05.999999999",
 		"2006-01-02 15:04",
@@ -176,7 +177,7 @@ func (p *Parser) parseDate(t []byte) (int64, error) {
 			return pipelines.DaysSinceEpoch(v), nil
 		}
 	}
-	return 0, fmt.Errorf("%q is not a date (expected %s)", short(t), strings.Join(p.layouts, " or "))
+	return 0, fmt.Errorf("%q is not a date (expected %s)", short(t), p.expected())
 }
 
 func (p *Parser) parseTimestamp(t []byte) (int64, error) {
@@ -191,7 +192,18 @@ func (p *Parser) parseTimestamp(t []byte) (int64, error) {
 			return v.UnixMicro(), nil
 		}
 	}
-	return 0, fmt.Errorf("%q is not a timestamp (expected %s)", short(t), strings.Join(p.layouts, " or "))
+	return 0, fmt.Errorf("%q is not a timestamp (expected %s)", short(t), p.expected())
+}
+
+// expected describes the accepted layouts for messages.
+func (p *Parser) expected() string {
+	switch {
+	case p.fast && p.Col.Type == pipelines.TypeTimestamp:
+		return "RFC 3339 such as 2006-01-02T15:04:05+08:00, or 2006-01-02 15:04:05 with or without an offset, or 2006-01-02; declare the column's format for others"
+	case p.fast:
+		return "2006-01-02, 2006/01/02 or 20060102; declare the column's format for others"
+	}
+	return strings.Join(p.layouts, " or ")
 }
 
 // unsafeString views b as a string for parsing; the string must not be
@@ -479,7 +491,8 @@ func fastDate(b []byte) (int64, bool) {
 	return pipelines.DaysFromCivil(y, m, d), true
 }
 
-// fastTimestamp parses YYYY-MM-DD[T ]HH:MM:SS[.fraction][Z|±HH:MM], the
+// fastTimestamp parses YYYY-MM-DD[T ]HH:MM:SS[.fraction][Z|±HH:MM] (and
+// ±HH after a space, as PostgreSQL writes), the
 // shapes of the default layouts; anything else returns false and is left
 // to the layouts. Times without an offset are in loc.
 func fastTimestamp(b []byte, loc *time.Location) (int64, bool) {
@@ -523,9 +536,13 @@ func fastTimestamp(b []byte, loc *time.Location) (int64, bool) {
 	case len(rest) == 1 && rest[0] == 'Z':
 		secs := pipelines.DaysFromCivil(y, mo, d)*86400 + int64(h*3600+mi*60+s)
 		return secs*1_000_000 + int64(ns/1000), true
-	case len(rest) == 6 && (rest[0] == '+' || rest[0] == '-') && rest[3] == ':':
+	case len(rest) == 6 && (rest[0] == '+' || rest[0] == '-') && rest[3] == ':',
+		len(rest) == 3 && (rest[0] == '+' || rest[0] == '-') && b[10] == ' ':
 		oh, ok1 := digits2(rest[1:3])
-		om, ok2 := digits2(rest[4:6])
+		om, ok2 := 0, true
+		if len(rest) == 6 {
+			om, ok2 = digits2(rest[4:6])
+		}
 		if !ok1 || !ok2 || oh > 23 || om > 59 {
 			return 0, false
 		}
