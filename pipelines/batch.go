@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/zeebo/xxh3"
 )
@@ -27,7 +28,8 @@ type Batch struct {
 }
 
 // Vector is one column of a batch. Every row has a slot in Null and in the
-// value slice that the column's type uses:
+// value slice that the column's type uses (text must be valid UTF-8:
+// sources check it, and AppendValue does):
 //
 //	Ints    int64; bool (0 or 1); date (days since 1970-01-01); timestamp
 //	        (microseconds since 1970-01-01 UTC); decimal (unscaled value, the
@@ -96,40 +98,32 @@ func (b *Batch) Truncate(n int) {
 	b.rows = n
 }
 
-// Head returns a view of the first n rows, sharing the batch's memory.
-func (b *Batch) Head(n int) *Batch {
-	v := *b
-	v.rows = min(n, b.rows)
-	return &v
+// Swap exchanges the rows (and memory) of two batches of one schema.
+func (b *Batch) Swap(o *Batch) {
+	b.Cols, o.Cols = o.Cols, b.Cols
+	b.rows, o.rows = o.rows, b.rows
 }
 
-// Shift removes the first k rows, moving the rest (and any values of an
-// unfinished row) to the front.
-func (b *Batch) Shift(k int) {
-	if k <= 0 {
-		return
-	}
-	for i := range b.Cols {
-		v := &b.Cols[i]
-		v.Null = v.Null[:copy(v.Null, v.Null[k:])]
+// AppendRowOf appends row i of another batch of the same schema.
+func (b *Batch) AppendRowOf(o *Batch, i int) {
+	for c := range b.Cols {
+		v, w := &b.Cols[c], &o.Cols[c]
+		if w.Null[i] {
+			v.AppendNull()
+			continue
+		}
 		switch v.kind {
 		case kindInt:
-			v.Ints = v.Ints[:copy(v.Ints, v.Ints[k:])]
+			v.AppendInt(w.Ints[i])
 		case kindDec128:
-			v.Ints = v.Ints[:copy(v.Ints, v.Ints[k:])]
-			v.His = v.His[:copy(v.His, v.His[k:])]
+			v.AppendDecimal128(Decimal128{Hi: w.His[i], Lo: uint64(w.Ints[i])})
 		case kindFloat:
-			v.Floats = v.Floats[:copy(v.Floats, v.Floats[k:])]
+			v.AppendFloat(w.Floats[i])
 		case kindBytes:
-			cut := v.Ends[k-1]
-			v.Data = v.Data[:copy(v.Data, v.Data[cut:])]
-			v.Ends = v.Ends[:copy(v.Ends, v.Ends[k:])]
-			for j := range v.Ends {
-				v.Ends[j] -= cut
-			}
+			v.AppendBytes(w.BytesAt(i))
 		}
 	}
-	b.rows -= k
+	b.EndRow()
 }
 
 // Bytes is about how much memory the batch's values take.
@@ -281,6 +275,9 @@ func (b *Batch) AppendValue(col int, x any) error {
 	case TypeString, TypeJSON:
 		s, is := x.(string)
 		if ok = is; ok {
+			if !utf8.ValidString(s) {
+				return fmt.Errorf("column %s: text is not valid UTF-8", c.Name)
+			}
 			v.AppendString(s)
 		}
 	case TypeInt64:

@@ -31,10 +31,20 @@ func main() {
 	bin := flag.String("bin", "bin/crmwh", "crmwh binary")
 	sizes := flag.String("sizes", "20000,200000", "customer counts")
 	reps := flag.Int("reps", 3, "repetitions of each measurement (the median is shown)")
+	extractRows, only, duckCopy := extractFlags()
 	flag.Parse()
+	if *duckCopy {
+		duckdbCopyMain(flag.Arg(0), flag.Arg(1))
+		return
+	}
 	abs, err := filepath.Abs(*bin)
 	if err != nil {
 		fail(err)
+	}
+	if *only == "extract" {
+		fmt.Printf("crmwh benchmarks, %s, %d CPUs, Go %s, %s\n", time.Now().UTC().Format("2006-01-02"), runtime.NumCPU(), runtime.Version(), *bin)
+		runExtractBench(abs, *extractRows, *reps)
+		return
 	}
 	fmt.Printf("crmwh benchmarks, %s, %d CPUs, Go %s, %s\n\n", time.Now().UTC().Format("2006-01-02"), runtime.NumCPU(), runtime.Version(), *bin)
 	fmt.Println("| step | customers | rows | median wall | rows/s | peak RSS |")
@@ -80,6 +90,9 @@ func main() {
 		}
 		row("demo (generate)", n, demo)
 		row("refresh (extract+build+dashboards)", n, refresh)
+	}
+	if *only != "demo" && *extractRows > 0 {
+		runExtractBench(abs, *extractRows, *reps)
 	}
 }
 

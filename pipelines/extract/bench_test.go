@@ -7,7 +7,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"syscall"
 	"testing"
+	"time"
 
 	"crmwh/pipelines"
 	"crmwh/pipelines/laketest"
@@ -44,6 +46,7 @@ func BenchmarkOrders(b *testing.B) {
 		b.Fatal(err, string(out))
 	}
 	b.Run("postgres", func(b *testing.B) {
+		cpu0 := cpuTime()
 		for i := 0; i < b.N; i++ {
 			src := pipelines.SourceConfig{Name: "shop", Kind: "postgres", DSN: s.DSN(db), Streams: []pipelines.StreamConfig{pgtest.OrdersStream()}}
 			l := laketest.New(b, base, src)
@@ -53,8 +56,10 @@ func BenchmarkOrders(b *testing.B) {
 			}
 		}
 		b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+		b.ReportMetric((cpuTime()-cpu0).Seconds()/float64(b.N), "cpu-s/op")
 	})
 	b.Run("csv", func(b *testing.B) {
+		cpu0 := cpuTime()
 		for i := 0; i < b.N; i++ {
 			src := pipelines.SourceConfig{Name: "shop", Kind: "csv", Streams: []pipelines.StreamConfig{pgtest.OrdersCSVStream("orders.csv")}}
 			l := laketest.New(b, base, src)
@@ -64,5 +69,13 @@ func BenchmarkOrders(b *testing.B) {
 			}
 		}
 		b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+		b.ReportMetric((cpuTime()-cpu0).Seconds()/float64(b.N), "cpu-s/op")
 	})
+}
+
+// cpuTime is the user and system time this process has used.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

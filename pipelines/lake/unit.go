@@ -205,12 +205,37 @@ type unit struct {
 	origin     string
 	snapshot   string
 
-	batch       *pipelines.Batch
-	cur, qcur   *partFile
-	done, qdone []Part
-	parts       []*partFile
-	rows, bad   int64
-	closed      bool
+	batch     *pipelines.Batch
+	w         *asyncWriter
+	drained   bool
+	rows, bad int64
+	closed    bool
+
+	// Owned by the writer goroutine until it has finished.
+	cur      *partFile
+	done     []Part
+	rawParts []*partFile
+
+	// Owned by the caller.
+	qcur   *partFile
+	qdone  []Part
+	qParts []*partFile
+}
+
+// asyncWriter encodes a unit's batches on its own goroutine, so that a
+// source decodes the next batch while the last one is compressed.
+type asyncWriter struct {
+	in   chan *pipelines.Batch // filled batches, in order
+	free chan *pipelines.Batch // emptied batches to exchange
+	done chan struct{}         // closed when the goroutine has finished
+	mu   sync.Mutex
+	err  error
+}
+
+func (w *asyncWriter) failed() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.err
 }
 
 func (u *unit) partPaths(kind string) (tmp, final, rel string) {
@@ -241,7 +266,10 @@ func (u *unit) Write(rows [][]any) error {
 	return u.WriteBatch(u.batch)
 }
 
-// WriteBatch implements pipelines.Unit.
+// WriteBatch implements pipelines.Unit. The rows go to the unit's writer
+// goroutine: b's vectors are exchanged for empty ones, so b comes back
+// empty and the caller fills it again while the rows are encoded. At most
+// two batches wait, which bounds memory.
 func (u *unit) WriteBatch(b *pipelines.Batch) error {
 	if u.closed {
 		return fmt.Errorf("unit already closed")
@@ -249,6 +277,77 @@ func (u *unit) WriteBatch(b *pipelines.Batch) error {
 	if len(b.Schema) != len(u.schema) {
 		return fmt.Errorf("batch has %d columns, the unit's schema %d", len(b.Schema), len(u.schema))
 	}
+	n := b.Len()
+	if n == 0 {
+		return nil
+	}
+	if u.w == nil {
+		u.w = &asyncWriter{in: make(chan *pipelines.Batch, 2), free: make(chan *pipelines.Batch, 2), done: make(chan struct{})}
+		u.w.free <- pipelines.NewBatch(u.schema)
+		u.w.free <- pipelines.NewBatch(u.schema)
+		go u.runWriter()
+	}
+	var spare *pipelines.Batch
+	select {
+	case spare = <-u.w.free:
+	case <-u.w.done:
+		return u.w.failed()
+	}
+	if err := u.w.failed(); err != nil {
+		u.w.free <- spare
+		return err
+	}
+	b.Swap(spare)
+	b.Reset()
+	u.rows += int64(n)
+	if u.snapshot == "" {
+		u.sink.Rows.Add(int64(n))
+	}
+	u.w.in <- spare
+	return nil
+}
+
+// runWriter is the unit's writer goroutine.
+func (u *unit) runWriter() {
+	w := u.w
+	defer close(w.done)
+	for b := range w.in {
+		if w.failed() == nil {
+			if err := u.writeSync(b); err != nil {
+				w.mu.Lock()
+				w.err = err
+				w.mu.Unlock()
+			}
+		}
+		b.Reset()
+		w.free <- b
+	}
+	if w.failed() == nil && u.cur != nil {
+		if err := u.finishCur(); err != nil {
+			w.mu.Lock()
+			w.err = err
+			w.mu.Unlock()
+		}
+	}
+}
+
+// drain waits for the writer goroutine to write everything handed to it.
+func (u *unit) drain() error {
+	if u.w == nil {
+		return nil
+	}
+	if u.drained {
+		return u.w.failed()
+	}
+	u.drained = true
+	close(u.w.in)
+	<-u.w.done
+	return u.w.failed()
+}
+
+// writeSync writes a batch into the current part, starting a new part
+// every PartMaxRows rows.
+func (u *unit) writeSync(b *pipelines.Batch) error {
 	from, to := 0, b.Len()
 	for from < to {
 		if u.cur == nil {
@@ -258,7 +357,7 @@ func (u *unit) WriteBatch(b *pipelines.Batch) error {
 				return err
 			}
 			u.cur = p
-			u.parts = append(u.parts, p)
+			u.rawParts = append(u.rawParts, p)
 		}
 		n := to - from
 		if room := PartMaxRows - u.cur.rows; int64(n) > room {
@@ -266,10 +365,6 @@ func (u *unit) WriteBatch(b *pipelines.Batch) error {
 		}
 		if err := u.cur.writeBatch(b, from, from+n); err != nil {
 			return err
-		}
-		u.rows += int64(n)
-		if u.snapshot == "" {
-			u.sink.Rows.Add(int64(n))
 		}
 		from += n
 		failpoint("lake.write")
@@ -307,7 +402,7 @@ func (u *unit) Quarantine(b pipelines.BadRow) error {
 			return err
 		}
 		u.qcur = p
-		u.parts = append(u.parts, p)
+		u.qParts = append(u.qParts, p)
 	}
 	raw := b.Raw
 	if len(raw) > 4096 {
@@ -341,11 +436,9 @@ func (u *unit) Commit(ch pipelines.StateChange) error {
 	if u.closed {
 		return fmt.Errorf("unit already closed")
 	}
-	if u.cur != nil {
-		if err := u.finishCur(); err != nil {
-			u.Abort()
-			return err
-		}
+	if err := u.drain(); err != nil {
+		u.Abort()
+		return err
 	}
 	if u.qcur != nil {
 		p := u.qcur
@@ -362,7 +455,7 @@ func (u *unit) Commit(ch pipelines.StateChange) error {
 	u.closed = true
 	failpoint("lake.before-rename")
 	dirs := map[string]bool{}
-	for _, p := range u.parts {
+	for _, p := range u.parts() {
 		if err := os.Rename(p.tmp, p.final); err != nil {
 			u.removeAll()
 			return fmt.Errorf("publishing %s: %w", p.final, err)
@@ -440,8 +533,14 @@ func (u *unit) Commit(ch pipelines.StateChange) error {
 	return nil
 }
 
+// parts are every file the unit wrote; call it only once the writer
+// goroutine has finished.
+func (u *unit) parts() []*partFile {
+	return append(append([]*partFile(nil), u.rawParts...), u.qParts...)
+}
+
 func (u *unit) removeAll() {
-	for _, p := range u.parts {
+	for _, p := range u.parts() {
 		os.Remove(p.tmp)
 		os.Remove(p.final)
 	}
@@ -453,7 +552,8 @@ func (u *unit) Abort() {
 		return
 	}
 	u.closed = true
-	for _, p := range u.parts {
+	u.drain()
+	for _, p := range u.parts() {
 		if p == u.cur || p == u.qcur {
 			p.discard()
 		} else {

@@ -19,6 +19,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 	"unsafe"
 
@@ -210,16 +211,38 @@ func (p *Parser) expected() string {
 // kept.
 func unsafeString(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 
+// trimSpace trims white space, Unicode's included (an ideographic space,
+// say), without allocating.
 func trimSpace(b []byte) []byte {
-	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t' || b[0] == '\r' || b[0] == '\n') {
-		b = b[1:]
+	for len(b) > 0 {
+		c := b[0]
+		if c < utf8.RuneSelf {
+			if c != ' ' && c != '\t' && c != '\r' && c != '\n' && c != '\v' && c != '\f' {
+				break
+			}
+			b = b[1:]
+			continue
+		}
+		r, n := utf8.DecodeRune(b)
+		if !unicode.IsSpace(r) {
+			break
+		}
+		b = b[n:]
 	}
-	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t' || b[len(b)-1] == '\r' || b[len(b)-1] == '\n') {
-		b = b[:len(b)-1]
-	}
-	if len(b) > 0 && (b[0] >= 0x80 || b[len(b)-1] >= 0x80) {
-		// Unicode white space (an ideographic space, say) is trimmed too.
-		return []byte(strings.TrimSpace(string(b)))
+	for len(b) > 0 {
+		c := b[len(b)-1]
+		if c < utf8.RuneSelf {
+			if c != ' ' && c != '\t' && c != '\r' && c != '\n' && c != '\v' && c != '\f' {
+				break
+			}
+			b = b[:len(b)-1]
+			continue
+		}
+		r, n := utf8.DecodeLastRune(b)
+		if !unicode.IsSpace(r) {
+			break
+		}
+		b = b[:len(b)-n]
 	}
 	return b
 }
@@ -307,6 +330,9 @@ func ParseDecimal(s string, precision, scale int) (any, error) {
 // digits. Thousands separators must sit every three digits; an exponent
 // (1.5E3) is accepted when the result is exact.
 func ParseDecimal128(t []byte, precision, scale int) (pipelines.Decimal128, error) {
+	if d, ok := fastDecimal(t, precision, scale); ok {
+		return d, nil
+	}
 	orig := t
 	bad := func() (pipelines.Decimal128, error) {
 		return pipelines.Decimal128{}, fmt.Errorf("%q is not a decimal number", short(orig))
@@ -423,6 +449,56 @@ func ParseDecimal128(t []byte, precision, scale int) (pipelines.Decimal128, erro
 		d = d.Neg()
 	}
 	return d, nil
+}
+
+var pow10 = [19]uint64{1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18}
+
+// fastDecimal parses the common shape [-+]digits[.digits] that fits in 18
+// digits at the column's scale; anything else (separators, exponents,
+// errors) is left to ParseDecimal128's general path.
+func fastDecimal(t []byte, precision, scale int) (pipelines.Decimal128, bool) {
+	i, neg := 0, false
+	if len(t) > 0 && (t[0] == '-' || t[0] == '+') {
+		neg, i = t[0] == '-', 1
+	}
+	var acc uint64
+	intDigits, fracDigits, digits := 0, 0, 0
+	dot, seen := false, false
+	for ; i < len(t); i++ {
+		c := t[i]
+		switch {
+		case c >= '0' && c <= '9':
+			seen = true
+			if digits == 0 && c == '0' && !dot {
+				continue // leading zeros
+			}
+			if digits == 18 {
+				return pipelines.Decimal128{}, false
+			}
+			acc = acc*10 + uint64(c-'0')
+			digits++
+			if dot {
+				fracDigits++
+			} else {
+				intDigits++
+			}
+		case c == '.' && !dot:
+			dot = true
+		default:
+			return pipelines.Decimal128{}, false
+		}
+	}
+	if !seen {
+		return pipelines.Decimal128{}, false
+	}
+	if fracDigits > scale || intDigits > precision-scale || intDigits+scale > 18 {
+		return pipelines.Decimal128{}, false
+	}
+	v := int64(acc * pow10[scale-fracDigits])
+	if neg {
+		v = -v
+	}
+	return pipelines.Decimal128Of(v), true
 }
 
 func hasComma(b []byte) bool {

@@ -10,13 +10,16 @@
 package postgres
 
 import (
+	"bufio"
 	"context"
 	"database/sql"
 	"fmt"
+	"io"
 	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgproto3"
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/stdlib"
 
@@ -52,6 +55,11 @@ func (Dialect) OpenDB(dsn string) (*sql.DB, error) {
 		return nil, err
 	}
 	cfg.RuntimeParams["timezone"] = "UTC"
+	// Read the server's rows in large chunks: pgx's own buffer is 8 KB,
+	// which costs a system call per few rows of a wide table.
+	cfg.BuildFrontend = func(r io.Reader, w io.Writer) *pgproto3.Frontend {
+		return pgproto3.NewFrontend(bufio.NewReaderSize(r, 1<<20), w)
+	}
 	if cfg.RuntimeParams["application_name"] == "" {
 		cfg.RuntimeParams["application_name"] = "crmwh"
 	}
@@ -115,8 +123,9 @@ func (Dialect) Query(ctx context.Context, db *sql.DB, q string, args []any, o sq
 			c.loc = time.UTC
 		}
 		formats := pgx.QueryResultFormatsByOID{}
+		utf8 := pc.PgConn().ParameterStatus("server_encoding") == "UTF8"
 		for _, f := range sd.Fields {
-			info := columnType(f, types)
+			info := columnType(f, types, utf8)
 			c.cols = append(c.cols, sqldb.ColumnInfo{Name: f.Name, DBType: info.name, Col: info.col, Err: info.err})
 			c.dec = append(c.dec, info.dec)
 			c.formats = append(c.formats, info.format)

@@ -70,8 +70,9 @@ var (
 	errSize     = errors.New("unexpected value size")
 )
 
-// columnType maps one result column.
-func columnType(f pgconn.FieldDescription, types map[uint32]pgType) typeInfo {
+// columnType maps one result column. trustUTF8 says the server's encoding is
+// UTF8, whose text PostgreSQL has already validated.
+func columnType(f pgconn.FieldDescription, types map[uint32]pgType, trustUTF8 bool) typeInfo {
 	info := typeInfo{name: types[f.DataTypeOID].name, format: pgx.TextFormatCode}
 	if info.name == "" {
 		info.name = fmt.Sprintf("oid %d", f.DataTypeOID)
@@ -80,8 +81,12 @@ func columnType(f pgconn.FieldDescription, types map[uint32]pgType) typeInfo {
 		info.col, info.dec, info.format = pipelines.Column{Type: t}, d, pgx.BinaryFormatCode
 		return info
 	}
+	textDecoder := decodeText
+	if trustUTF8 {
+		textDecoder = decodeTrustedText
+	}
 	text := func(t pipelines.Type) typeInfo {
-		info.col, info.dec = pipelines.Column{Type: t}, decodeText
+		info.col, info.dec = pipelines.Column{Type: t}, textDecoder
 		return info
 	}
 	switch f.DataTypeOID {
@@ -116,9 +121,9 @@ func columnType(f pgconn.FieldDescription, types map[uint32]pgType) typeInfo {
 	case pgtype.TimestampOID:
 		return bin(pipelines.TypeTimestamp, decodeTimestamp)
 	case pgtype.TextOID, pgtype.VarcharOID, pgtype.BPCharOID, pgtype.NameOID, pgtype.QCharOID:
-		return bin(pipelines.TypeString, decodeText)
+		return bin(pipelines.TypeString, textDecoder)
 	case pgtype.JSONOID:
-		return bin(pipelines.TypeJSON, decodeText)
+		return bin(pipelines.TypeJSON, textDecoder)
 	case pgtype.JSONBOID:
 		return bin(pipelines.TypeJSON, decodeJSONB)
 	case pgtype.UUIDOID:
@@ -141,7 +146,7 @@ func columnType(f pgconn.FieldDescription, types map[uint32]pgType) typeInfo {
 		return text(pipelines.TypeString) // citext and other string types
 	case known && t.category == 'A' && t.elem != 0:
 		elem := pgconn.FieldDescription{DataTypeOID: t.elem, TypeModifier: -1}
-		ei := columnType(elem, types)
+		ei := columnType(elem, types, trustUTF8)
 		if ei.err != nil {
 			info.err = fmt.Errorf("arrays of %s are not supported: %v", ei.name, ei.err)
 			return info
@@ -284,9 +289,19 @@ func decodeText(raw []byte, v *pipelines.Vector, _ pipelines.Column, _ *time.Loc
 	return nil
 }
 
+// decodeTrustedText is decodeText for a UTF8 server, which sends only
+// valid UTF-8.
+func decodeTrustedText(raw []byte, v *pipelines.Vector, _ pipelines.Column, _ *time.Location) error {
+	v.AppendBytes(raw)
+	return nil
+}
+
 func decodeJSONB(raw []byte, v *pipelines.Vector, _ pipelines.Column, _ *time.Location) error {
 	if len(raw) == 0 || raw[0] != 1 {
 		return errors.New("unknown jsonb format version")
+	}
+	if !utf8.Valid(raw[1:]) {
+		return errors.New("text is not valid UTF-8")
 	}
 	v.AppendBytes(raw[1:])
 	return nil

@@ -455,13 +455,11 @@ func (x *extraction) load(ctx context.Context) error {
 			u.Abort()
 		}
 	}()
-	// commit writes the batch's first n rows and commits them with the
-	// watermark so far.
-	commit := func(b *pipelines.Batch, n int) error {
-		if n > 0 {
-			if err := u.WriteBatch(b.Head(n)); err != nil {
-				return err
-			}
+	// commit writes the batch's rows and commits them with the watermark
+	// so far.
+	commit := func(b *pipelines.Batch) error {
+		if err := u.WriteBatch(b); err != nil {
+			return err
 		}
 		if err := pipelines.CheckBadRatio(x.sink, st); err != nil {
 			return fmt.Errorf("%s: %w", x.origin, err)
@@ -491,6 +489,7 @@ func (x *extraction) load(ctx context.Context) error {
 	const batchRows = 8192
 	err = src.dialect.Query(ctx, src.db, q, args, x.opts, func(c Cursor) error {
 		b := pipelines.NewBatch(x.schema)
+		carry := pipelines.NewBatch(x.schema)
 		for {
 			more, err := c.Next(b)
 			if err != nil {
@@ -533,16 +532,19 @@ func (x *extraction) load(ctx context.Context) error {
 				}
 				if sinceUnit >= commitEvery && haveLast && wm > last {
 					// A change of watermark value: everything at or below
-					// last is read, so it can be committed.
-					if err := commit(b, i); err != nil {
+					// last is read, so it can be committed. This row goes
+					// into the next unit.
+					carry.Reset()
+					carry.AppendRowOf(b, i)
+					b.Truncate(i)
+					if err := commit(b); err != nil {
 						return err
 					}
-					b.Shift(i)
+					b.AppendRowOf(carry, 0)
 					sinceUnit = 0
 					if err := begin(); err != nil {
 						return err
 					}
-					i = 0
 				}
 				if !haveLast || wm > last {
 					last, haveLast = wm, true
@@ -550,18 +552,17 @@ func (x *extraction) load(ctx context.Context) error {
 			}
 			sinceUnit++
 			if b.Len() >= batchRows {
+				x.sink.AddBytes(int64(b.Bytes()))
 				if err := u.WriteBatch(b); err != nil {
 					return err
 				}
-				x.sink.AddBytes(int64(b.Bytes()))
-				b.Reset()
 				if err := ctx.Err(); err != nil {
 					return err
 				}
 			}
 		}
 		x.sink.AddBytes(int64(b.Bytes()))
-		return commit(b, b.Len())
+		return commit(b)
 	})
 	if reread > 0 || dups > 0 {
 		x.sink.Count("lookback_reread", reread)
