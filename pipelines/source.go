@@ -19,6 +19,13 @@ type Source interface {
 	Close() error
 }
 
+// WriterThreads is implemented by sources that know how many cores the
+// lake writer should use for them: one whose database server runs on the
+// same machine leaves it a core.
+type WriterThreads interface {
+	WriterThreads() int
+}
+
 // Sink receives a stream's rows. Rows handed to a Unit become visible in the
 // lake only when the unit commits, together with the state change that
 // records them (a new watermark, or a loaded file), so a run that dies at

@@ -96,6 +96,7 @@ func runExtractBench(bin string, rows, reps int) {
 		fail(err)
 	}
 	defer srv.Stop()
+	atExit = append(atExit, func() { srv.Stop(); os.RemoveAll(dir) })
 	b := &extractBench{bin: bin, self: self, rows: rows, reps: reps, srv: srv, dir: dir, csv: filepath.Join(dir, "orders.csv")}
 	t0 := time.Now()
 	ctx := context.Background()

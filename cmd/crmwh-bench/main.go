@@ -133,7 +133,13 @@ func row(step string, n int, ss []sample) {
 	fmt.Printf("| %s | %d | %d | %.2f s | %.0f | %.0f MB |\n", step, n, m.rows, m.wall.Seconds(), float64(m.rows)/m.wall.Seconds(), float64(maxRSS)/1e6)
 }
 
+// atExit runs before fail exits (stopping a PostgreSQL server, say).
+var atExit []func()
+
 func fail(err error) {
+	for _, f := range atExit {
+		f()
+	}
 	fmt.Fprintln(os.Stderr, "crmwh-bench:", err)
 	os.Exit(1)
 }

@@ -244,6 +244,9 @@ func runJob(ctx context.Context, o Options, j *job, mu *sync.Mutex, open func(pi
 		if err != nil {
 			return err
 		}
+		if wt, ok := src.(pipelines.WriterThreads); ok {
+			j.sink.Threads = wt.WriterThreads()
+		}
 		state, err := j.sink.State()
 		if err != nil {
 			return err

@@ -107,6 +107,7 @@ type partFile struct {
 	rgRows     int // rows in the current row group
 	scratch    []*columnScratch
 	batch      *pipelines.Batch
+	threads    int // column workers; 0 is one per core
 }
 
 // columnScratch is one column worker's reusable memory.
@@ -197,7 +198,11 @@ func (p *partFile) write(rows [][]any) error {
 // worker per core: parquet-go's column writers are independent until the
 // row group is flushed.
 func (p *partFile) writeBatch(b *pipelines.Batch, from, to int) error {
-	workers := min(runtime.GOMAXPROCS(0), len(p.schema))
+	workers := p.threads
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	workers = min(workers, len(p.schema))
 	for len(p.scratch) < workers {
 		p.scratch = append(p.scratch, &columnScratch{})
 	}

@@ -38,6 +38,10 @@ type StreamSink struct {
 
 	// Policy is the stream's on_schema_change (default fail).
 	Policy string
+	// Threads is how many goroutines encode a part's columns (0: one per
+	// core). A source whose database server runs on this machine leaves
+	// it a core.
+	Threads int
 
 	seq atomic.Int64
 
@@ -356,6 +360,7 @@ func (u *unit) writeSync(b *pipelines.Batch) error {
 			if err != nil {
 				return err
 			}
+			p.threads = u.sink.Threads
 			u.cur = p
 			u.rawParts = append(u.rawParts, p)
 		}

@@ -1,6 +1,7 @@
 package postgres_test
 
 import (
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -141,4 +142,26 @@ func TestRowsWithANullWatermark(t *testing.T) {
 		require.Contains(t, res.Streams[0].Error, "table customers: 2 row(s) have NULL in the watermark column updated_at and the stream's null_watermark is fail")
 		require.Empty(t, l.Manifest(t, "crm", "customers").Parts)
 	})
+}
+
+func TestBadRowsAreQuarantinedOnceWithAWatermark(t *testing.T) {
+	s := pgtest.Start(t)
+	db, _ := s.NewDatabase(t)
+	exec(t, s, db, `CREATE TABLE readings (id int PRIMARY KEY, value numeric)`,
+		`INSERT INTO readings SELECT g, g FROM generate_series(1, 300) g`,
+		`INSERT INTO readings VALUES (301, 'NaN'), (302, 'NaN')`)
+	for _, lookback := range []int64{0, 50} {
+		t.Run(fmt.Sprintf("lookback %d", lookback), func(t *testing.T) {
+			st := pipelines.StreamConfig{Name: "readings", Table: "readings", Watermark: "id", Lookback: pipelines.Lookback{Count: lookback}, PrimaryKey: []string{"id"}}
+			l := laketest.New(t, "", source(s, db, st))
+			r := l.MustExtract(t)
+			require.Equal(t, int64(300), r.Rows)
+			require.Equal(t, int64(2), r.Quarantine)
+			require.Equal(t, "302", l.Manifest(t, "crm", "readings").Watermark.Value, "the watermark moved past the bad rows")
+			r = l.MustExtract(t)
+			require.Zero(t, r.Rows)
+			require.Zero(t, r.Quarantine, "the bad rows are not quarantined again")
+			require.Equal(t, int64(2), l.Int(t, "SELECT count(*) FROM raw.crm_readings__quarantine"))
+		})
+	}
 }

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -64,6 +65,17 @@ func (Dialect) OpenDB(dsn string) (*sql.DB, error) {
 		cfg.RuntimeParams["application_name"] = "crmwh"
 	}
 	return stdlib.OpenDB(*cfg), nil
+}
+
+// LocalServer implements sqldb.LocalServer: a Unix socket or a loopback
+// host.
+func (Dialect) LocalServer(dsn string) bool {
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		return false
+	}
+	h := cfg.Host
+	return strings.HasPrefix(h, "/") || h == "localhost" || h == "127.0.0.1" || h == "::1"
 }
 
 // Placeholder implements sqldb.Dialect.
@@ -197,7 +209,7 @@ func (c *cursor) Next(b *pipelines.Batch) (bool, error) {
 		return false, c.rows.Err()
 	}
 	c.raw = c.rows.RawValues()
-	n := b.Len()
+	var bad *sqldb.ValueError
 	for i, raw := range c.raw {
 		v := &b.Cols[i]
 		if raw == nil {
@@ -205,11 +217,16 @@ func (c *cursor) Next(b *pipelines.Batch) (bool, error) {
 			continue
 		}
 		if err := c.dec[i](raw, v, b.Schema[i], c.loc); err != nil {
-			b.Truncate(n)
-			return true, &sqldb.ValueError{Column: c.cols[i].Name, Err: err}
+			v.AppendNull()
+			if bad == nil {
+				bad = &sqldb.ValueError{Column: c.cols[i].Name, Err: err}
+			}
 		}
 	}
 	b.EndRow()
+	if bad != nil {
+		return true, bad
+	}
 	return true, nil
 }
 

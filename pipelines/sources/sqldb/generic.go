@@ -67,7 +67,7 @@ func (c *genericCursor) Next(b *pipelines.Batch) (bool, error) {
 	if err := c.rows.Scan(c.ptrs...); err != nil {
 		return false, err
 	}
-	n := b.Len()
+	var bad *ValueError
 	for i, v := range c.dest {
 		col := b.Schema[i]
 		cv, err := c.m.Convert(col, v, c.o)
@@ -75,11 +75,16 @@ func (c *genericCursor) Next(b *pipelines.Batch) (bool, error) {
 			err = b.AppendValue(i, cv)
 		}
 		if err != nil {
-			b.Truncate(n)
-			return true, &ValueError{Column: c.cols[i].Name, Err: err}
+			b.Cols[i].AppendNull()
+			if bad == nil {
+				bad = &ValueError{Column: c.cols[i].Name, Err: err}
+			}
 		}
 	}
 	b.EndRow()
+	if bad != nil {
+		return true, bad
+	}
 	return true, nil
 }
 
