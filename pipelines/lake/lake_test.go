@@ -182,3 +182,30 @@ func TestDecimalsAbove18DigitsReadBackExactly(t *testing.T) {
 		{"3", "-1.2345", "-1"},
 	}, warehousetest.Rows(t, db, "SELECT id, big::VARCHAR, mid::VARCHAR FROM read_parquet(?) ORDER BY id", path))
 }
+
+func TestEncodingsAndStatisticsAsDocumented(t *testing.T) {
+	l, err := lake.Open(t.TempDir())
+	require.NoError(t, err)
+	u, err := l.Sink("s", "t", "run1", time.Now()).Begin(allTypes, "x")
+	require.NoError(t, err)
+	seen := time.Date(2025, 3, 5, 6, 3, 0, 0, time.UTC)
+	require.NoError(t, u.Write([][]any{
+		{int64(1), "b", pipelines.Decimal{Unscaled: 1}, 0.5, true, time.Date(1990, 7, 1, 0, 0, 0, 0, time.UTC), seen, `{"a":1}`},
+		{int64(2), "a", pipelines.Decimal{Unscaled: 2}, 1.5, false, time.Date(1991, 7, 1, 0, 0, 0, 0, time.UTC), seen.Add(time.Hour), `{"a":2}`},
+	}))
+	require.NoError(t, u.Commit(pipelines.StateChange{}))
+	m, err := l.Manifest("s", "t")
+	require.NoError(t, err)
+	db := warehousetest.Open(t, "", false)
+	require.Equal(t, [][]string{
+		{"active", "PLAIN, RLE", "ZSTD", "false", "true"},
+		{"amount", "PLAIN, RLE", "ZSTD", "0.01", "0.02"},
+		{"attrs", "RLE, DELTA_LENGTH_BYTE_ARRAY", "ZSTD", "NULL", "NULL"},
+		{"born", "RLE, DELTA_BINARY_PACKED", "ZSTD", "1990-07-01", "1991-07-01"},
+		{"id", "RLE, DELTA_BINARY_PACKED", "ZSTD", "1", "2"},
+		{"name", "RLE, DELTA_LENGTH_BYTE_ARRAY", "ZSTD", "NULL", "NULL"},
+		{"score", "PLAIN, RLE", "ZSTD", "0.5", "1.5"},
+		{"seen_at", "RLE, DELTA_BINARY_PACKED", "ZSTD", "2025-03-05 06:03:00+00", "2025-03-05 07:03:00+00"},
+	}, warehousetest.Rows(t, db, `SELECT path_in_schema, encodings, compression, stats_min_value, stats_max_value
+		FROM parquet_metadata(?) ORDER BY path_in_schema`, filepath.Join(l.Dir, m.Parts[0].Path)))
+}
