@@ -211,9 +211,24 @@ func (p *Parser) expected() string {
 // kept.
 func unsafeString(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 
+// mayBeSpace reports whether the character starting with byte c can be
+// white space: ASCII space characters, and the lead bytes of Unicode's
+// spaces (U+0085 and U+00A0: C2; U+1680: E1; U+2000–U+205F: E2; U+3000:
+// E3). Letters such as Chinese ones (E4–E9…) are ruled out at once.
+func mayBeSpace(c byte) bool {
+	switch c {
+	case ' ', '\t', '\r', '\n', '\v', '\f', 0xC2, 0xE1, 0xE2, 0xE3:
+		return true
+	}
+	return false
+}
+
 // trimSpace trims white space, Unicode's included (an ideographic space,
 // say), without allocating.
 func trimSpace(b []byte) []byte {
+	if len(b) > 0 && !mayBeSpace(b[0]) && !mayBeSpace(lastLead(b)) {
+		return b
+	}
 	for len(b) > 0 {
 		c := b[0]
 		if c < utf8.RuneSelf {
@@ -245,6 +260,15 @@ func trimSpace(b []byte) []byte {
 		b = b[:len(b)-n]
 	}
 	return b
+}
+
+// lastLead returns the first byte of b's last character (b not empty).
+func lastLead(b []byte) byte {
+	i := len(b) - 1
+	for i > 0 && len(b)-i < 4 && b[i]&0xC0 == 0x80 {
+		i--
+	}
+	return b[i]
 }
 
 func short(b []byte) string {

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode"
 
 	"github.com/stretchr/testify/require"
 
@@ -96,7 +97,7 @@ func FuzzFastPaths(f *testing.F) {
 		"2025-03-05T14:03:00+08:00", "2025-03-05 14:03:00", "2025-03-05T14:03:00.5Z", "2024-02-29 23:59:59.999999999",
 		"2025-03-05 14:03:00-23:59", "2025-03-05 14:03:00+24:00", "0000-01-01 00:00:00", "2025-03-05", "2025-03-05T14:03",
 		"2025-03-05 14:03:00,5", "2025-3-5 14:03:00", "2025-03-05 14:03:00+08", "2025-03-05T14:03:00-03", "2025-03-05 14:03:00.5+24", "2025-03-05 14:03:00.1234567891Z", "1,234.50", "-0.001", "1e3",
-		"12.3.4", "1,23", "99999999999999999999999999999999999999", ".5", "5.", "+1,000,000.00", "0e", "1e0000008",
+		"12.3.4", "1,23", "99999999999999999999999999999999999999", ".5", "5.", "+1,000,000.00", "0e", "1e0000008", "\u3000 42\u00a0", " 7\u2028", "张3",
 	} {
 		f.Add(s)
 	}
@@ -116,6 +117,14 @@ func FuzzFastPaths(f *testing.F) {
 		b, errB := slow.Parse(s)
 		require.Equal(t, errA == nil, errB == nil, "date %q: fast %v, slow %v", s, errA, errB)
 		require.Equal(t, a, b, "date %q", s)
+
+		// White space, Unicode's included, is trimmed as unicode.IsSpace
+		// says.
+		ip := parser(t, "int64", "", nil)
+		a, errA = ip.Parse(s)
+		b, errB = ip.Parse(strings.TrimFunc(s, unicode.IsSpace))
+		require.Equal(t, errA == nil, errB == nil, "int64 %q: %v, trimmed %v", s, errA, errB)
+		require.Equal(t, a, b, "int64 %q", s)
 
 		// Decimals: an exact reference from math/big.
 		for _, ps := range [][2]int{{18, 2}, {38, 10}, {10, 0}} {
