@@ -3,7 +3,9 @@ package sqldb
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"strings"
 
 	"crmwh/pipelines"
 )
@@ -72,7 +74,10 @@ func (c *genericCursor) Next(b *pipelines.Batch) (bool, error) {
 		col := b.Schema[i]
 		cv, err := c.m.Convert(col, v, c.o)
 		if err == nil {
-			err = b.AppendValue(i, cv)
+			if err = b.AppendValue(i, cv); err != nil {
+				// AppendValue names the column itself.
+				err = errors.New(strings.TrimPrefix(err.Error(), "column "+col.Name+": "))
+			}
 		}
 		if err != nil {
 			b.Cols[i].AppendNull()
