@@ -150,6 +150,7 @@ func runExtractBench(bin string, rows, reps int) {
 		return exec.Command(b.self, "-duckdb-copy", b.csv, out)
 	}
 
+	psi0 := pressure()
 	fmt.Printf("\nExtraction of %s order rows (14 columns), median of %d alternating runs each:\n\n", thousands(int64(rows)), reps)
 	fmt.Println("| what | median wall | rows/s | CPU (user+sys) | peak RSS | crmwh ÷ reference |")
 	fmt.Println("| --- | ---: | ---: | ---: | ---: | ---: |")
@@ -165,6 +166,7 @@ func runExtractBench(bin string, rows, reps int) {
 	duckBytes := dirBytes(filepath.Join(b.dir, "duckdb.parquet"))
 	fmt.Printf("\nParquet written from the CSV: crmwh %.0f MB (zstd level 1, row groups of 122,880), DuckDB %.0f MB. CSV file %.0f MB.\n",
 		float64(lakeBytes)/1e6, float64(duckBytes)/1e6, float64(st.Size())/1e6)
+	fmt.Printf("Host CPU pressure (share of time runnable tasks waited for a CPU, /proc/pressure/cpu avg60): %s at the start, %s at the end.\n", psi0, pressure())
 }
 
 // pair runs two commands alternately, reps times each (a nil one is
@@ -258,6 +260,21 @@ sources:
 			fail(err)
 		}
 	}
+}
+
+// pressure reads the host's CPU pressure (PSI "some" avg60): other
+// tenants of the machine show here, and make every figure slower.
+func pressure() string {
+	b, err := os.ReadFile("/proc/pressure/cpu")
+	if err != nil {
+		return "unknown"
+	}
+	for _, f := range strings.Fields(string(b)) {
+		if v, ok := strings.CutPrefix(f, "avg60="); ok {
+			return v + "%"
+		}
+	}
+	return "unknown"
 }
 
 func dirBytes(path string) int64 {
