@@ -362,7 +362,25 @@ func WriteFileAtomic(path string, data []byte) error {
 		os.Remove(tmp)
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
-	return SyncDir(dir)
+	return syncUp(dir, filepath.Dir(filepath.Dir(dir)))
+}
+
+// syncUp fsyncs dir and each parent up to and including root, so that
+// entries and folders created below root survive a crash of the machine.
+func syncUp(dir, root string) error {
+	for {
+		if err := SyncDir(dir); err != nil {
+			return err
+		}
+		if dir == root || len(dir) <= len(root) {
+			return nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return nil
+		}
+		dir = parent
+	}
 }
 
 // SyncDir fsyncs a folder so that renames inside it survive a crash.

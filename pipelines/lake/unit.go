@@ -468,7 +468,9 @@ func (u *unit) Commit(ch pipelines.StateChange) error {
 		dirs[filepath.Dir(p.final)] = true
 	}
 	for d := range dirs {
-		if err := SyncDir(d); err != nil {
+		// The folder holds the renames; its parents hold folders this
+		// unit may have created (a new ingest_date=, a new stream).
+		if err := syncUp(d, u.sink.lake.Dir); err != nil {
 			u.removeAll()
 			return err
 		}
