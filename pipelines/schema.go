@@ -147,6 +147,7 @@ type SchemaChangeError struct {
 	Now    string // the source's type, "" when the column is gone
 }
 
+// Error names the column and what changed.
 func (e *SchemaChangeError) Error() string {
 	if e.Now == "" {
 		return fmt.Sprintf("column %s (%s) is no longer in the source", e.Column, e.Was)

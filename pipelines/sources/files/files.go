@@ -32,6 +32,7 @@ type Loader func(ctx context.Context, r io.Reader, rec *pipelines.SourceFile, u 
 // FileError is a problem with one file that does not stop the other files.
 type FileError struct{ File, Msg string }
 
+// Error is "file: what is wrong".
 func (e *FileError) Error() string { return e.File + ": " + e.Msg }
 
 // Extract loads every file of the stream's glob that the state does not
@@ -228,6 +229,7 @@ type ColumnError struct {
 	Key, Msg string
 }
 
+// Error names the column's key.
 func (e *ColumnError) Error() string { return fmt.Sprintf("columns[%d].%s: %s", e.Index, e.Key, e.Msg) }
 
 // Parsers builds the field parsers of a stream's declared columns; their

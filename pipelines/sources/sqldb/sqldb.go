@@ -89,6 +89,7 @@ type ValueError struct {
 	Err    error
 }
 
+// Error is "column name: reason", the quarantine reason.
 func (e *ValueError) Error() string { return "column " + e.Column + ": " + e.Err.Error() }
 
 // Source is a SQL database source.
