@@ -4,7 +4,7 @@ GO      ?= go
 BIN     := bin/crmwh
 TESTOUT ?= $(CURDIR)/testout
 
-.PHONY: all build run demo refresh test test-deps fuzz bench vet fmt clean
+.PHONY: all build run demo refresh scheduler test test-deps fuzz bench vet fmt clean
 
 all: build
 
@@ -24,6 +24,11 @@ demo: build
 
 refresh: build
 	./$(BIN) refresh
+
+# The daemon on the demo: runs schedules/*.yaml until Ctrl-C (docs/schedules.md).
+scheduler: build
+	@test -f data/demo/crm.sqlite || ./$(BIN) demo
+	./$(BIN) scheduler
 
 # System packages the tests use: Chromium and CJK fonts for the dashboard
 # tests, PostgreSQL server binaries for the source tests (pipelines/pgtest

@@ -31,11 +31,40 @@ type Config struct {
 	// marts are counted in it. Default Asia/Shanghai.
 	Timezone string `yaml:"timezone"`
 	// Currency is the ISO code amounts are in. Default CNY.
-	Currency string                   `yaml:"currency"`
-	Paths    Paths                    `yaml:"paths"`
-	Sources  []pipelines.SourceConfig `yaml:"sources"`
-	Extract  ExtractConfig            `yaml:"extract"`
-	Build    BuildConfig              `yaml:"build"`
+	Currency  string                   `yaml:"currency"`
+	Paths     Paths                    `yaml:"paths"`
+	Sources   []pipelines.SourceConfig `yaml:"sources"`
+	Extract   ExtractConfig            `yaml:"extract"`
+	Build     BuildConfig              `yaml:"build"`
+	Analytics AnalyticsConfig          `yaml:"analytics"`
+}
+
+// AnalyticsConfig holds the definitions behind the value and retention
+// marts. docs/analytics.md explains each.
+type AnalyticsConfig struct {
+	// TimeUnit of the CLV models: day (default) or week.
+	TimeUnit string `yaml:"time_unit"`
+	// HoldoutDays is the length of the holdout period of the validation
+	// fit (the calibration period ends that many days before the data).
+	// Default 180.
+	HoldoutDays int `yaml:"holdout_days"`
+	// HorizonMonths of the CLV sum. Default 12.
+	HorizonMonths int `yaml:"horizon_months"`
+	// MonthlyDiscountRate of the CLV sum. Default 0.01.
+	MonthlyDiscountRate float64 `yaml:"monthly_discount_rate"`
+	// Margin is the share of revenue that is profit. Default 1 (CLV in
+	// revenue).
+	Margin float64     `yaml:"margin"`
+	Churn  ChurnConfig `yaml:"churn"`
+}
+
+// ChurnConfig defines a churned customer.
+type ChurnConfig struct {
+	// Definition is inactivity (no purchase for InactivityDays) or p_alive
+	// (the BG/NBD probability of being alive below PAliveThreshold).
+	Definition      string  `yaml:"definition"`
+	InactivityDays  int     `yaml:"inactivity_days"`
+	PAliveThreshold float64 `yaml:"p_alive_threshold"`
 }
 
 // Paths are where crmwh keeps its data, relative to the project folder.
@@ -58,6 +87,8 @@ type BuildConfig struct {
 	Threads int `yaml:"threads"`
 	// MemoryLimit for DuckDB such as "4GB" (default: DuckDB's, 80% of RAM).
 	MemoryLimit string `yaml:"memory_limit"`
+	// Workers is how many models are built at once. Default 2.
+	Workers int `yaml:"workers"`
 }
 
 // Project is a loaded project.
@@ -163,6 +194,8 @@ func ParseConfig(file string, data []byte) (Config, error) {
 		Currency: "CNY",
 		Paths:    Paths{Lake: "data/lake", Warehouse: "data/crmwh.duckdb", Site: "site", State: "data/state"},
 		Extract:  ExtractConfig{Parallelism: 2},
+		Analytics: AnalyticsConfig{TimeUnit: "day", HoldoutDays: 180, HorizonMonths: 12, MonthlyDiscountRate: 0.01, Margin: 1,
+			Churn: ChurnConfig{Definition: "inactivity", InactivityDays: 180, PAliveThreshold: 0.3}},
 	}
 	d := strictyaml.Decode(file, data, &cfg)
 	d.ValidateAfterDecode(func() { validate(d, &cfg) })
@@ -192,6 +225,34 @@ func validate(d *strictyaml.Doc, c *Config) {
 	}
 	if c.Build.Threads < 0 {
 		d.Addf("build.threads", "must not be negative")
+	}
+	if c.Build.Workers < 0 || c.Build.Workers > 16 {
+		d.Addf("build.workers", "must be between 1 and 16")
+	}
+	a := c.Analytics
+	if a.TimeUnit != "day" && a.TimeUnit != "week" {
+		d.Addf("analytics.time_unit", "%q is not day or week", a.TimeUnit)
+	}
+	if a.HoldoutDays < 7 || a.HoldoutDays > 3650 {
+		d.Addf("analytics.holdout_days", "must be between 7 and 3650, got %d", a.HoldoutDays)
+	}
+	if a.HorizonMonths < 1 || a.HorizonMonths > 120 {
+		d.Addf("analytics.horizon_months", "must be between 1 and 120, got %d", a.HorizonMonths)
+	}
+	if a.MonthlyDiscountRate < 0 || a.MonthlyDiscountRate >= 1 {
+		d.Addf("analytics.monthly_discount_rate", "must be at least 0 and below 1, got %g", a.MonthlyDiscountRate)
+	}
+	if a.Margin <= 0 || a.Margin > 1 {
+		d.Addf("analytics.margin", "must be above 0 and at most 1, got %g", a.Margin)
+	}
+	if a.Churn.Definition != "inactivity" && a.Churn.Definition != "p_alive" {
+		d.Addf("analytics.churn.definition", "%q is not inactivity or p_alive", a.Churn.Definition)
+	}
+	if a.Churn.InactivityDays < 1 {
+		d.Addf("analytics.churn.inactivity_days", "must be at least 1")
+	}
+	if a.Churn.PAliveThreshold <= 0 || a.Churn.PAliveThreshold >= 1 {
+		d.Addf("analytics.churn.p_alive_threshold", "must be between 0 and 1")
 	}
 	names := map[string]bool{}
 	for i, s := range c.Sources {

@@ -7,8 +7,10 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"time"
 
 	"crmwh/dashboards/render"
@@ -16,6 +18,7 @@ import (
 	"crmwh/pipelines/extract"
 	"crmwh/pipelines/lake"
 	"crmwh/project"
+	"crmwh/warehouse/analytics"
 	"crmwh/warehouse/build"
 	"crmwh/warehouse/duckdb"
 )
@@ -51,6 +54,7 @@ func NewRunID(now time.Time) string {
 type Hooks struct {
 	Extract    func([]extract.StreamResult)
 	Build      func(build.ModelResult)
+	Test       func(build.TestResult)
 	Dashboards func(page string)
 	// StepStart is called before each step.
 	StepStart func(step string)
@@ -88,8 +92,21 @@ type Runner struct {
 	Hooks   Hooks
 	// Only limits extraction to some streams.
 	Only []string
-	// Lang of the dashboards: en (default) or zh.
+	// Lang of the dashboards: en (default) or zh. Both languages are
+	// rendered; Lang is the one at the top of the site folder.
 	Lang string
+	// SingleFile renders the dashboards as one self-contained HTML file
+	// (render.SingleFileName in the site folder) instead of a folder.
+	SingleFile bool
+	// Pages limits the dashboards to some pages (by name); empty is all.
+	Pages []string
+	// Select limits the build (and the test step) to some models; see
+	// build.Options.Select.
+	Select []string
+	// FullRefresh rebuilds incremental and snapshot models from scratch.
+	FullRefresh bool
+	// SkipTests builds without running the data tests.
+	SkipTests bool
 }
 
 // Run runs the steps in order, stopping at the first failure (later steps
@@ -149,16 +166,35 @@ func (r *Runner) runStep(ctx context.Context, step string) (StepSummary, error) 
 			}
 		}
 		sum.Rows = rows
-		sum.Detail = fmt.Sprintf("%d/%d models, %d rows in tables", ok, len(res.Models), rows)
+		tc := res.TestCounts()
+		sum.Detail = fmt.Sprintf("%d/%d models, %d rows in tables; tests: %d passed, %d warned, %d failed",
+			ok, len(res.Models), rows, tc["pass"], tc["warn"], tc["fail"]+tc["error"])
+		sum.Result = res
+	case StepTest:
+		var res []build.TestResult
+		res, err = r.Test(ctx)
+		counts := map[string]int{}
+		for _, t := range res {
+			counts[t.Status]++
+		}
+		sum.Rows = int64(len(res))
+		sum.Detail = fmt.Sprintf("%d tests: %d passed, %d warned, %d failed", len(res), counts["pass"], counts["warn"], counts["fail"]+counts["error"])
 		sum.Result = res
 	case StepDashboards:
 		var res render.Result
 		res, err = r.RenderDashboards(ctx)
 		sum.Rows = int64(res.Rows)
-		sum.Detail = fmt.Sprintf("%d pages, %d charts in %s", len(res.Pages), res.Charts, res.Dir)
+		where := res.Dir
+		if r.SingleFile {
+			where = filepath.Join(res.Dir, res.Index)
+		}
+		sum.Detail = fmt.Sprintf("%d pages, %d charts in %s", len(res.Pages), res.Charts, where)
+		if res.Failed > 0 {
+			sum.Detail = fmt.Sprintf("%d pages, %d charts (%d failed) in %s", len(res.Pages), res.Charts, res.Failed, where)
+		}
 		sum.Result = res
 	default:
-		err = fmt.Errorf("unknown step %q (known: extract, build, dashboards)", step)
+		err = fmt.Errorf("unknown step %q (known: extract, build, test, dashboards)", step)
 	}
 	sum.Duration = time.Since(t0)
 	return sum, err
@@ -186,26 +222,51 @@ func (r *Runner) Extract(ctx context.Context) (extract.Result, error) {
 func (r *Runner) Build(ctx context.Context) (build.Result, error) {
 	p := r.Project
 	return build.Build(ctx, build.Options{
-		Warehouse:   p.WarehouseFile(),
-		LakeDir:     p.LakeDir(),
-		Models:      p.FS,
-		ModelsDir:   "sql",
-		RunID:       r.RunID,
-		Threads:     p.Config.Build.Threads,
-		MemoryLimit: p.Config.Build.MemoryLimit,
-		Progress:    r.Hooks.Build,
-		Logger:      r.Logger,
+		Warehouse:    p.WarehouseFile(),
+		LakeDir:      p.LakeDir(),
+		Models:       p.FS,
+		ModelsDir:    "sql",
+		RunID:        r.RunID,
+		Threads:      p.Config.Build.Threads,
+		Workers:      p.Config.Build.Workers,
+		Steps:        Steps(p, r.RunID),
+		MemoryLimit:  p.Config.Build.MemoryLimit,
+		Select:       r.Select,
+		FullRefresh:  r.FullRefresh,
+		SkipTests:    r.SkipTests,
+		Progress:     r.Hooks.Build,
+		TestProgress: r.Hooks.Test,
+		Logger:       r.Logger,
+	})
+}
+
+// Test runs the data tests against the published warehouse.
+func (r *Runner) Test(ctx context.Context) ([]build.TestResult, error) {
+	p := r.Project
+	return build.RunTests(ctx, build.TestOptions{
+		Warehouse: p.WarehouseFile(),
+		Models:    p.FS,
+		ModelsDir: "sql",
+		RunID:     r.RunID,
+		Select:    r.Select,
+		Progress:  r.Hooks.Test,
+		Logger:    r.Logger,
 	})
 }
 
 // RenderDashboards renders the project's pages from the published warehouse
-// into the site folder. The pages say "data as of" the end of the last
+// into the site folder, in every language (r.Lang at the top), or into one
+// file with r.SingleFile. The pages say "data as of" the end of the last
 // successful build, so the same warehouse always gives the same bytes.
+//
+// A page file with problems, or a chart whose query fails, does not stop
+// the others: they are rendered, the failed charts show the failure in
+// their place, and the error lists every problem.
 func (r *Runner) RenderDashboards(ctx context.Context) (render.Result, error) {
 	p := r.Project
-	pages, err := spec.Load(p.FS, "dashboards")
-	if err != nil {
-		return render.Result{}, err
+	pages, loadErr := spec.Load(p.FS, "dashboards")
+	if loadErr != nil && len(pages) == 0 {
+		return render.Result{}, loadErr
 	}
 	db, err := duckdb.Open(p.WarehouseFile(), duckdb.Options{ReadOnly: true})
 	if err != nil {
@@ -213,23 +274,41 @@ func (r *Runner) RenderDashboards(ctx context.Context) (render.Result, error) {
 	}
 	defer db.Close()
 	var asOf time.Time
-	if err := db.QueryRowContext(ctx, "SELECT max(finished_at) FROM meta.build_runs WHERE status = 'ok'").Scan(&asOf); err != nil {
+	if err := db.QueryRowContext(ctx, "SELECT max(finished_at) FROM meta.build_runs WHERE kind = 'build' AND status = 'ok'").Scan(&asOf); err != nil {
 		return render.Result{}, fmt.Errorf("reading the last build time: %w", err)
 	}
 	res, err := render.Render(ctx, db, pages, render.Options{
-		OutDir:   p.SiteDir(),
-		Lang:     r.Lang,
-		DataAsOf: asOf.In(p.Location()),
-		Currency: p.Config.Currency,
+		OutDir:     p.SiteDir(),
+		Lang:       r.Lang,
+		DataAsOf:   asOf.In(p.Location()),
+		Currency:   p.Config.Currency,
+		SingleFile: r.SingleFile,
+		Pages:      r.Pages,
 	})
-	if err != nil {
-		return res, err
+	if err != nil && len(res.Files) == 0 {
+		return res, errors.Join(loadErr, err)
 	}
 	if r.Hooks.Dashboards != nil {
 		for _, pg := range res.Pages {
-			r.Hooks.Dashboards(pg.File)
+			if r.SingleFile {
+				r.Hooks.Dashboards(res.Index + pg.File) // crmwh.dashboards.html#en-overview
+			} else {
+				r.Hooks.Dashboards(pg.File)
+			}
 		}
 	}
-	r.Logger.Info("dashboards rendered", "run_id", r.RunID, "pages", len(res.Pages), "charts", res.Charts, "dir", res.Dir)
-	return res, nil
+	r.Logger.Info("dashboards rendered", "run_id", r.RunID, "pages", len(res.Pages), "charts", res.Charts, "failed", res.Failed, "dir", res.Dir)
+	return res, errors.Join(loadErr, err)
+}
+
+// Steps are the Go build steps of a project's build: the analytics
+// settings, and the CLV model fit and scoring.
+func Steps(p *project.Project, runID string) []build.Step {
+	a := p.Config.Analytics
+	s := analytics.Settings{
+		Currency: p.Config.Currency, Timezone: p.Config.Timezone, TimeUnit: a.TimeUnit, HoldoutDays: a.HoldoutDays,
+		HorizonMonths: a.HorizonMonths, MonthlyDiscountRate: a.MonthlyDiscountRate, Margin: a.Margin,
+		ChurnDefinition: a.Churn.Definition, InactivityDays: a.Churn.InactivityDays, PAliveThreshold: a.Churn.PAliveThreshold,
+	}
+	return []build.Step{analytics.SettingsStep(s), analytics.CLVStep(s, runID)}
 }

@@ -158,10 +158,10 @@ func runExtractBench(bin string, rows, reps int) {
 	_, psqlPlain := b.pair(nil, copyCmd("SELECT * FROM orders"))
 	csvRuns, duck := b.pair(crmwhCmd("csv"), duckCmd)
 	b.row("crmwh extract, PostgreSQL → lake", pg, 0, true)
-	b.row("psql COPY (crmwh's query: … ORDER BY updated_at) TO STDOUT > /dev/null", psqlOrdered, median(pg), false)
-	b.row("psql COPY (SELECT * FROM orders) TO STDOUT > /dev/null", psqlPlain, median(pg), false)
+	b.row("psql COPY (crmwh's query: … ORDER BY updated_at) TO STDOUT > /dev/null", psqlOrdered, medianWall(pg), false)
+	b.row("psql COPY (SELECT * FROM orders) TO STDOUT > /dev/null", psqlPlain, medianWall(pg), false)
 	b.row("crmwh extract, CSV → lake", csvRuns, 0, true)
-	b.row("DuckDB COPY (FROM read_csv(…)) TO '….parquet' (zstd)", duck, median(csvRuns), true)
+	b.row("DuckDB COPY (FROM read_csv(…)) TO '….parquet' (zstd)", duck, medianWall(csvRuns), true)
 	lakeBytes := dirBytes(filepath.Join(b.dir, "csv", "lake", "raw"))
 	duckBytes := dirBytes(filepath.Join(b.dir, "duckdb.parquet"))
 	fmt.Printf("\nParquet written from the CSV: crmwh %.0f MB (zstd level 1, row groups of 122,880), DuckDB %.0f MB. CSV file %.0f MB.\n",
@@ -191,7 +191,7 @@ func (b *extractBench) pair(a, ref func() *exec.Cmd) (as, refs []measured) {
 	return as, refs
 }
 
-func median(ms []measured) time.Duration {
+func medianWall(ms []measured) time.Duration {
 	w := make([]time.Duration, len(ms))
 	for i, m := range ms {
 		w[i] = m.wall
@@ -203,7 +203,7 @@ func median(ms []measured) time.Duration {
 // row prints one line; against is crmwh's median wall when this is a
 // reference (the last column is then crmwh's speed relative to it).
 func (b *extractBench) row(what string, ms []measured, against time.Duration, showMem bool) {
-	wall := median(ms)
+	wall := medianWall(ms)
 	var cpu time.Duration
 	var rss int64
 	for _, m := range ms {
@@ -301,9 +301,8 @@ func thousands(n int64) string {
 }
 
 // extractFlags are the benchmark's flags for this part.
-func extractFlags() (rows *int, only *string, copyArgs *bool) {
+func extractFlags() (rows *int, copyArgs *bool) {
 	rows = flag.Int("extract-rows", 10_000_000, "rows of the extraction benchmark's orders table (0 skips it)")
-	only = flag.String("only", "", "run only this part: demo or extract")
 	copyArgs = flag.Bool("duckdb-copy", false, "internal: run DuckDB's COPY of CSV (arg 1) to Parquet (arg 2)")
 	return
 }

@@ -1,8 +1,11 @@
-// Command crmwh-bench measures crmwh end to end and prints a Markdown table:
+// Command crmwh-bench measures crmwh end to end and prints Markdown tables:
 // demo generation and a full refresh at several sizes, each repeated, with
 // the median wall time, throughput and the peak resident memory of the
 // crmwh process (from the kernel's rusage of the child). It runs the real
-// binary (bin/crmwh, built by `make bench`) in a temporary project.
+// binary (bin/crmwh, built by `make bench`) in a temporary project. The
+// CLV section fits and scores simulated customers in a child process of
+// its own (so that its peak memory is measured alone) and runs `crmwh clv
+// fit` on simulated transaction logs.
 package main
 
 import (
@@ -31,8 +34,17 @@ func main() {
 	bin := flag.String("bin", "bin/crmwh", "crmwh binary")
 	sizes := flag.String("sizes", "20000,200000", "customer counts")
 	reps := flag.Int("reps", 3, "repetitions of each measurement (the median is shown)")
-	extractRows, only, duckCopy := extractFlags()
+	steps := flag.String("steps", "refresh,clv,build,extract", "what to measure: refresh (demo and refresh), clv (fit and score in process, and crmwh clv fit on a file), build (full, straight DuckDB, incremental), extract (PostgreSQL and CSV to the lake, against psql and DuckDB)")
+	buildN := flag.Int("build-customers", 1000000, "customers of the demo company the build benchmark runs on")
+	clvSizes := flag.String("clv-sizes", "10000,100000,1000000", "customer counts of the CLV fit and score benchmarks")
+	clvFileSizes := flag.String("clv-file-sizes", "100000,1000000", "customer counts of the crmwh clv fit FILE benchmark (empty: none)")
+	clvChildN := flag.Int("clv-child", 0, "internal: run one CLV measurement of this many customers and print it as JSON")
+	extractRows, duckCopy := extractFlags()
 	flag.Parse()
+	if *clvChildN > 0 {
+		clvChild(*clvChildN)
+		return
+	}
 	if *duckCopy {
 		duckdbCopyMain(flag.Arg(0), flag.Arg(1))
 		return
@@ -41,21 +53,52 @@ func main() {
 	if err != nil {
 		fail(err)
 	}
-	if *only == "extract" {
-		fmt.Printf("crmwh benchmarks, %s, %d CPUs, Go %s, %s\n", time.Now().UTC().Format("2006-01-02"), runtime.NumCPU(), runtime.Version(), *bin)
-		runExtractBench(abs, *extractRows, *reps)
-		return
+	want := map[string]bool{}
+	for _, s := range strings.Split(*steps, ",") {
+		want[strings.TrimSpace(s)] = true
 	}
 	fmt.Printf("crmwh benchmarks, %s, %d CPUs, Go %s, %s\n\n", time.Now().UTC().Format("2006-01-02"), runtime.NumCPU(), runtime.Version(), *bin)
+	if want["refresh"] {
+		benchRefresh(abs, *sizes, *reps)
+	}
+	if want["build"] {
+		benchBuild(abs, *buildN, *reps)
+	}
+	if want["clv"] {
+		benchCLV(abs, ints("--clv-sizes", *clvSizes), ints("--clv-file-sizes", *clvFileSizes), *reps)
+	}
+	if want["extract"] && *extractRows > 0 {
+		runExtractBench(abs, *extractRows, *reps)
+	}
+}
+
+// ints parses a comma-separated list of counts.
+func ints(flag, s string) []int {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		n, err := strconv.Atoi(f)
+		if err != nil {
+			fail(fmt.Errorf("%s: %w", flag, err))
+		}
+		out = append(out, n)
+	}
+	return out
+}
+
+// benchRefresh measures demo generation and a full refresh.
+func benchRefresh(abs, sizes string, reps int) {
 	fmt.Println("| step | customers | rows | median wall | rows/s | peak RSS |")
 	fmt.Println("| --- | ---: | ---: | ---: | ---: | ---: |")
-	for _, s := range strings.Split(*sizes, ",") {
+	for _, s := range strings.Split(sizes, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
 		if err != nil {
 			fail(fmt.Errorf("--sizes: %w", err))
 		}
 		var demo, refresh []sample
-		for r := 0; r < *reps; r++ {
+		for r := 0; r < reps; r++ {
 			dir, err := os.MkdirTemp("", "crmwh-bench-")
 			if err != nil {
 				fail(err)
@@ -90,9 +133,6 @@ func main() {
 		}
 		row("demo (generate)", n, demo)
 		row("refresh (extract+build+dashboards)", n, refresh)
-	}
-	if *only != "demo" && *extractRows > 0 {
-		runExtractBench(abs, *extractRows, *reps)
 	}
 }
 

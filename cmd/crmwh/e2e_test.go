@@ -6,6 +6,7 @@ package main_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -24,6 +25,7 @@ import (
 	"golang.org/x/text/encoding/simplifiedchinese"
 
 	"crmwh/dashboards/browsertest"
+	"crmwh/warehouse/docsite"
 	"crmwh/warehouse/warehousetest"
 )
 
@@ -118,6 +120,21 @@ func TestRefreshOnTheDemoCompany(t *testing.T) {
 		require.Equal(t, want, got)
 	})
 
+	t.Run("Pareto and cohort retention equal an independent computation from the raw files", func(t *testing.T) {
+		want := rawCohortsAndPareto(t, filepath.Join(dir, "data", "demo"))
+		db := warehousetest.Open(t, wh, true)
+		require.Equal(t, want.cohorts, warehousetest.Rows(t, db, `SELECT strftime(cohort_month, '%Y-%m'), months_since_first,
+			cohort_customers, active_customers, net_revenue FROM mart_cohort_retention ORDER BY 1, 2`))
+		for _, pct := range []int{1, 5, 20, 50, 80, 100} {
+			var customers int64
+			var revenue string
+			require.NoError(t, db.QueryRow(`SELECT customers, CAST(net_revenue AS VARCHAR) FROM mart_pareto WHERE customer_percentile = ?`, pct).Scan(&customers, &revenue))
+			require.Equal(t, want.paretoCustomers[pct], customers, "percentile %d", pct)
+			require.Equal(t, money(want.paretoRevenue[pct]), revenue, "percentile %d", pct)
+		}
+		t.Logf("the top 20%% of customers hold %.1f%% of net revenue", 100*float64(want.paretoRevenue[20])/float64(want.paretoRevenue[100]))
+	})
+
 	t.Run("legacy GB18030 rows arrive with their Chinese text", func(t *testing.T) {
 		id, city, name := firstLegacyOrder(t, filepath.Join(dir, "data", "demo"))
 		db := warehousetest.Open(t, wh, true)
@@ -136,6 +153,44 @@ func TestRefreshOnTheDemoCompany(t *testing.T) {
 		require.Equal(t, want, got)
 	})
 
+	t.Run("identity resolution matches the generator's truth", func(t *testing.T) {
+		db := warehousetest.Open(t, wh, true)
+		people := filepath.Join(dir, "data", "demo", "truth", "people.csv")
+		q := `with people as (
+			select * from read_csv(?, all_varchar = true)
+		), truth as (
+			select person_id, 'crm' as source, unnest(string_split(crm_customer_ids, ';')) as key from people
+			union all
+			select person_id, 'billing', unnest(string_split(billing_customer_nos, ';')) from people where coalesce(billing_customer_nos, '') <> ''
+		), recs as (
+			select t.*, m.customer_id from truth t
+			left join customer_identity_map m on m.source = t.source and m.source_key = t.key
+		), pairs as (
+			select a.person_id = b.person_id as same_person, a.customer_id = b.customer_id as same_customer
+			from recs a join recs b on a.source || a.key < b.source || b.key
+				and (a.person_id = b.person_id or a.customer_id = b.customer_id)
+		)
+		select
+			(select count(*) from recs) as records,
+			(select count(*) from recs where customer_id is null) as unmapped,
+			count(*) filter (where same_person and same_customer) as tp,
+			count(*) filter (where not same_person and same_customer) as fp,
+			count(*) filter (where same_person and not same_customer) as fn
+		from pairs`
+		var records, unmapped, tp, fp, fn int64
+		require.NoError(t, db.QueryRow(q, people).Scan(&records, &unmapped, &tp, &fp, &fn))
+		precision := float64(tp) / float64(tp+fp)
+		recall := float64(tp) / float64(tp+fn)
+		t.Logf("identity resolution on %d source records: pairs TP %d, FP %d, FN %d; precision %.4f, recall %.4f", records, tp, fp, fn, precision, recall)
+		require.Zero(t, unmapped, "every CRM record and billing number has a golden customer")
+		require.Positive(t, tp)
+		require.GreaterOrEqual(t, precision, 0.99)
+		require.GreaterOrEqual(t, recall, 0.99)
+		// Golden customers are people: as many as the truth has.
+		require.Equal(t, warehousetest.Int(t, db, "select count(*) from read_csv(?, all_varchar = true)", people),
+			warehousetest.Int(t, db, "select count(*) from dim_customer"))
+	})
+
 	t.Run("a second refresh with no new data changes no row counts", func(t *testing.T) {
 		counts := func() [][]string {
 			db := warehousetest.Open(t, wh, true)
@@ -151,22 +206,127 @@ func TestRefreshOnTheDemoCompany(t *testing.T) {
 		require.Equal(t, before, counts())
 	})
 
-	t.Run("the overview page renders in Chromium with no errors and no network", func(t *testing.T) {
+	t.Run("every column of core and mart models is described", func(t *testing.T) {
+		db := warehousetest.Open(t, wh, true)
+		cat, err := docsite.Load(context.Background(), db, os.DirFS(dir), "sql")
+		require.NoError(t, err)
+		n := 0
+		for _, m := range cat.Models {
+			if m.Layer == "core" || m.Layer == "marts" {
+				n++
+				require.NotEmpty(t, m.Description, m.Name)
+				require.Empty(t, m.Undocumented, "%s has columns without a description in %s.yml", m.Name, m.Name)
+			}
+		}
+		require.GreaterOrEqual(t, n, 10)
+	})
+
+	t.Run("crmwh docs renders a lineage graph offline", func(t *testing.T) {
+		out := t.TempDir()
+		mustRun(t, dir, "docs", "--out", out)
+		b := browsertest.Start(t)
+		p := b.Open(t, filepath.Join(out, "index.html"))
+		p.WaitFor(t, `document.querySelector('#lineage canvas') !== null`)
+		painted := browsertest.Eval[int](t, p, `(() => { const c = document.querySelector('#lineage canvas');
+			const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; let n = 0;
+			for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++; return n; })()`)
+		require.Greater(t, painted, 5000)
+		text := browsertest.Eval[string](t, p, `document.body.innerText`)
+		require.Contains(t, text, "customer_identity_map")
+		require.Contains(t, text, "unique_fct_orders_order_id")
+		p.Screenshot(t, "e2e-docs")
+		p.RequireClean(t, out)
+	})
+
+	t.Run("every dashboard page renders in Chromium in both languages, with no errors and no network", func(t *testing.T) {
 		site := filepath.Join(dir, "site")
 		b := browsertest.Start(t)
-		for _, f := range []string{"index.html", "overview.html"} {
-			p := b.Open(t, filepath.Join(site, f))
-			if f == "overview.html" {
-				charts := p.Charts(t)
-				require.Len(t, charts, 2)
-				for _, c := range charts {
-					require.True(t, c.Canvas, c.ID)
-					require.Greater(t, c.Painted, 2000, "%s looks blank", c.ID)
-				}
-				p.Screenshot(t, "e2e-overview")
+		var files []string
+		for _, lang := range []string{"", "zh"} {
+			pages, err := filepath.Glob(filepath.Join(site, lang, "*.html"))
+			require.NoError(t, err)
+			files = append(files, pages...)
+		}
+		require.Len(t, files, 16, "index and seven pages, in English and Chinese")
+		for _, f := range files {
+			p := b.Open(t, f)
+			charts := p.Charts(t)
+			if filepath.Base(f) != "index.html" {
+				require.NotEmpty(t, charts, f)
 			}
+			for _, c := range charts {
+				require.True(t, c.Canvas, c.ID)
+				require.Greater(t, c.Painted, 2000, "%s: %s looks blank", f, c.ID)
+			}
+			rel, err := filepath.Rel(site, f)
+			require.NoError(t, err)
+			if rel == "overview.html" || rel == "zh/value.html" {
+				p.Screenshot(t, "e2e-"+strings.ReplaceAll(strings.TrimSuffix(rel, ".html"), "/", "-"))
+			}
+			require.Empty(t, browsertest.Eval[string](t, p, `Array.from(document.querySelectorAll('.chart-error')).map(e => e.textContent).join('\n')`), f)
 			p.RequireClean(t, site)
 		}
+	})
+
+	t.Run("dashboards --single-file writes one file that works on its own", func(t *testing.T) {
+		var s summary
+		require.NoError(t, json.Unmarshal([]byte(mustRun(t, dir, "dashboards", "--single-file", "--lang", "zh", "--json")), &s))
+		require.Equal(t, "ok", s.Status)
+		data, err := os.ReadFile(filepath.Join(dir, "site", "crmwh.dashboards.html"))
+		require.NoError(t, err)
+		alone := t.TempDir()
+		file := filepath.Join(alone, "dashboards.html")
+		require.NoError(t, os.WriteFile(file, data, 0o644))
+		b := browsertest.Start(t)
+		p := b.Open(t, file)
+		p.WaitFor(t, `document.querySelector('.view.shown') !== null`)
+		require.Equal(t, "zh-index", browsertest.Eval[string](t, p, `document.querySelector('.view.shown').id`))
+		browsertest.Eval[bool](t, p, `(location.hash = '#en-value', true)`)
+		p.WaitFor(t, `document.querySelector('.view.shown').id === 'en-value' && document.querySelectorAll('#en-value [data-echart]:not([data-rendered])').length === 0`)
+		require.Equal(t, "en-value", browsertest.Eval[string](t, p, `document.querySelector('.view.shown').id`))
+		require.Positive(t, browsertest.Eval[int](t, p, `document.querySelectorAll('#en-value canvas').length`))
+		p.Screenshot(t, "e2e-single-file")
+		p.RequireClean(t, alone)
+	})
+
+	// Last, as it breaks the project's pages for a while.
+	t.Run("a broken page or chart fails the run but not the other pages", func(t *testing.T) {
+		bad := map[string]string{
+			"dashboards/zz_kind.yaml":  "name: zz-kind\ntitle: {en: K, zh: 类}\nsections:\n  - charts:\n      - {name: pie, kind: donut, title: {en: P, zh: 饼}, query: SELECT 1}\n",
+			"dashboards/zz_query.yaml": "name: zz-query\ntitle: {en: Q, zh: 查}\nsections:\n  - charts:\n      - {name: broken, kind: table, title: {en: B, zh: 坏}, query: SELECT * FROM no_such_mart}\n      - {name: fine, kind: table, title: {en: F, zh: 好}, query: SELECT 1 AS one}\n",
+		}
+		for f, text := range bad {
+			require.NoError(t, os.WriteFile(filepath.Join(dir, f), []byte(text), 0o644))
+		}
+		defer func() {
+			for f := range bad {
+				os.Remove(filepath.Join(dir, f))
+			}
+		}()
+		r := crmwh(t, dir, "dashboards", "--json")
+		require.Equal(t, 6, r.code, "dashboards exit code\n%s%s", r.stdout, r.stderr)
+		require.Contains(t, r.stderr, `dashboards/zz_kind.yaml:5: sections[0].charts[0].kind: unknown chart kind "donut"`)
+		require.Contains(t, r.stderr, "dashboards/zz_query.yaml:5: sections[0].charts[0]: chart broken: query: Catalog Error: Table with name no_such_mart does not exist")
+		var s summary
+		require.NoError(t, json.Unmarshal([]byte(r.stdout), &s))
+		require.Equal(t, "failed", s.Status)
+		var res struct {
+			Pages  []struct{ Name string }
+			Failed int
+		}
+		require.NoError(t, json.Unmarshal(s.Steps[0].Result, &res))
+		require.Equal(t, 1, res.Failed)
+		var names []string
+		for _, p := range res.Pages {
+			names = append(names, p.Name)
+		}
+		// The other pages were rendered; the file that could not be read was not.
+		require.Equal(t, []string{"zz-query", "overview", "value", "retention", "segments", "watchlist", "service", "health"}, names)
+		page, err := os.ReadFile(filepath.Join(dir, "site", "zz-query.html"))
+		require.NoError(t, err)
+		require.Contains(t, string(page), `<div class="chart-error"`)
+		require.Contains(t, string(page), "<h3>F</h3>")
+		require.NoFileExists(t, filepath.Join(dir, "site", "zz-kind.html"))
 	})
 }
 
@@ -196,8 +356,44 @@ func TestConfigErrorsAreOneLineNamingTheKey(t *testing.T) {
 	require.Equal(t, `crmwh: crmwh.yaml:3: paths.lakes: unknown key "lakes" (expected one of: lake, site, state, warehouse)`+"\n", r.stderr)
 }
 
+func TestBuildSelectTestAndRollback(t *testing.T) {
+	dir := demoProject(t)
+	refresh(t, dir)
+	wh := filepath.Join(dir, "data", "crmwh.duckdb")
+	first, err := os.ReadFile(wh)
+	require.NoError(t, err)
+
+	var s summary
+	require.NoError(t, json.Unmarshal([]byte(mustRun(t, dir, "build", "--select", "fct_orders+", "--json")), &s))
+	var res struct{ Models []struct{ Name string } }
+	require.NoError(t, json.Unmarshal(s.Steps[0].Result, &res))
+	var built []string
+	for _, m := range res.Models {
+		built = append(built, m.Name)
+	}
+	require.Contains(t, built, "fct_orders")
+	require.Contains(t, built, "mart_kpi_monthly")
+	require.NotContains(t, built, "dim_customer")
+
+	// A data test that fails: crmwh test exits 5 and records it.
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "sql", "marts", "mart_kpi_monthly.yml"),
+		[]byte("description: x\ntests:\n  - row_count: {max: 3}\n"), 0o644))
+	r := crmwh(t, dir, "test")
+	require.Equal(t, 5, r.code, r.stderr)
+	require.Contains(t, r.stderr, "row_count_mart_kpi_monthly")
+	db := warehousetest.Open(t, wh, true)
+	require.Equal(t, "fail", warehousetest.Scalar(t, db, "select status from meta.test_status where test = 'row_count_mart_kpi_monthly'"))
+	db.Close()
+
+	out := mustRun(t, dir, "build", "--rollback")
+	require.Contains(t, out, "restored the previous warehouse")
+	rolled, err := os.ReadFile(wh)
+	require.NoError(t, err)
+	require.True(t, bytes.Equal(first, rolled), "rollback restores the first build's file")
+}
+
 func TestEveryVerbHasHelpWithAnExample(t *testing.T) {
-	for _, verb := range []string{"init", "demo", "extract", "build", "dashboards", "refresh", "sql"} {
+	for _, verb := range []string{"init", "demo", "extract", "build", "test", "docs", "dashboards", "refresh", "sql", "scheduler", "runs", "status"} {
 		out := mustRun(t, t.TempDir(), verb, "--help")
 		require.Contains(t, out, "Examples:", verb)
 		require.Contains(t, out, "crmwh "+verb, verb)
@@ -207,6 +403,23 @@ func TestEveryVerbHasHelpWithAnExample(t *testing.T) {
 func TestSQLPrintsFromTheWarehouseReadOnly(t *testing.T) {
 	dir := demoProject(t)
 	refresh(t, dir)
+	q := "SELECT order_id, net_amount, ship_city FROM fct_orders WHERE billing_system = 'legacy' ORDER BY order_id LIMIT 3"
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "q.sql"), []byte(q+";\n"), 0o644))
+	csvOut := mustRun(t, dir, "sql", "-f", "q.sql", "--format", "csv")
+	recs, err := csv.NewReader(strings.NewReader(csvOut)).ReadAll()
+	require.NoError(t, err)
+	require.Len(t, recs, 4)
+	require.Equal(t, []string{"order_id", "net_amount", "ship_city"}, recs[0])
+	var js []map[string]any
+	require.NoError(t, json.Unmarshal([]byte(mustRun(t, dir, "sql", q, "--json")), &js))
+	require.Len(t, js, 3)
+	require.Equal(t, recs[1][0], js[0]["order_id"])
+	require.Equal(t, recs[1][1], fmt.Sprint(js[0]["net_amount"]), "decimals keep their scale in JSON")
+	mustRun(t, dir, "sql", q, "--format", "parquet", "--out", "x.parquet")
+	db := warehousetest.Open(t, "", false)
+	require.Equal(t, [][]string{{recs[1][0], recs[1][1], recs[1][2]}},
+		warehousetest.Rows(t, db, "select order_id, net_amount, ship_city from read_parquet(?) limit 1", filepath.Join(dir, "x.parquet")))
+
 	out := mustRun(t, dir, "sql", "SELECT count(*) AS customers FROM dim_customer")
 	require.Regexp(t, `customers\n-+\n +\d+\n\(1 rows\)\n`, out)
 	r := crmwh(t, dir, "sql", "CREATE TABLE x AS SELECT 1")
@@ -421,5 +634,102 @@ func malformedOrderRows(t *testing.T, demo string) [][]string {
 		}
 		return len(out[i][1]) < len(out[j][1]) || len(out[i][1]) == len(out[j][1]) && out[i][1] < out[j][1]
 	})
+	return out
+}
+
+type cohortsAndPareto struct {
+	cohorts         [][]string
+	paretoCustomers map[int]int64
+	paretoRevenue   map[int]int64
+}
+
+// rawCohortsAndPareto computes mart_cohort_retention's counts and revenue
+// and mart_pareto's top shares from the raw billing files: an order's net
+// revenue is its paid amount less the refunds that point at it, booked in
+// the order's month (Asia/Shanghai); customers are the generator's people.
+func rawCohortsAndPareto(t *testing.T, demo string) cohortsAndPareto {
+	t.Helper()
+	person := map[string]string{}
+	for _, r := range readCSV(t, filepath.Join(demo, "truth", "people.csv"), false)[1:] {
+		for _, no := range strings.Split(r[2], ";") {
+			if no != "" {
+				person[no] = r[0]
+			}
+		}
+	}
+	type order struct {
+		person, month string
+		net           int64
+	}
+	orders := readOrders(t, demo)
+	paid := map[string]*order{}
+	for _, o := range orders {
+		if o.status == "paid" {
+			paid[o.id] = &order{person[o.customerNo], o.at.In(shanghai).Format("2006-01"), o.net}
+		}
+	}
+	for _, o := range orders {
+		if p, ok := paid[o.original]; ok && o.status == "refund" {
+			p.net += o.net // refunds are negative
+		}
+	}
+	first := map[string]string{}
+	last := ""
+	for _, o := range paid {
+		if f, ok := first[o.person]; !ok || o.month < f {
+			first[o.person] = o.month
+		}
+		if o.month > last {
+			last = o.month
+		}
+	}
+	type cell struct{ cohort, month string }
+	active := map[cell]map[string]bool{}
+	revenue := map[cell]int64{}
+	perPerson := map[string]int64{}
+	size := map[string]int64{}
+	for _, c := range first {
+		size[c]++
+	}
+	for _, o := range paid {
+		k := cell{first[o.person], o.month}
+		if active[k] == nil {
+			active[k] = map[string]bool{}
+		}
+		active[k][o.person] = true
+		revenue[k] += o.net
+		perPerson[o.person] += o.net
+	}
+	var out cohortsAndPareto
+	var cohorts []string
+	for c := range size {
+		cohorts = append(cohorts, c)
+	}
+	sort.Strings(cohorts)
+	for _, c := range cohorts {
+		start, _ := time.Parse("2006-01", c)
+		for k := 0; ; k++ {
+			m := start.AddDate(0, k, 0).Format("2006-01")
+			if m > last {
+				break
+			}
+			key := cell{c, m}
+			out.cohorts = append(out.cohorts, []string{c, fmt.Sprint(k), fmt.Sprint(size[c]), fmt.Sprint(len(active[key])), money(revenue[key])})
+		}
+	}
+	revs := make([]int64, 0, len(perPerson))
+	for _, v := range perPerson {
+		revs = append(revs, v)
+	}
+	sort.Slice(revs, func(i, j int) bool { return revs[i] > revs[j] })
+	out.paretoCustomers, out.paretoRevenue = map[int]int64{}, map[int]int64{}
+	for _, pct := range []int{1, 5, 20, 50, 80, 100} {
+		n := (len(revs)*pct + 99) / 100
+		var sum int64
+		for _, v := range revs[:n] {
+			sum += v
+		}
+		out.paretoCustomers[pct], out.paretoRevenue[pct] = int64(n), sum
+	}
 	return out
 }

@@ -41,9 +41,10 @@ configuration, 3 another process is writing the lake, 4 a stream failed.`,
 					return err
 				}
 			}
-			return runSteps(cmd, g, []string{refresh.StepExtract}, streams)
+			return runSteps(cmd, g, []string{refresh.StepExtract}, stepOptions{only: streams})
 		},
 	}
 	c.Flags().BoolVar(&full, "full", false, "reload the named streams from scratch")
+	addWaitFlag(c, g)
 	return c
 }

@@ -9,6 +9,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -28,6 +29,7 @@ const (
 	exitSource     = 4 // extraction from a source failed
 	exitBuild      = 5 // a model or an error-level data test failed
 	exitDashboards = 6 // rendering the dashboards failed
+	exitInterrupt  = 7 // stopped by SIGTERM or SIGINT before it finished
 )
 
 // globals are the flags every verb takes.
@@ -36,6 +38,7 @@ type globals struct {
 	json    bool
 	verbose bool
 	lang    string
+	wait    time.Duration // how long to wait for the project lock
 	out     io.Writer
 	errw    io.Writer
 }
@@ -70,10 +73,11 @@ when there is none.`,
 	root.PersistentFlags().StringVarP(&g.project, "project", "C", "", "project folder (default: the current folder if it has crmwh.yaml, else the built-in default project; env CRMWH_PROJECT)")
 	root.PersistentFlags().BoolVar(&g.json, "json", false, "print the result as JSON on stdout and no progress")
 	root.PersistentFlags().BoolVarP(&g.verbose, "verbose", "v", false, "log every step (info level)")
-	root.PersistentFlags().StringVar(&g.lang, "lang", "en", "dashboard language: en or zh")
+	root.PersistentFlags().StringVar(&g.lang, "lang", "en", "language of the dashboards at the top of the site folder, en or zh (both are written)")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return &usageError{err} })
 	root.AddCommand(
-		initCmd(g), demoCmd(g), extractCmd(g), buildCmd(g), dashboardsCmd(g), refreshCmd(g), sqlCmd(g), stateCmd(g),
+		initCmd(g), demoCmd(g), extractCmd(g), buildCmd(g), dashboardsCmd(g), refreshCmd(g), sqlCmd(g), testCmd(g), docsCmd(g),
+		schedulerCmd(g), runsCmd(g), statusCmd(g), clvCmd(g), stateCmd(g),
 	)
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -100,8 +104,10 @@ func exitCode(err error) int {
 	switch {
 	case errors.As(err, &ue), errors.Is(err, project.ErrConfig), errors.Is(err, extract.ErrNoStream):
 		return exitConfig
-	case errors.Is(err, lake.ErrLocked):
+	case errors.Is(err, refresh.ErrLocked), errors.Is(err, lake.ErrLocked):
 		return exitLockHeld
+	case errors.Is(err, refresh.ErrInterrupted):
+		return exitInterrupt
 	case strings.HasPrefix(err.Error(), "unknown command"), strings.HasPrefix(err.Error(), "unknown flag"),
 		strings.Contains(err.Error(), "arg(s)"):
 		return exitConfig
@@ -109,7 +115,7 @@ func exitCode(err error) int {
 		switch se.Step {
 		case refresh.StepExtract:
 			return exitSource
-		case refresh.StepBuild:
+		case refresh.StepBuild, refresh.StepTest:
 			return exitBuild
 		case refresh.StepDashboards:
 			return exitDashboards

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"crmwh/pipelines/lake"
+	"crmwh/project"
 )
 
 func TestStateShowResetAndFullReload(t *testing.T) {
@@ -28,7 +29,13 @@ func TestStateShowResetAndFullReload(t *testing.T) {
 		require.NoError(t, json.Unmarshal([]byte(mustRun(t, dir, "state", "show", "--json")), &states))
 	}
 	show()
-	require.Len(t, states, 5)
+	p, err := project.Load(dir)
+	require.NoError(t, err)
+	configured := 0
+	for _, src := range p.Config.Sources {
+		configured += len(src.Streams)
+	}
+	require.Len(t, states, configured, "one line per configured stream")
 	byName := map[string]int{}
 	for i, s := range states {
 		byName[s.Source+"."+s.Stream] = i

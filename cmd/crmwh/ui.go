@@ -151,6 +151,20 @@ func (u *ui) buildProgress(m build.ModelResult) {
 	u.line("  %s %-32s %16s %10s", mark, m.Name, rows, m.Duration.Round(time.Millisecond))
 }
 
+// testProgress prints a line per data test that did not pass, and a dot
+// count of the others on the status line.
+func (u *ui) testProgress(t build.TestResult) {
+	if t.Status == "pass" {
+		return
+	}
+	mark := map[string]string{"warn": "!", "fail": "✗", "error": "✗"}[t.Status]
+	detail := fmt.Sprintf("%d failing rows", t.Failures)
+	if t.Error != "" {
+		detail = t.Error
+	}
+	u.line("  %s test %s (%s): %s", mark, t.Name, t.Where, detail)
+}
+
 // stepHeader announces a step.
 func (u *ui) stepHeader(step string) { u.line("%s", step) }
 

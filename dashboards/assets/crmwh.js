@@ -3,10 +3,16 @@
  *
  * Each chart is a <div data-echart id="chart-<page>-<chart>"> followed by a
  * <script type="application/json" id="chart-<page>-<chart>-data"> holding
- * {kind, format: {y}, option}. The option was built by go-echarts; this
- * script adds what JSON cannot carry: number formatters for the value axis
- * and the tooltip, and ECharts' own locale. It reads no other file and
- * makes no network request, so pages work from file://.
+ * {kind, format: {x, y, value}, option}. The option was built by
+ * go-echarts; this script adds what JSON cannot carry: number formatters
+ * for axes, labels and tooltips, the page's fonts, and ECharts' own locale
+ * (its toolbox and other texts) in the page's language. It reads no other
+ * file and makes no network request, so pages work from file://.
+ *
+ * In a single-file site (<body data-single>) every page of every language
+ * is a <div class="view" id="<lang>-<page>">; the script shows the one the
+ * address's #fragment names (the first one by default) and draws its
+ * charts when it is first shown.
  *
  * crmwh.format mirrors Formatter.Number and Formatter.Compact of the Go
  * package crmwh/dashboards/render exactly; a browser test checks both agree.
@@ -18,8 +24,11 @@
   var MISSING = '-';
 
   var body = document.body;
-  var lang = body.getAttribute('data-lang') === 'zh' ? 'zh' : 'en';
-  var currency = body.getAttribute('data-currency') || 'CNY';
+  var single = body.hasAttribute('data-single');
+  var animate = body.getAttribute('data-animation') !== 'off';
+  var first = single ? document.querySelector('.view') : body;
+  var defaultLang = first && first.getAttribute('data-lang') === 'zh' ? 'zh' : 'en';
+  var defaultCurrency = (first && first.getAttribute('data-currency')) || 'CNY';
 
   function symbol(code) {
     return Object.prototype.hasOwnProperty.call(SYMBOLS, code) ? SYMBOLS[code] : code + ' ';
@@ -45,16 +54,22 @@
     return v < 0 && text.replace(/[0.,%]/g, '') !== '' ? '-' : '';
   }
 
-  function units() {
+  function units(lang) {
     // [from, size, suffix]: from `from` up, divided by size.
     return lang === 'zh'
       ? [[1e8, 1e8, '亿'], [1e4, 1e4, '万']]
       : [[1e9, 1e9, 'B'], [1e6, 1e6, 'M'], [1e4, 1e3, 'K']];
   }
 
-  // format writes v like the Go Formatter: compact for axes and KPI
-  // cards, in full for tooltips and tables.
-  function format(v, fmt, compact) {
+  // format writes v like the Go Formatter: compact for axes, labels and
+  // KPI cards, in full for tooltips and tables. lang and currency default
+  // to the page's.
+  function format(v, fmt, compact, lang, currency) {
+    lang = lang || defaultLang;
+    currency = currency || defaultCurrency;
+    if (typeof v === 'string' && v !== '' && v !== '-' && isFinite(Number(v))) {
+      v = Number(v);
+    }
     if (typeof v !== 'number' || !isFinite(v)) {
       return MISSING;
     }
@@ -66,7 +81,7 @@
     var sym = fmt === 'currency' ? symbol(currency) : '';
     var a = Math.abs(v);
     if (compact && a >= 1e4) {
-      var us = units();
+      var us = units(lang);
       for (var i = 0; i < us.length; i++) {
         if (a >= us[i][0]) {
           text = fixed(a / us[i][1], 2, true) + us[i][2];
@@ -83,25 +98,101 @@
     return sign(v, text) + sym + text;
   }
 
-  function draw(el) {
-    var dataEl = document.getElementById(el.id + '-data');
-    var data = JSON.parse(dataEl.textContent);
+  function esc(s) {
+    return echarts.format.encodeHTML(s == null ? '' : String(s));
+  }
+
+  // decorate adds to an option what JSON could not carry.
+  function decorate(data, el, lang, currency) {
     var option = data.option;
-    var yf = (data.format && data.format.y) || 'number';
-    (option.yAxis || []).forEach(function (axis) {
-      axis.axisLabel = axis.axisLabel || {};
-      axis.axisLabel.formatter = function (v) { return format(v, yf, true); };
+    var kind = data.kind;
+    var f = data.format || {};
+    var yf = f.y || 'number';
+    var xf = f.x || 'number';
+    var vf = f.value || 'number';
+    function fmt(v, which, compact) {
+      return format(v, which, compact, lang, currency);
+    }
+    option.animation = animate;
+    option.textStyle = { fontFamily: window.getComputedStyle(el).fontFamily };
+    ['xAxis', 'yAxis'].forEach(function (key) {
+      (option[key] || []).forEach(function (axis) {
+        if (key === 'yAxis' && axis.name && !axis.nameLocation) {
+          // The name above the axis starts at the axis, not centred on it,
+          // so that it is not cut at the chart's left edge.
+          axis.nameTextStyle = { align: 'left' };
+        }
+        if (axis.type !== 'value') {
+          return;
+        }
+        var af = kind === 'scatter' && key === 'xAxis' ? xf : yf;
+        axis.axisLabel = axis.axisLabel || {};
+        axis.axisLabel.formatter = function (v) { return fmt(v, af, true); };
+      });
     });
     option.tooltip = option.tooltip || {};
-    option.tooltip.valueFormatter = function (v) { return format(v, yf, false); };
+    var series = option.series || [];
+    switch (kind) {
+      case 'pie':
+      case 'funnel':
+      case 'treemap':
+        option.tooltip.valueFormatter = function (v) { return fmt(v, vf, false); };
+        if (kind !== 'pie') {
+          series.forEach(function (s) {
+            s.label = s.label || {};
+            s.label.formatter = function (p) { return p.name + '\n' + fmt(p.value, vf, true); };
+          });
+        }
+        break;
+      case 'heatmap':
+        option.tooltip.formatter = function (p) {
+          var x = option.xAxis[0].data[p.value[0]];
+          var y = option.yAxis[0].data[p.value[1]];
+          return esc(y) + ' · ' + esc(x) + '<br>' + p.marker + esc(p.seriesName) + ': <b>' + esc(fmt(p.value[2], vf, false)) + '</b>';
+        };
+        series.forEach(function (s) {
+          s.label = s.label || {};
+          s.label.formatter = function (p) { return fmt(p.value[2], vf, true); };
+        });
+        break;
+      case 'scatter':
+        option.tooltip.formatter = function (p) {
+          var xName = option.xAxis[0].name || 'x';
+          var yName = option.yAxis[0].name || 'y';
+          var s = p.marker + esc(p.seriesName) + '<br>';
+          if (p.name) {
+            s += '<b>' + esc(p.name) + '</b><br>';
+          }
+          return s + esc(xName) + ': ' + esc(fmt(p.value[0], xf, false)) + '<br>' +
+            esc(yName) + ': ' + esc(fmt(p.value[1], yf, false));
+        };
+        break;
+      default: // line, bar, stacked_bar, area
+        option.tooltip.valueFormatter = function (v) { return fmt(v, yf, false); };
+    }
+    return option;
+  }
+
+  var drawn = [];
+
+  function draw(el) {
+    var holder = el.closest('[data-lang]') || body;
+    var lang = holder.getAttribute('data-lang') === 'zh' ? 'zh' : 'en';
+    var currency = holder.getAttribute('data-currency') || defaultCurrency;
+    var data = JSON.parse(document.getElementById(el.id + '-data').textContent);
+    var option = decorate(data, el, lang, currency);
     var chart = echarts.init(el, null, { locale: lang === 'zh' ? 'ZH' : 'EN', renderer: 'canvas' });
     chart.on('finished', function () { el.setAttribute('data-rendered', 'true'); });
     chart.setOption(option);
+    el.setAttribute('data-drawn', 'true');
+    drawn.push(chart);
     return chart;
   }
 
-  function init() {
-    var els = document.querySelectorAll('[data-echart]');
+  // drawIn draws the charts inside root that are not drawn yet, and fits
+  // the others to their (possibly new) size.
+  function drawIn(root) {
+    var els = root.querySelectorAll('[data-echart]');
     if (!els.length) {
       return;
     }
@@ -111,17 +202,46 @@
       }
       return;
     }
-    var drawn = [];
     for (var j = 0; j < els.length; j++) {
-      drawn.push(draw(els[j]));
+      if (els[j].hasAttribute('data-drawn')) {
+        echarts.getInstanceByDom(els[j]).resize();
+      } else {
+        draw(els[j]);
+      }
+    }
+  }
+
+  // show shows one view of a single-file site: the one named by id, or
+  // else the first.
+  function show(id) {
+    var views = document.querySelectorAll('.view');
+    var target = id ? document.getElementById(id) : null;
+    if (!target || !target.classList.contains('view')) {
+      target = views[0];
+    }
+    for (var i = 0; i < views.length; i++) {
+      views[i].classList.toggle('shown', views[i] === target);
+    }
+    document.title = target.getAttribute('data-title');
+    document.documentElement.lang = target.getAttribute('lang');
+    drawIn(target);
+    window.scrollTo(0, 0);
+  }
+
+  function init() {
+    if (single) {
+      body.classList.add('js-single');
+      window.addEventListener('hashchange', function () { show(location.hash.slice(1)); });
+      show(location.hash.slice(1));
+    } else {
+      drawIn(document);
     }
     window.addEventListener('resize', function () {
       drawn.forEach(function (c) { c.resize(); });
     });
-    window.crmwh.charts = drawn;
   }
 
-  window.crmwh = { format: format, lang: lang, currency: currency, charts: [] };
+  window.crmwh = { format: format, lang: defaultLang, currency: defaultCurrency, charts: drawn, show: show };
   if (document.readyState === 'loading') {
     document.addEventListener('DOMContentLoaded', init);
   } else {

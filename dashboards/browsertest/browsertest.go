@@ -26,6 +26,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/css"
+	"github.com/chromedp/cdproto/dom"
 	"github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
@@ -219,7 +222,7 @@ func (p *Page) Dialogs() []string {
 
 // RequireClean fails the test if the page logged an error, threw an
 // exception, opened a dialog, or requested anything but files inside dir
-// (the site's folder) through file:// URLs.
+// (the site's folder) through file:// URLs, and data: URLs.
 func (p *Page) RequireClean(t testing.TB, dir string) {
 	t.Helper()
 	if errs := p.Errors(); len(errs) > 0 {
@@ -234,7 +237,8 @@ func (p *Page) RequireClean(t testing.TB, dir string) {
 }
 
 // OutsideRequests returns the URLs that are not file:// URLs of files
-// inside dir.
+// inside dir, nor data: URLs (which carry their content in themselves, as
+// a single-file site's icon does).
 func OutsideRequests(urls []string, dir string) []string {
 	base, err := FileURL(dir)
 	if err != nil {
@@ -243,6 +247,9 @@ func OutsideRequests(urls []string, dir string) []string {
 	base = strings.TrimSuffix(base, "/") + "/"
 	var bad []string
 	for _, u := range urls {
+		if strings.HasPrefix(u, "data:") {
+			continue
+		}
 		if !strings.HasPrefix(u, base) || strings.Contains(u, "/../") {
 			bad = append(bad, u)
 		}
@@ -335,4 +342,49 @@ func (p *Page) Charts(t testing.TB) []ChartCanvas {
 	t.Helper()
 	p.WaitFor(t, `document.querySelectorAll('[data-echart]:not([data-rendered])').length === 0`)
 	return Eval[[]ChartCanvas](t, p, chartsJS)
+}
+
+// Font is a font the browser drew some of an element's text with.
+type Font struct {
+	// Family is the platform font's family name, such as "Noto Sans CJK SC".
+	Family string
+	// Glyphs is how many glyphs of the text it drew.
+	Glyphs int
+}
+
+// Fonts returns the platform fonts that drew the text directly inside the
+// first element matching the CSS selector, as Chromium reports them
+// (CSS.getPlatformFontsForNode): what a reader's eyes see, after every
+// fallback, unlike the font-family the style sheet asks for.
+func (p *Page) Fonts(t testing.TB, selector string) []Font {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(p.ctx, Timeout)
+	defer cancel()
+	fail := func(what string, err error) {
+		t.Helper()
+		t.Fatalf("%s: fonts of %s: %s: %v", p.URL, selector, what, err)
+	}
+	if _, err := chromedp.Call(ctx, dom.Enable, dom.EnableParams{}); err != nil {
+		fail("enabling DOM", err)
+	}
+	if _, err := chromedp.Call(ctx, css.Enable, cdp.Empty{}); err != nil {
+		fail("enabling CSS", err)
+	}
+	doc, err := chromedp.Call(ctx, dom.GetDocument, dom.GetDocumentParams{})
+	if err != nil {
+		fail("reading the document", err)
+	}
+	q, err := chromedp.Call(ctx, dom.QuerySelector, dom.QuerySelectorParams{NodeID: doc.Root.NodeID, Selector: selector})
+	if err != nil || q.NodeID == 0 {
+		fail("finding the element", err)
+	}
+	res, err := chromedp.Call(ctx, css.GetPlatformFontsForNode, css.GetPlatformFontsForNodeParams{NodeID: q.NodeID})
+	if err != nil {
+		fail("reading the fonts", err)
+	}
+	var out []Font
+	for _, f := range res.Fonts {
+		out = append(out, Font{Family: f.FamilyName, Glyphs: int(f.GlyphCount)})
+	}
+	return out
 }

@@ -81,7 +81,7 @@ func TestFileURL(t *testing.T) {
 	require.Equal(t, []string{"file:///tmp/other/x.js", "file:///tmp/site/../x.js", "https://cdn.example/x.js"},
 		browsertest.OutsideRequests([]string{
 			"file:///tmp/site/index.html", "file:///tmp/other/x.js", "file:///tmp/site/../x.js",
-			"https://cdn.example/x.js", "file:///tmp/site/assets/echarts.min.js",
+			"https://cdn.example/x.js", "file:///tmp/site/assets/echarts.min.js", "data:image/svg+xml;base64,PHN2Zy8+",
 		}, "/tmp/site"))
 }
 
@@ -109,4 +109,22 @@ func TestMissingChromiumFails(t *testing.T) {
 	<-done
 	require.Contains(t, rec.msg, "Chromium not found at ")
 	require.Contains(t, rec.msg, "run `make test`")
+}
+
+// Fonts reports the platform fonts that really drew the text: Chinese text
+// in a CJK font (fonts-noto-cjk, which make test installs), Latin text in
+// another.
+func TestFonts(t *testing.T) {
+	b := browsertest.Start(t)
+	site := t.TempDir()
+	file := writePage(t, site, "fonts.html", `<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8"><link rel="icon" href="data:,"></head>
+<body><h1 style="font-family: 'Noto Sans CJK SC', sans-serif">经营概览</h1><p style="font-family: monospace">abc</p></body></html>`)
+	p := b.Open(t, file)
+	zh := p.Fonts(t, "h1")
+	require.NotEmpty(t, zh)
+	require.Contains(t, zh[0].Family, "CJK", "Chinese text drawn with %v", zh)
+	require.Equal(t, 4, zh[0].Glyphs)
+	latin := p.Fonts(t, "p")
+	require.NotEmpty(t, latin)
+	require.NotContains(t, latin[0].Family, "CJK")
 }

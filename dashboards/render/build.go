@@ -4,28 +4,12 @@ import (
 	"encoding/json"
 	"fmt"
 
-	"github.com/go-echarts/go-echarts/v2/charts"
-	"github.com/go-echarts/go-echarts/v2/opts"
-
 	"crmwh/dashboards/spec"
 )
 
 // MaxTableRows is how many rows a table chart shows; the CSV file beside
 // the page always has every row.
 const MaxTableRows = 1000
-
-// payload is what a page embeds for an ECharts chart, as JSON: the option
-// that go-echarts built, plus the number formats that the page's script
-// turns into axis and tooltip formatters (functions cannot travel as JSON).
-type payload struct {
-	Kind   spec.Kind      `json:"kind"`
-	Format payloadFormat  `json:"format"`
-	Option map[string]any `json:"option"`
-}
-
-type payloadFormat struct {
-	Y spec.Format `json:"y"`
-}
 
 // kpiCard is a KPI card: the value of the last row and its change from
 // the row before.
@@ -58,13 +42,45 @@ type tableCell struct {
 	Numeric bool   `json:"numeric,omitempty"`
 }
 
-// xLabels formats the x column's values as category labels.
-func xLabels(f Formatter, r *result, xi int, format spec.Format) []string {
-	out := make([]string, len(r.rows))
-	for i, row := range r.rows {
-		out[i] = cellText(f, row[xi], format)
+// labeler writes values from the data for people in one language: text
+// translated by the page's labels when it has one, numbers and dates
+// formatted.
+type labeler struct {
+	f      Formatter
+	lang   string
+	labels map[string]map[string]spec.Text // column -> value -> text
+}
+
+// label returns the page's label for a value of a column, if it has one.
+func (l labeler) label(col string, c cell) (string, bool) {
+	if c.kind == nullCell {
+		return "", false
 	}
-	return out
+	t, ok := l.labels[col][c.csvText()]
+	if !ok {
+		return "", false
+	}
+	return t.In(l.lang), true
+}
+
+// text writes a cell of column col as a table or a tooltip shows it.
+func (l labeler) text(col string, c cell, format spec.Format) string {
+	if s, ok := l.label(col, c); ok {
+		return s
+	}
+	return cellText(l.f, c, format)
+}
+
+// category writes a cell of column col as an axis category: like text,
+// but numbers shortened as on axes (20%, not 20.0%).
+func (l labeler) category(col string, c cell, format spec.Format) string {
+	if s, ok := l.label(col, c); ok {
+		return s
+	}
+	if c.kind == numberCell && format != spec.Date && format != spec.Month {
+		return l.f.Compact(c.num, format)
+	}
+	return cellText(l.f, c, format)
 }
 
 // cellText writes a cell for people: numbers and dates formatted, text as is.
@@ -84,78 +100,6 @@ func cellText(f Formatter, c cell, format spec.Format) string {
 	}
 }
 
-// seriesData is one series of a cartesian chart: its name and one value
-// per category, nil where the query had no number.
-type seriesData struct {
-	name   string
-	values []*float64
-}
-
-// cartesianSeries reads the series of a line, bar, stacked bar or area
-// chart from wide rows (one column per series) or long rows (split_by).
-func cartesianSeries(c spec.Chart, lang string, f Formatter, r *result) (categories []string, series []seriesData, err error) {
-	xi, err := r.column(c.X.Column)
-	if err != nil {
-		return nil, nil, fmt.Errorf("x.column: %w", err)
-	}
-	if c.SplitBy == "" {
-		categories = xLabels(f, r, xi, c.X.Format)
-		for i, s := range c.Series {
-			ci, err := r.column(s.Column)
-			if err != nil {
-				return nil, nil, fmt.Errorf("series[%d].column: %w", i, err)
-			}
-			vals, err := numbers(r, ci)
-			if err != nil {
-				return nil, nil, fmt.Errorf("series[%d].column: %w", i, err)
-			}
-			series = append(series, seriesData{name: s.Label.In(lang), values: vals})
-		}
-		return categories, series, nil
-	}
-
-	// Long rows: categories and series in the order they first appear.
-	si, err := r.column(c.SplitBy)
-	if err != nil {
-		return nil, nil, fmt.Errorf("split_by: %w", err)
-	}
-	vi, err := r.column(c.Value)
-	if err != nil {
-		return nil, nil, fmt.Errorf("value: %w", err)
-	}
-	vals, err := numbers(r, vi)
-	if err != nil {
-		return nil, nil, fmt.Errorf("value: %w", err)
-	}
-	xs := xLabels(f, r, xi, c.X.Format)
-	catIndex := map[string]int{}
-	serIndex := map[string]int{}
-	for i, row := range r.rows {
-		x := xs[i]
-		if _, ok := catIndex[x]; !ok {
-			catIndex[x] = len(categories)
-			categories = append(categories, x)
-		}
-		name := cellText(f, row[si], "")
-		if _, ok := serIndex[name]; !ok {
-			serIndex[name] = len(series)
-			series = append(series, seriesData{name: name})
-		}
-	}
-	for i := range series {
-		series[i].values = make([]*float64, len(categories))
-	}
-	for i, row := range r.rows {
-		s := &series[serIndex[cellText(f, row[si], "")]]
-		ci := catIndex[xs[i]]
-		if s.values[ci] != nil {
-			return nil, nil, fmt.Errorf("split_by: two rows for x %q and %s %q (aggregate them in the query)", xs[i], c.SplitBy, s.name)
-		}
-		s.values[ci] = vals[i]
-	}
-	return categories, series, nil
-}
-
 // numbers reads a column that must hold numbers (or NULL).
 func numbers(r *result, ci int) ([]*float64, error) {
 	out := make([]*float64, len(r.rows))
@@ -173,112 +117,9 @@ func numbers(r *result, ci int) ([]*float64, error) {
 	return out, nil
 }
 
-// echartsOption builds the ECharts option of a cartesian chart with
-// go-echarts and returns it as the map go-echarts would render.
-func echartsOption(id string, c spec.Chart, lang string, categories []string, series []seriesData) map[string]any {
-	global := []charts.GlobalOpts{
-		charts.WithInitializationOpts(opts.Initialization{ChartID: id}),
-		charts.WithTooltipOpts(opts.Tooltip{Show: opts.Bool(true), Trigger: "axis"}),
-		charts.WithLegendOpts(opts.Legend{Show: opts.Bool(len(series) > 1), Top: "0", Type: "scroll"}),
-		charts.WithGridOpts(opts.Grid{Left: "8", Right: "24", Top: gridTop(c, len(series)), Bottom: "8", ContainLabel: opts.Bool(true)}),
-		charts.WithXAxisOpts(xAxis(c, lang, categories)),
-		charts.WithYAxisOpts(yAxis(c, lang)),
-	}
-	switch c.Kind {
-	case spec.Bar, spec.StackedBar:
-		ch := charts.NewBar()
-		ch.SetGlobalOptions(global...)
-		ch.SetXAxis(categories)
-		for _, s := range series {
-			data := make([]opts.BarData, len(s.values))
-			for i, v := range s.values {
-				data[i] = opts.BarData{Value: value(v)}
-			}
-			var so []charts.SeriesOpts
-			if c.Kind == spec.StackedBar {
-				so = append(so, charts.WithBarChartOpts(opts.BarChart{Stack: "total"}))
-			}
-			ch.AddSeries(s.name, data, so...)
-		}
-		ch.Validate()
-		return ch.JSON()
-	default: // line, area
-		ch := charts.NewLine()
-		ch.SetGlobalOptions(global...)
-		ch.SetXAxis(categories)
-		for _, s := range series {
-			data := make([]opts.LineData, len(s.values))
-			for i, v := range s.values {
-				data[i] = opts.LineData{Value: value(v)}
-			}
-			so := []charts.SeriesOpts{charts.WithLineChartOpts(opts.LineChart{ShowSymbol: opts.Bool(len(categories) <= 36)})}
-			if c.Kind == spec.Area {
-				so = append(so, charts.WithAreaStyleOpts(opts.AreaStyle{Opacity: opts.Float(0.25)}))
-			}
-			ch.AddSeries(s.name, data, so...)
-		}
-		ch.Validate()
-		return ch.JSON()
-	}
-}
-
-// value is a data point: the number, or "-", which ECharts draws as a gap.
-func value(v *float64) any {
-	if v == nil {
-		return "-"
-	}
-	return *v
-}
-
-// gridTop leaves room above the plot for the legend and the y axis name.
-func gridTop(c spec.Chart, series int) string {
-	switch {
-	case series > 1:
-		return "40"
-	case c.Y != nil && !c.Y.Label.IsZero():
-		return "36"
-	default:
-		return "16"
-	}
-}
-
-func xAxis(c spec.Chart, lang string, categories []string) opts.XAxis {
-	x := opts.XAxis{Type: "category", Data: categories, AxisLabel: &opts.AxisLabel{HideOverlap: opts.Bool(true)}}
-	if c.X != nil && !c.X.Label.IsZero() {
-		x.Name = c.X.Label.In(lang)
-		x.NameLocation = "middle"
-		x.NameGap = 28
-	}
-	return x
-}
-
-func yAxis(c spec.Chart, lang string) opts.YAxis {
-	y := opts.YAxis{Type: "value", AxisLabel: &opts.AxisLabel{Show: opts.Bool(true)}}
-	if c.Y == nil {
-		return y
-	}
-	if !c.Y.Label.IsZero() {
-		y.Name = c.Y.Label.In(lang)
-	}
-	if c.Y.Min != nil {
-		y.Min = *c.Y.Min
-	}
-	if c.Y.Max != nil {
-		y.Max = *c.Y.Max
-	}
-	return y
-}
-
-func yFormat(c spec.Chart) spec.Format {
-	if c.Y == nil || c.Y.Format == "" {
-		return spec.Number
-	}
-	return c.Y.Format
-}
-
 // buildKPI reads a KPI card from the last two rows of the query.
-func buildKPI(c spec.Chart, f Formatter, r *result) (kpiCard, error) {
-	vi, err := r.column(c.Value)
+func buildKPI(c spec.Chart, lang string, f Formatter, r *result) (kpiCard, error) {
+	vi, err := r.column(c.Value.In(lang))
 	if err != nil {
 		return kpiCard{}, fmt.Errorf("value: %w", err)
 	}
@@ -288,7 +129,7 @@ func buildKPI(c spec.Chart, f Formatter, r *result) (kpiCard, error) {
 	}
 	xi := -1
 	if c.X != nil {
-		if xi, err = r.column(c.X.Column); err != nil {
+		if xi, err = r.column(c.X.Column.In(lang)); err != nil {
 			return kpiCard{}, fmt.Errorf("x.column: %w", err)
 		}
 	}
@@ -346,7 +187,8 @@ func buildKPI(c spec.Chart, f Formatter, r *result) (kpiCard, error) {
 }
 
 // buildTable formats a table chart's cells.
-func buildTable(c spec.Chart, lang string, f Formatter, r *result) (tableView, error) {
+func buildTable(c spec.Chart, l labeler, r *result) (tableView, error) {
+	lang := l.lang
 	type col struct {
 		index  int
 		format spec.Format
@@ -360,7 +202,7 @@ func buildTable(c spec.Chart, lang string, f Formatter, r *result) (tableView, e
 		}
 	}
 	for i, sc := range c.Columns {
-		ci, err := r.column(sc.Column)
+		ci, err := r.column(sc.Column.In(lang))
 		if err != nil {
 			return tableView{}, fmt.Errorf("columns[%d].column: %w", i, err)
 		}
@@ -388,7 +230,7 @@ func buildTable(c spec.Chart, lang string, f Formatter, r *result) (tableView, e
 		}
 		cells := make([]tableCell, len(cols))
 		for j, cl := range cols {
-			cells[j] = tableCell{Text: cellText(f, row[cl.index], cl.format), Numeric: t.Headers[j].Numeric}
+			cells[j] = tableCell{Text: l.text(r.columns[cl.index], row[cl.index], cl.format), Numeric: t.Headers[j].Numeric}
 		}
 		t.Rows = append(t.Rows, cells)
 	}

@@ -1,7 +1,11 @@
 // Package render turns dashboard pages (package spec) into a static site
 // that works from file:// with no network: index.html with the navigation,
-// one HTML file per page, each chart's rows as a CSV file beside it, and the
-// ECharts script written once from the binary (package assets).
+// one HTML file per page, each chart's rows as a CSV file, and the ECharts
+// script written once from the binary (package assets). Every page is
+// written in every language: the site's language at the top of the folder,
+// the others in a folder each (zh/overview.html), and every page links to
+// itself in the other languages. Options.SingleFile writes the whole site,
+// in every language, as one self-contained HTML file instead.
 //
 // Charts are drawn by ECharts in the browser from an option that go-echarts
 // builds here and that the page embeds as JSON; KPI cards and tables are
@@ -18,9 +22,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"html/template"
-	"path"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -32,8 +35,11 @@ type Options struct {
 	// OutDir is the folder the site is written to; it is created if needed.
 	// Render writes only its own files there and removes nothing.
 	OutDir string
-	// Lang is "en" (the default) or "zh": the language of every text, of
-	// number formats (万/亿 in Chinese) and of ECharts' own locale.
+	// Lang is "en" (the default) or "zh": the language of the pages at the
+	// top of OutDir (and shown first in a single file). The other language
+	// is written too, in OutDir/<lang>/, and every page links to itself in
+	// it. The language decides every text, number formats (万/亿 in
+	// Chinese) and ECharts' own locale.
 	Lang string
 	// DataAsOf is when the warehouse's data was current; every page shows
 	// it, in DataAsOf's own time zone. Required.
@@ -41,36 +47,56 @@ type Options struct {
 	// Currency is the ISO 4217 code of amounts with the currency format.
 	// Default "CNY".
 	Currency string
-	// SingleFile asks for one self-contained HTML file (pages, script,
-	// styles and CSV data inlined) instead of a folder. Not implemented
-	// yet: Render returns ErrSingleFileNotSupported.
+	// SingleFile writes one self-contained HTML file, OutDir/SingleFileName,
+	// instead of the folder: every page in every language, the scripts and
+	// styles inlined, and each chart's CSV data as a data: URL. Nothing else
+	// is written.
 	SingleFile bool
+	// Pages, when not empty, names the pages to render; the others are
+	// still in the navigation, and their files are left as they are.
+	Pages []string
+	// NoAnimation draws charts without ECharts' animations (tests and
+	// screenshots are faster and see the final picture at once).
+	NoAnimation bool
 }
 
-// ErrSingleFileNotSupported is returned for Options.SingleFile until the
-// single-file site is implemented.
-var ErrSingleFileNotSupported = errors.New("single-file dashboards are not supported yet (render to a folder)")
+// SingleFileName is the file Options.SingleFile writes in OutDir. Its name
+// cannot be a page's (page names have no dot).
+const SingleFileName = "crmwh.dashboards.html"
+
+// HealthPage is the name of the page that "data as of" links to on every
+// page, when the site has it: the data-health page.
+const HealthPage = "health"
 
 // Result says what Render wrote.
 type Result struct {
 	// Dir is Options.OutDir.
 	Dir string
-	// Index is the index page's file name, relative to Dir.
+	// Lang is the site's language (Options.Lang, default en).
+	Lang string
+	// Index is the index page's file name in the site's language, relative
+	// to Dir; with Options.SingleFile, the single file's name.
 	Index string
-	// Pages are the pages written, in navigation order.
+	// Pages are the pages rendered, in navigation order.
 	Pages []PageResult
-	// Charts is the number of charts on all pages; Rows the number of rows
-	// their queries returned.
+	// Charts is the number of charts on the pages rendered; Rows the number
+	// of rows their queries returned; Failed how many of them failed.
 	Charts int
 	Rows   int
+	Failed int
 	// Files lists every file written, relative to Dir, sorted.
 	Files []string
 }
 
 // PageResult is one page written.
 type PageResult struct {
-	Name   string
-	File   string // relative to Dir, such as overview.html
+	Name string
+	// File is the page's file in the site's language, relative to Dir,
+	// such as overview.html; Files has it in every language, such as
+	// zh/overview.html. In a single file, they are fragment links
+	// (#en-overview).
+	File   string
+	Files  map[string]string
 	Charts []ChartResult
 }
 
@@ -78,58 +104,84 @@ type PageResult struct {
 type ChartResult struct {
 	Name string
 	Kind spec.Kind
-	// ID is the chart's element id on the page, chart-<page>-<chart>.
+	// ID is the chart's element id on the page, chart-<page>-<chart> (in a
+	// single file, prefixed with the language: en-chart-<page>-<chart>).
 	ID string
-	// CSV is the chart's data file, relative to Dir.
+	// CSV is the chart's data file, relative to Dir (empty in a single
+	// file, and when the chart failed).
 	CSV string
 	// Rows is how many rows the chart's query returned.
 	Rows int
-	// JSON is the chart's data as JSON: for ECharts kinds the payload the
-	// page embeds (kind, number formats and the go-echarts option), for KPI
-	// cards and tables the values shown. Golden tests compare it.
-	JSON json.RawMessage
+	// JSON is the chart's data as JSON, by language: for ECharts kinds the
+	// payload the page embeds (kind, number formats and the go-echarts
+	// option), for KPI cards and tables the values shown. Golden tests
+	// compare it.
+	JSON map[string]json.RawMessage
+	// Err is why the chart failed; the page shows the failure in its place.
+	Err error
 }
 
-// Render runs every chart's query against db and writes the site. Query
-// and data errors of all charts are reported together, each naming the
-// chart's file, line and key path; the site is then not written at all.
+// ChartError is one chart that could not be drawn: its query failed, or
+// its rows do not fit the chart.
+type ChartError struct {
+	Page  string
+	Chart spec.Chart
+	Err   error
+}
+
+func (e *ChartError) Error() string {
+	return fmt.Sprintf("%s: chart %s: %v", e.Chart.Where(), e.Chart.Name, e.Err)
+}
+
+func (e *ChartError) Unwrap() error { return e.Err }
+
+// Render runs every chart's query against db and writes the site. A chart
+// whose query fails, or whose rows do not fit it, is shown as a failure in
+// its place on the page and the other charts and pages are written all the
+// same; the error then lists every failed chart (each a *ChartError naming
+// its file, line and key path). A cancelled context stops the run before
+// anything is written.
 func Render(ctx context.Context, db *sql.DB, pages []spec.Page, o Options) (Result, error) {
-	o, err := o.withDefaults()
+	o, err := o.withDefaults(pages)
 	if err != nil {
 		return Result{}, err
 	}
-	f := Formatter{Lang: o.Lang, Currency: o.Currency}
-	s := &site{opts: o, f: f, ui: uiTexts[o.Lang]}
-
+	s := newSite(o, pages)
 	var errs []error
-	for _, p := range pages {
-		pv := pageView{page: p, File: p.Name + ".html"}
-		for si, sec := range p.Sections {
-			sv := sectionView{ID: "section-" + p.Name + "-" + fmt.Sprint(si), Title: sec.Title.In(o.Lang)}
-			for _, c := range sec.Charts {
-				cv, err := s.chart(ctx, db, p, c)
-				if err != nil {
-					errs = append(errs, fmt.Errorf("%s: chart %s: %w", c.Where(), c.Name, err))
-					continue
-				}
-				sv.Charts = append(sv.Charts, cv)
-			}
-			pv.Sections = append(pv.Sections, sv)
+	for i := range s.pages {
+		pd := &s.pages[i]
+		if !pd.render {
+			continue
 		}
-		s.pages = append(s.pages, pv)
+		for j := range pd.charts {
+			cd := &pd.charts[j]
+			cd.res, cd.err = runQuery(ctx, db, cd.spec.Query)
+			if ctx.Err() != nil {
+				return Result{}, fmt.Errorf("rendering dashboards: %w", ctx.Err())
+			}
+			if cd.err != nil {
+				cd.err = fmt.Errorf("query: %w", cd.err)
+			} else {
+				cd.err = s.build(pd, cd)
+			}
+			if cd.err != nil {
+				errs = append(errs, &ChartError{Page: pd.page.Name, Chart: cd.spec, Err: cd.err})
+			}
+		}
+	}
+	res, err := s.write()
+	if err != nil {
+		return res, err
 	}
 	if len(errs) > 0 {
-		return Result{}, fmt.Errorf("rendering dashboards: %w", errors.Join(errs...))
+		return res, fmt.Errorf("rendering dashboards: %d of %d charts failed (their pages show the failure): %w", len(errs), res.Charts, errors.Join(errs...))
 	}
-	return s.write()
+	return res, nil
 }
 
 var currencyRE = regexp.MustCompile(`^[A-Z]{3}$`)
 
-func (o Options) withDefaults() (Options, error) {
-	if o.SingleFile {
-		return o, ErrSingleFileNotSupported
-	}
+func (o Options) withDefaults(pages []spec.Page) (Options, error) {
 	if o.OutDir == "" {
 		return o, errors.New("rendering dashboards: no output folder (Options.OutDir)")
 	}
@@ -149,79 +201,130 @@ func (o Options) withDefaults() (Options, error) {
 	if !currencyRE.MatchString(o.Currency) {
 		return o, fmt.Errorf("rendering dashboards: invalid currency %q (expected an ISO 4217 code such as CNY)", o.Currency)
 	}
+	var names []string
+	for _, p := range pages {
+		names = append(names, p.Name)
+	}
+	for _, n := range o.Pages {
+		if !slices.Contains(names, n) {
+			return o, fmt.Errorf("rendering dashboards: no page named %q (pages: %s)", n, strings.Join(names, ", "))
+		}
+	}
 	return o, nil
 }
 
-// site is a site being rendered: every page's view, built before anything
-// is written.
-type site struct {
-	opts  Options
-	f     Formatter
-	ui    uiText
-	pages []pageView
+// languages returns the site's language first, then the others.
+func (o Options) languages() []string {
+	out := []string{o.Lang}
+	for _, l := range spec.Languages {
+		if l != o.Lang {
+			out = append(out, l)
+		}
+	}
+	return out
 }
 
-// chart runs a chart's query and builds what its page shows.
-func (s *site) chart(ctx context.Context, db *sql.DB, p spec.Page, c spec.Chart) (*chartView, error) {
-	r, err := runQuery(ctx, db, c.Query)
-	if err != nil {
-		return nil, fmt.Errorf("query: %w", err)
+// site is a site being rendered: every page's charts, queried and built in
+// every language before anything is written.
+type site struct {
+	opts  Options
+	langs []string
+	pages []pageData
+}
+
+// pageData is a page and its charts.
+type pageData struct {
+	page   spec.Page
+	render bool // false: only in the navigation (Options.Pages)
+	charts []chartData
+}
+
+// chartData is a chart's rows and what each language shows of them.
+type chartData struct {
+	spec    spec.Chart
+	section int
+	res     *result
+	err     error
+	views   map[string]*chartContent // by language
+}
+
+// chartContent is what a chart shows in one language.
+type chartContent struct {
+	data  []byte // ECharts payload, KPI card or table, as JSON
+	kpi   *kpiCard
+	table *tableView
+}
+
+func newSite(o Options, pages []spec.Page) *site {
+	s := &site{opts: o, langs: o.languages()}
+	for _, p := range pages {
+		pd := pageData{page: p, render: len(o.Pages) == 0 || slices.Contains(o.Pages, p.Name)}
+		if o.SingleFile && !pd.render {
+			continue // a single file holds only what it renders
+		}
+		for si, sec := range p.Sections {
+			for _, c := range sec.Charts {
+				pd.charts = append(pd.charts, chartData{spec: c, section: si})
+			}
+		}
+		s.pages = append(s.pages, pd)
 	}
-	lang := s.opts.Lang
-	cv := &chartView{
-		Name:  c.Name,
-		Kind:  c.Kind,
-		ID:    "chart-" + p.Name + "-" + c.Name,
-		Title: c.Title.In(lang),
-		Note:  c.Note.In(lang),
-		Width: string(c.Width),
-		CSV:   path.Join("data", p.Name, c.Name+".csv"),
-		UI:    &s.ui,
-		Empty: len(r.rows) == 0,
-		res:   r,
+	return s
+}
+
+// build builds a queried chart in every language.
+func (s *site) build(pd *pageData, cd *chartData) error {
+	cd.views = map[string]*chartContent{}
+	for _, lang := range s.langs {
+		cc, err := s.content(pd, cd, lang)
+		if err != nil {
+			if len(s.langs) > 1 && lang != s.langs[0] {
+				err = fmt.Errorf("%s: %w", lang, err)
+			}
+			cd.views = nil
+			return err
+		}
+		cd.views[lang] = cc
 	}
-	if cv.Width == "" && c.Kind != spec.KPI {
-		cv.Width = string(spec.Full) // KPI cards sit four to a row unless told
-	}
+	return nil
+}
+
+func (s *site) content(pd *pageData, cd *chartData, lang string) (*chartContent, error) {
+	f := Formatter{Lang: lang, Currency: s.opts.Currency}
+	l := labeler{f: f, lang: lang, labels: pd.page.Labels}
+	c, r := cd.spec, cd.res
 	var shown any
+	cc := &chartContent{}
 	switch {
-	case c.Kind.Cartesian():
-		cats, series, err := cartesianSeries(c, lang, s.f, r)
+	case c.Kind.ECharts():
+		e := echarter{c: c, id: chartID(pd.page.Name, c.Name), file: pd.page.Name + "-" + c.Name, lang: lang, l: l, r: r}
+		pl, err := e.build()
 		if err != nil {
 			return nil, err
 		}
-		pl := payload{Kind: c.Kind, Format: payloadFormat{Y: yFormat(c)}, Option: echartsOption(cv.ID, c, lang, cats, series)}
-		data, err := marshal(pl)
-		if err != nil {
-			return nil, err
-		}
-		cv.Data = template.JS(data) // safe: encoding/json escaped <, > and &
-		cv.json = data
-		return cv, nil
+		shown = pl
 	case c.Kind == spec.KPI:
-		k, err := buildKPI(c, s.f, r)
+		k, err := buildKPI(c, lang, f, r)
 		if err != nil {
 			return nil, err
 		}
-		cv.KPI = &k
-		shown = k
+		cc.kpi, shown = &k, k
 	case c.Kind == spec.Table:
-		t, err := buildTable(c, lang, s.f, r)
+		t, err := buildTable(c, l, r)
 		if err != nil {
 			return nil, err
 		}
-		cv.Table = &t
-		if t.TotalRows > len(t.Rows) {
-			cv.Truncated = fmt.Sprintf(s.ui.Truncated, len(t.Rows), t.TotalRows)
-		}
-		shown = t
+		cc.table, shown = &t, t
 	default:
-		return nil, fmt.Errorf("kind: chart kind %q is not supported yet", c.Kind)
+		return nil, fmt.Errorf("kind: unknown chart kind %q", c.Kind)
 	}
 	data, err := marshal(shown)
 	if err != nil {
 		return nil, err
 	}
-	cv.json = data
-	return cv, nil
+	cc.data = data
+	return cc, nil
 }
+
+// chartID is a chart's element id: chart-<page>-<chart>.
+func chartID(page, chart string) string { return "chart-" + page + "-" + chart }

@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"encoding/base64"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"flag"
+	"html"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -26,7 +29,8 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata/go
 // asOf is the data-as-of time every test site shows.
 var asOf = time.Date(2024, 7, 1, 6, 0, 0, 0, time.FixedZone("CST", 8*3600))
 
-// testWarehouse builds a small real DuckDB file from testdata/warehouse.sql.
+// testWarehouse builds the small golden warehouse, a real DuckDB file, from
+// testdata/warehouse.sql.
 func testWarehouse(t testing.TB) *sql.DB {
 	t.Helper()
 	db, err := duckdb.Open(filepath.Join(t.TempDir(), "warehouse.duckdb"), duckdb.Options{Threads: 1})
@@ -39,6 +43,9 @@ func testWarehouse(t testing.TB) *sql.DB {
 	return db
 }
 
+// defaultPages are the repository's own pages, dashboards/*.yaml.
+var defaultPages = []string{"overview", "value", "retention", "segments", "watchlist", "service", "health"}
+
 // testPages returns the repository's own pages (dashboards/*.yaml) and the
 // test page testdata/pages/customers.yaml, in navigation order.
 func testPages(t testing.TB) []spec.Page {
@@ -50,12 +57,20 @@ func testPages(t testing.TB) []spec.Page {
 	return append(own, test...)
 }
 
+// renderSite renders the pages with lang at the top of a new folder.
 func renderSite(t testing.TB, db *sql.DB, pages []spec.Page, lang string) (render.Result, string) {
 	t.Helper()
 	dir := t.TempDir()
-	res, err := render.Render(context.Background(), db, pages, render.Options{OutDir: dir, Lang: lang, DataAsOf: asOf})
+	res, err := render.Render(context.Background(), db, pages, render.Options{OutDir: dir, Lang: lang, DataAsOf: asOf, NoAnimation: true})
 	require.NoError(t, err)
 	return res, dir
+}
+
+func read(t testing.TB, dir, file string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(file)))
+	require.NoError(t, err)
+	return string(b)
 }
 
 // golden compares got with the golden file, or rewrites it with -update.
@@ -71,42 +86,68 @@ func golden(t *testing.T, file string, got []byte) {
 	require.Equal(t, string(want), string(got), "%s differs: if the change is intended, run go test ./dashboards/render -run TestGolden -update and review the diff", file)
 }
 
+// The chart options and pages of the default pages (and the test page) on
+// the golden warehouse, in both languages, are the golden files:
+// testdata/golden/<lang>/<page>/<chart>.json and testdata/golden/site/.
 func TestGolden(t *testing.T) {
 	db := testWarehouse(t)
-	pages := testPages(t)
-	for _, lang := range spec.Languages {
-		t.Run(lang, func(t *testing.T) {
-			res, dir := renderSite(t, db, pages, lang)
-			for _, p := range res.Pages {
-				for _, c := range p.Charts {
-					var b bytes.Buffer
-					require.NoError(t, json.Indent(&b, c.JSON, "", "  "))
-					b.WriteByte('\n')
-					golden(t, filepath.Join("testdata", "golden", lang, p.Name, c.Name+".json"), b.Bytes())
-				}
-				html, err := os.ReadFile(filepath.Join(dir, p.File))
-				require.NoError(t, err)
-				golden(t, filepath.Join("testdata", "golden", lang, p.File), html)
-			}
-			index, err := os.ReadFile(filepath.Join(dir, res.Index))
-			require.NoError(t, err)
-			golden(t, filepath.Join("testdata", "golden", lang, res.Index), index)
-		})
+	res, dir := renderSite(t, db, testPages(t), "en")
+	if *update {
+		require.NoError(t, os.RemoveAll(filepath.Join("testdata", "golden")))
 	}
+	n := 0
+	for _, p := range res.Pages {
+		for _, c := range p.Charts {
+			require.NoError(t, c.Err)
+			for _, lang := range spec.Languages {
+				var b bytes.Buffer
+				require.NoError(t, json.Indent(&b, c.JSON[lang], "", "  "))
+				b.WriteByte('\n')
+				golden(t, filepath.Join("testdata", "golden", lang, p.Name, c.Name+".json"), b.Bytes())
+				n++
+			}
+		}
+	}
+	for _, f := range res.Files {
+		if strings.HasSuffix(f, ".html") {
+			golden(t, filepath.Join("testdata", "golden", "site", filepath.FromSlash(f)), []byte(read(t, dir, f)))
+		}
+	}
+	require.Equal(t, 2*res.Charts, n)
+	// No golden file is left over from a chart or page that is gone.
+	var files []string
+	require.NoError(t, filepath.WalkDir(filepath.Join("testdata", "golden"), func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			files = append(files, p)
+		}
+		return err
+	}))
+	pages := 0
+	for _, f := range res.Files {
+		if strings.HasSuffix(f, ".html") {
+			pages++
+		}
+	}
+	require.Len(t, files, n+pages, "stale golden files: run go test ./dashboards/render -run TestGolden -update")
 }
 
 func TestResult(t *testing.T) {
 	db := testWarehouse(t)
 	res, dir := renderSite(t, db, testPages(t), "en")
 	require.Equal(t, dir, res.Dir)
+	require.Equal(t, "en", res.Lang)
 	require.Equal(t, "index.html", res.Index)
-	require.Len(t, res.Pages, 2)
-	require.Equal(t, "overview", res.Pages[0].Name)
-	require.Equal(t, "overview.html", res.Pages[0].File)
-	require.Equal(t, "customers", res.Pages[1].Name)
-	require.Equal(t, 6+7, res.Charts)
+	var names []string
+	for _, p := range res.Pages {
+		names = append(names, p.Name)
+	}
+	require.Equal(t, append(append([]string{}, defaultPages...), "customers"), names)
+	require.Zero(t, res.Failed)
 
-	c := res.Pages[0].Charts[4]
+	ov := res.Pages[0]
+	require.Equal(t, "overview.html", ov.File)
+	require.Equal(t, map[string]string{"en": "overview.html", "zh": "zh/overview.html"}, ov.Files)
+	c := ov.Charts[8]
 	require.Equal(t, "revenue_trend", c.Name)
 	require.Equal(t, spec.Bar, c.Kind)
 	require.Equal(t, "chart-overview-revenue_trend", c.ID)
@@ -114,46 +155,54 @@ func TestResult(t *testing.T) {
 	require.Equal(t, 6, c.Rows)
 
 	for _, f := range []string{
-		"index.html", "overview.html", "customers.html",
+		"index.html", "overview.html", "health.html", "customers.html",
+		"zh/index.html", "zh/overview.html", "zh/health.html", "zh/customers.html",
 		"assets/echarts.min.js", "assets/crmwh.js", "assets/crmwh.css", "assets/favicon.svg",
-		"data/overview/net_revenue.csv", "data/customers/customer_list.csv",
+		"data/overview/net_revenue.csv", "data/customers/customer_list.csv", "data/value/pareto.csv",
 	} {
 		require.Contains(t, res.Files, f)
 		require.FileExists(t, filepath.Join(dir, f))
 	}
-	rows := 0
+	// Assets and data are written once, for both languages.
+	for _, f := range res.Files {
+		require.False(t, strings.HasPrefix(f, "zh/assets/") || strings.HasPrefix(f, "zh/data/"), f)
+	}
+	rows, charts := 0, 0
 	for _, p := range res.Pages {
 		for _, c := range p.Charts {
 			rows += c.Rows
+			charts++
 		}
 	}
 	require.Equal(t, rows, res.Rows)
+	require.Equal(t, charts, res.Charts)
 }
 
-// The same warehouse, pages and options give the same bytes.
+// The same warehouse, pages and options give the same bytes, in a folder
+// and in a single file.
 func TestDeterministic(t *testing.T) {
 	db := testWarehouse(t)
 	pages := testPages(t)
-	for _, lang := range spec.Languages {
-		a, dirA := renderSite(t, db, pages, lang)
-		b, dirB := renderSite(t, db, pages, lang)
-		require.Equal(t, a.Files, b.Files)
-		for _, f := range a.Files {
-			fa, err := os.ReadFile(filepath.Join(dirA, f))
+	for _, single := range []bool{false, true} {
+		var dirs []string
+		var files [][]string
+		for range 2 {
+			dir := t.TempDir()
+			res, err := render.Render(context.Background(), db, pages, render.Options{OutDir: dir, Lang: "zh", DataAsOf: asOf, SingleFile: single})
 			require.NoError(t, err)
-			fb, err := os.ReadFile(filepath.Join(dirB, f))
-			require.NoError(t, err)
-			require.True(t, bytes.Equal(fa, fb), "%s: %s differs between two renders", lang, f)
+			dirs, files = append(dirs, dir), append(files, res.Files)
+		}
+		require.Equal(t, files[0], files[1])
+		for _, f := range files[0] {
+			require.True(t, read(t, dirs[0], f) == read(t, dirs[1], f), "single file %v: %s differs between two renders", single, f)
 		}
 	}
 }
 
-func readCSV(t *testing.T, file string) [][]string {
+func readCSV(t *testing.T, data []byte) [][]string {
 	t.Helper()
-	data, err := os.ReadFile(file)
-	require.NoError(t, err)
 	body, ok := bytes.CutPrefix(data, []byte("\ufeff"))
-	require.True(t, ok, "%s has no UTF-8 byte-order mark", file)
+	require.True(t, ok, "no UTF-8 byte-order mark")
 	recs, err := csv.NewReader(bytes.NewReader(body)).ReadAll()
 	require.NoError(t, err)
 	return recs
@@ -162,6 +211,7 @@ func readCSV(t *testing.T, file string) [][]string {
 func TestCSV(t *testing.T) {
 	db := testWarehouse(t)
 	_, dir := renderSite(t, db, testPages(t), "zh")
+	csvFile := func(f string) [][]string { return readCSV(t, []byte(read(t, dir, f))) }
 
 	require.Equal(t, [][]string{
 		{"month", "net_revenue"},
@@ -171,7 +221,7 @@ func TestCSV(t *testing.T) {
 		{"2024-04-01", "1401234.56"},
 		{"2024-05-01", "1389000"},
 		{"2024-06-01", "1523456.78"},
-	}, readCSV(t, filepath.Join(dir, "data/overview/net_revenue.csv")))
+	}, csvFile("data/overview/net_revenue.csv"))
 
 	require.Equal(t, [][]string{
 		{"month", "active_customers", "new_customers"},
@@ -181,7 +231,7 @@ func TestCSV(t *testing.T) {
 		{"2024-04-01", "4630", "880"},
 		{"2024-05-01", "4702", "760"},
 		{"2024-06-01", "4911", "948"},
-	}, readCSV(t, filepath.Join(dir, "data/overview/customers_trend.csv")))
+	}, csvFile("data/overview/customers_trend.csv"))
 
 	// Every column of the query, not only the table's; text as it is, a
 	// formula defused, NULL empty.
@@ -191,59 +241,156 @@ func TestCSV(t *testing.T) {
 		{"2", `Zhang "Wei" O'Brien & 张伟`, "Corporate", "北京", "98765.4", "2024-01-12"},
 		{"3", "李娜", "Retail", "广州", "4321", "2024-03-30"},
 		{"4", `'=HYPERLINK("http://example.invalid")`, "SME <b>", "Shenzhen", "", "2024-05-01"},
-	}, readCSV(t, filepath.Join(dir, "data/customers/customer_list.csv")))
+	}, csvFile("data/customers/customer_list.csv"))
+
+	// Codes stay codes in the data, whatever the page's labels show.
+	pyramid := csvFile("data/value/pyramid.csv")
+	require.Equal(t, []string{"value_tier", "customers"}, pyramid[0])
+	require.Equal(t, []string{"top_1", "1"}, pyramid[1])
 }
 
 // Text from the data never becomes markup: it is escaped in HTML, and in
 // the embedded JSON <, > and & are \u escapes.
 func TestEscaping(t *testing.T) {
 	db := testWarehouse(t)
-	for _, lang := range spec.Languages {
-		_, dir := renderSite(t, db, testPages(t), lang)
-		data, err := os.ReadFile(filepath.Join(dir, "customers.html"))
-		require.NoError(t, err)
-		page := string(data)
-		for _, bad := range []string{"<script>alert(1)", "<img src=x", "<b>", `"Wei"`} {
-			require.NotContains(t, page, bad)
+	res, dir := renderSite(t, db, testPages(t), "en")
+	for _, p := range res.Pages {
+		for _, lang := range spec.Languages {
+			page := read(t, dir, p.Files[lang])
+			for _, bad := range []string{"<script>alert", "<img src=x", "<b>", `"Wei"`, "<now>", "<today>", "<Summer>", "<column>"} {
+				require.NotContains(t, page, bad, p.Files[lang])
+			}
+			// Only the page's own two scripts and the JSON data blocks.
+			echarts := 0
+			for _, c := range p.Charts {
+				if c.Kind.ECharts() && c.Rows > 0 {
+					echarts++
+				}
+			}
+			require.Equal(t, 2, strings.Count(page, "<script src="), p.Files[lang])
+			require.Equal(t, echarts, strings.Count(page, `<script type="application/json"`), p.Files[lang])
+			require.Equal(t, 2+echarts, strings.Count(page, "<script"), p.Files[lang])
 		}
-		require.Contains(t, page, "<td>&lt;script&gt;alert(1)&lt;/script&gt;</td>")
-		require.Contains(t, page, "<td>Zhang &#34;Wei&#34; O&#39;Brien &amp; 张伟</td>")
-		require.Contains(t, page, `\u003cscript\u003ealert(1)\u003c/script\u003e`)
-		require.Contains(t, page, `\u003cimg src=x onerror=alert(2)\u003e`)
-		// Only the page's own two scripts and the JSON data blocks.
-		require.Equal(t, 2, strings.Count(page, "<script src="))
-		require.Equal(t, 3, strings.Count(page, `<script type="application/json"`))
-		require.Equal(t, 5, strings.Count(page, "<script"))
+	}
+	c := read(t, dir, "customers.html")
+	require.Contains(t, c, "<td>&lt;script&gt;alert(1)&lt;/script&gt;</td>")
+	require.Contains(t, c, "<td>Zhang &#34;Wei&#34; O&#39;Brien &amp; 张伟</td>")
+	require.Contains(t, c, `\u003cscript\u003ealert(1)\u003c/script\u003e`)
+	require.Contains(t, c, `\u003cimg src=x onerror=alert(2)\u003e`)
+
+	// The names on the value and watchlist pages, in both languages.
+	for _, f := range []string{"value.html", "watchlist.html", "zh/value.html", "zh/watchlist.html"} {
+		page := read(t, dir, f)
+		require.Contains(t, page, "<td>&lt;script&gt;alert(1)&lt;/script&gt;</td>", f)
+		require.Contains(t, page, "<td>Zhang &#34;Wei&#34; O&#39;Brien &amp; 张伟</td>", f)
+		require.Contains(t, page, `"name":"\u003cscript\u003ealert(1)\u003c/script\u003e"`, f) // the scatter's points
 	}
 }
 
 func TestLanguages(t *testing.T) {
 	db := testWarehouse(t)
 	pages := testPages(t)
-	_, en := renderSite(t, db, pages, "en")
-	_, zh := renderSite(t, db, pages, "zh")
-	read := func(dir, f string) string {
-		b, err := os.ReadFile(filepath.Join(dir, f))
-		require.NoError(t, err)
-		return string(b)
-	}
-	e, z := read(en, "overview.html"), read(zh, "overview.html")
+	_, enDir := renderSite(t, db, pages, "en")
+	e, z := read(t, enDir, "overview.html"), read(t, enDir, "zh/overview.html")
 	require.Contains(t, e, `<html lang="en">`)
 	require.Contains(t, e, "Data as of <time datetime=\"2024-07-01T06:00:00&#43;08:00\">2024-07-01 06:00 UTC&#43;08:00</time>")
+	require.Contains(t, e, `<a class="health" href="health.html">Data health</a>`)
+	require.Contains(t, e, `<a href="zh/overview.html" hreflang="zh-CN" lang="zh-CN" data-lang-link="zh">中文</a>`)
+	require.Contains(t, e, `<link rel="stylesheet" href="assets/crmwh.css">`)
+	require.Contains(t, e, `href="data/overview/net_revenue.csv" download="overview-net_revenue.csv"`)
 	require.Contains(t, e, "<h3>Net revenue</h3>")
 	require.Contains(t, e, `title="¥1,523,456.78">¥1.52M</p>`)
 	require.Contains(t, e, "▲</span> &#43;9.7% <span class=\"vs\">vs May 2024</span>")
 
 	require.Contains(t, z, `<html lang="zh-CN">`)
 	require.Contains(t, z, "数据截至 <time")
+	require.Contains(t, z, `<a class="health" href="health.html">数据健康</a>`)
+	require.Contains(t, z, `<a href="../overview.html" hreflang="en" lang="en" data-lang-link="en">English</a>`)
+	require.Contains(t, z, `<link rel="stylesheet" href="../assets/crmwh.css">`)
+	require.Contains(t, z, `<script src="../assets/echarts.min.js"></script>`)
+	require.Contains(t, z, `href="../data/overview/net_revenue.csv"`)
 	require.Contains(t, z, "<h3>净收入</h3>")
 	require.Contains(t, z, `title="¥1,523,456.78">¥152.35万</p>`)
 	require.Contains(t, z, "较 2024年5月")
 	require.Contains(t, z, `<a href="overview.html" aria-current="page">经营概览</a>`)
 
-	c := read(zh, "customers.html")
+	// Labels translate codes from the data; data without a label stays as it is.
+	v := read(t, enDir, "zh/value.html")
+	require.Contains(t, v, "<td>前1%</td>")
+	require.Contains(t, v, "<td>冠军客户</td>")
+	require.Contains(t, v, "<td>李娜</td>") // account_manager_name_zh
+	require.Contains(t, read(t, enDir, "value.html"), "<td>Li Na</td>")
+	w := read(t, enDir, "zh/watchlist.html")
+	require.Contains(t, w, "<td>超期未购，近期投诉，工单未解决，订单金额下降</td>")
+	require.Contains(t, w, "<td>先解决未结工单，再电话回访</td>")
+	r := read(t, enDir, "zh/retention.html")
+	require.Contains(t, r, "<td>投诉工单</td>")
+	require.Contains(t, r, "<td>contact:&lt;b&gt;new topic&lt;/b&gt;</td>")
+
+	c := read(t, enDir, "zh/customers.html")
 	require.Contains(t, c, `<p class="kpi-delta down good">`) // refunds fell: good news
 	require.Contains(t, c, "-0.1个百分点")
+
+	// With Chinese first, the Chinese site is at the top and English in en/.
+	res, zhDir := renderSite(t, db, pages, "zh")
+	require.Equal(t, map[string]string{"zh": "overview.html", "en": "en/overview.html"}, res.Pages[0].Files)
+	require.Contains(t, read(t, zhDir, "overview.html"), `<html lang="zh-CN">`)
+	require.Contains(t, read(t, zhDir, "overview.html"), `<a href="en/overview.html" hreflang="en" lang="en" data-lang-link="en">English</a>`)
+	require.Contains(t, read(t, zhDir, "en/overview.html"), `<html lang="en">`)
+	require.Contains(t, read(t, zhDir, "en/index.html"), `<a href="../index.html" hreflang="zh-CN" lang="zh-CN" data-lang-link="zh">中文</a>`)
+}
+
+// Marks: the Pareto curve's 80/20 lines, and the real share held by the
+// top 20% on the curve.
+func TestMarks(t *testing.T) {
+	db := testWarehouse(t)
+	res, _ := renderSite(t, db, testPages(t), "en")
+	var pareto render.ChartResult
+	for _, c := range res.Pages[1].Charts {
+		if c.Name == "pareto" {
+			pareto = c
+		}
+	}
+	var pl struct {
+		Option struct {
+			Series []struct {
+				MarkLine  *struct{ Data []map[string]any } `json:"markLine"`
+				MarkPoint *struct{ Data []map[string]any } `json:"markPoint"`
+			}
+		}
+	}
+	require.NoError(t, json.Unmarshal(pareto.JSON["zh"], &pl))
+	s := pl.Option.Series
+	require.Len(t, s, 2)
+	require.Len(t, s[0].MarkLine.Data, 2)
+	require.Equal(t, 19.0, s[0].MarkLine.Data[0]["xAxis"]) // the category 20%
+	require.Equal(t, map[string]any{"formatter": "前20%", "position": "insideEndTop"}, s[0].MarkLine.Data[0]["label"])
+	require.Equal(t, 0.8, s[0].MarkLine.Data[1]["yAxis"])
+	// 1 - 0.8^6 = 73.8%: the real share, not the rule's 80%.
+	require.Len(t, s[0].MarkPoint.Data, 1)
+	point := s[0].MarkPoint.Data[0]
+	require.Equal(t, "73.8%", point["value"])
+	require.Equal(t, 19.0, point["coord"].([]any)[0])
+	require.InDelta(t, 0.737856, point["coord"].([]any)[1], 1e-12)
+	require.Nil(t, s[1].MarkLine)
+	require.Nil(t, s[1].MarkPoint)
+
+	p, err := spec.Parse("dashboards/bad_mark.yaml", []byte(`
+name: bad-mark
+title: {en: Bad mark, zh: 坏标记}
+sections:
+  - charts:
+      - name: pareto
+        kind: line
+        title: {en: Pareto, zh: 帕累托}
+        query: SELECT customer_share, revenue_share FROM mart_pareto ORDER BY 1
+        x: {column: customer_share}
+        series: [{column: revenue_share, label: {en: Share, zh: 占比}}]
+        marks: [{x: 0.205}]
+`))
+	require.NoError(t, err)
+	_, err = render.Render(context.Background(), db, []spec.Page{p}, render.Options{OutDir: t.TempDir(), DataAsOf: asOf})
+	require.ErrorContains(t, err, "dashboards/bad_mark.yaml:6: sections[0].charts[0]: chart pareto: marks[0].x: no row has customer_share = 0.205")
 }
 
 func TestTruncatedTable(t *testing.T) {
@@ -261,15 +408,17 @@ sections:
 	require.NoError(t, err)
 	res, dir := renderSite(t, db, []spec.Page{p}, "en")
 	require.Equal(t, 1500, res.Rows)
-	page, err := os.ReadFile(filepath.Join(dir, "big.html"))
-	require.NoError(t, err)
-	require.Equal(t, render.MaxTableRows, strings.Count(string(page), "<tr><td"))
-	require.Contains(t, string(page), "Showing the first 1000 of 1500 rows; the CSV file has them all.")
-	require.Len(t, readCSV(t, filepath.Join(dir, "data/big/numbers.csv")), 1501)
+	page := read(t, dir, "big.html")
+	require.Equal(t, render.MaxTableRows, strings.Count(page, "<tr><td"))
+	require.Contains(t, page, "Showing the first 1000 of 1500 rows; the CSV file has them all.")
+	require.Contains(t, read(t, dir, "zh/big.html"), "仅显示前 1000 行（共 1500 行），完整数据见 CSV 文件。")
+	require.Len(t, readCSV(t, []byte(read(t, dir, "data/big/numbers.csv"))), 1501)
 }
 
-// Query and data problems of every chart come back at once, each naming
-// the file, line, key path and chart; nothing is written.
+// A chart whose query fails, or whose rows do not fit it, is shown as a
+// failure in its place; the rest of its page and the other pages are
+// written; the error names every failed chart with its file, line and key
+// path.
 func TestChartErrors(t *testing.T) {
 	db := testWarehouse(t)
 	p, err := spec.Parse("dashboards/broken.yaml", []byte(`name: broken
@@ -298,18 +447,36 @@ sections:
         query: SELECT 1 AS one
 `))
 	require.NoError(t, err)
+	pages := append(testPages(t)[:1], p)
 	dir := t.TempDir()
-	_, err = render.Render(context.Background(), db, []spec.Page{p}, render.Options{OutDir: dir, DataAsOf: asOf})
+	res, err := render.Render(context.Background(), db, pages, render.Options{OutDir: dir, DataAsOf: asOf})
 	require.Error(t, err)
 	msg := err.Error()
+	require.Contains(t, msg, "rendering dashboards: 3 of 16 charts failed (their pages show the failure)")
 	require.Contains(t, msg, "dashboards/broken.yaml:5: sections[0].charts[0]: chart no_table: query: ")
 	require.Contains(t, msg, "no_such_table")
 	require.Contains(t, msg, `dashboards/broken.yaml:9: sections[0].charts[1]: chart no_column: series[0].column: column "revenue" is not in the query's result (columns: month, orders)`)
 	require.Contains(t, msg, `dashboards/broken.yaml:16: sections[0].charts[2]: chart text_values: value: column "name" (VARCHAR) holds "<script>alert(1)</script>" in row 1, not a number`)
 	require.NotContains(t, msg, "chart fine")
-	entries, err := os.ReadDir(dir)
-	require.NoError(t, err)
-	require.Empty(t, entries, "a failed render wrote files")
+	var ce *render.ChartError
+	require.True(t, errors.As(err, &ce))
+	require.Equal(t, "broken", ce.Page)
+
+	require.Equal(t, 3, res.Failed)
+	require.Equal(t, "broken", res.Pages[1].Name)
+	require.Error(t, res.Pages[1].Charts[0].Err)
+	require.NoError(t, res.Pages[1].Charts[3].Err)
+	for _, f := range []string{"overview.html", "zh/overview.html", "broken.html", "zh/broken.html", "data/broken/fine.csv"} {
+		require.Contains(t, res.Files, f)
+	}
+	require.NotContains(t, res.Files, "data/broken/no_table.csv")
+	page := read(t, dir, "broken.html")
+	require.Equal(t, 3, strings.Count(page, `<div class="chart-error"`))
+	require.Contains(t, page, "This chart could not be drawn in the last refresh:")
+	require.Contains(t, page, "holds &#34;&lt;script&gt;alert(1)&lt;/script&gt;&#34; in row 1")
+	require.NotContains(t, page, "<script>alert")
+	require.Contains(t, read(t, dir, "zh/broken.html"), "上次刷新时无法绘制此图表：")
+	require.Regexp(t, regexp.MustCompile(`(?s)<h3>D</h3>.*<td class="num">1</td>`), page)
 }
 
 func TestOptions(t *testing.T) {
@@ -324,20 +491,96 @@ func TestOptions(t *testing.T) {
 		{"no as-of", render.Options{OutDir: t.TempDir()}, "no data-as-of time"},
 		{"language", render.Options{OutDir: t.TempDir(), DataAsOf: asOf, Lang: "fr"}, `unknown language "fr" (expected one of: en, zh)`},
 		{"currency", render.Options{OutDir: t.TempDir(), DataAsOf: asOf, Currency: "yuan"}, `invalid currency "yuan"`},
+		{"page", render.Options{OutDir: t.TempDir(), DataAsOf: asOf, Pages: []string{"nope"}}, `no page named "nope" (pages: overview, value, retention, segments, watchlist, service, health, customers)`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := render.Render(context.Background(), db, pages, tc.o)
 			require.ErrorContains(t, err, tc.want)
 		})
 	}
-	_, err := render.Render(context.Background(), db, pages, render.Options{OutDir: t.TempDir(), DataAsOf: asOf, SingleFile: true})
-	require.True(t, errors.Is(err, render.ErrSingleFileNotSupported))
+}
+
+// Currency comes from the options (crmwh.yaml), in every format.
+func TestCurrency(t *testing.T) {
+	db := testWarehouse(t)
+	dir := t.TempDir()
+	_, err := render.Render(context.Background(), db, testPages(t)[:1], render.Options{OutDir: dir, DataAsOf: asOf, Currency: "USD"})
+	require.NoError(t, err)
+	require.Contains(t, read(t, dir, "overview.html"), `title="$1,523,456.78">$1.52M</p>`)
+	require.Contains(t, read(t, dir, "zh/overview.html"), `title="$1,523,456.78">$152.35万</p>`)
+	require.Contains(t, read(t, dir, "overview.html"), `data-currency="USD"`)
+}
+
+// Options.Pages renders some pages; the navigation still has them all.
+func TestSomePages(t *testing.T) {
+	db := testWarehouse(t)
+	dir := t.TempDir()
+	res, err := render.Render(context.Background(), db, testPages(t), render.Options{OutDir: dir, DataAsOf: asOf, Pages: []string{"value"}})
+	require.NoError(t, err)
+	require.Len(t, res.Pages, 1)
+	require.Equal(t, "value", res.Pages[0].Name)
+	require.Contains(t, res.Files, "value.html")
+	require.Contains(t, res.Files, "zh/value.html")
+	require.NotContains(t, res.Files, "overview.html")
+	require.NoFileExists(t, filepath.Join(dir, "overview.html"))
+	require.Contains(t, read(t, dir, "value.html"), `<a href="overview.html">Executive overview</a>`)
+}
+
+// A single file holds every page in both languages, the scripts, styles
+// and icon inlined and the CSV data as data: URLs; nothing else is written.
+func TestSingleFile(t *testing.T) {
+	db := testWarehouse(t)
+	pages := testPages(t)
+	_, folder := renderSite(t, db, pages, "en")
+	dir := t.TempDir()
+	res, err := render.Render(context.Background(), db, pages, render.Options{OutDir: dir, DataAsOf: asOf, SingleFile: true})
+	require.NoError(t, err)
+	require.Equal(t, []string{render.SingleFileName}, res.Files)
+	require.Equal(t, render.SingleFileName, res.Index)
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	require.Len(t, entries, 1)
+	require.Equal(t, "#en-overview", res.Pages[0].File)
+	require.Equal(t, "en-chart-overview-net_revenue", res.Pages[0].Charts[0].ID)
+	require.Empty(t, res.Pages[0].Charts[0].CSV)
+
+	page := read(t, dir, render.SingleFileName)
+	require.NotContains(t, page, "<script src=")
+	require.NotContains(t, page, `href="assets/`)
+	// Every link is to a part of the file or a data: URL.
+	for _, m := range regexp.MustCompile(`(?:href|src)="([^"]*)"`).FindAllStringSubmatch(page[:strings.Index(page, "<script>")], -1) {
+		require.True(t, strings.HasPrefix(m[1], "#") || strings.HasPrefix(m[1], "data:"), "link to %.60s", m[1])
+	}
+	require.Contains(t, page, `<link rel="icon" href="data:image/svg&#43;xml;base64,`)
+	require.Contains(t, page, "<style>")
+	require.Equal(t, 2, strings.Count(page, "<script>"))
+	for _, p := range res.Pages {
+		for _, lang := range spec.Languages {
+			require.Contains(t, page, `<div class="view" id="`+lang+`-`+p.Name+`"`)
+		}
+	}
+	require.Contains(t, page, `<div class="view" id="zh-index" lang="zh-CN" data-lang="zh"`)
+	require.Contains(t, page, `<a href="#zh-overview" hreflang="zh-CN" lang="zh-CN" data-lang-link="zh">中文</a>`)
+	require.Contains(t, page, `<a class="health" href="#en-health">Data health</a>`)
+	require.Contains(t, page, `id="zh-chart-value-pareto"`)
+	require.NotContains(t, page, "<script>alert")
+
+	// Each chart's data is its CSV file, as a data: URL.
+	m := regexp.MustCompile(`href="data:text/csv;charset=utf-8;base64,([A-Za-z0-9+/=&#;]+)" download="customers-customer_list.csv"`).FindStringSubmatch(page)
+	require.NotNil(t, m)
+	data, err := base64.StdEncoding.DecodeString(html.UnescapeString(m[1]))
+	require.NoError(t, err)
+	require.Equal(t, read(t, folder, "data/customers/customer_list.csv"), string(data))
 }
 
 func TestCancelled(t *testing.T) {
 	db := testWarehouse(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	_, err := render.Render(ctx, db, testPages(t), render.Options{OutDir: t.TempDir(), DataAsOf: asOf})
+	dir := t.TempDir()
+	_, err := render.Render(ctx, db, testPages(t), render.Options{OutDir: dir, DataAsOf: asOf})
 	require.ErrorIs(t, err, context.Canceled)
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	require.Empty(t, entries)
 }

@@ -3,7 +3,9 @@ package render
 import (
 	"bytes"
 	"embed"
+	"encoding/base64"
 	"encoding/csv"
+	"encoding/json"
 	"fmt"
 	"html/template"
 	"io/fs"
@@ -29,10 +31,14 @@ type uiText struct {
 	IndexIntro  string
 	Pages       string
 	DataAsOf    string
+	DataHealth  string
+	Language    string // the language's own name, on links to it
+	Languages   string // the label of the language links
 	DownloadCSV string
 	Vs          string
 	NoData      string
 	NoScript    string
+	ChartFailed string
 	Truncated   string // fmt: shown rows, total rows
 	Charts      string // fmt: number of charts
 }
@@ -44,10 +50,14 @@ var uiTexts = map[string]uiText{
 		IndexIntro:  "Choose a page.",
 		Pages:       "Pages",
 		DataAsOf:    "Data as of",
+		DataHealth:  "Data health",
+		Language:    "English",
+		Languages:   "Language",
 		DownloadCSV: "CSV",
 		Vs:          "vs",
 		NoData:      "No data.",
 		NoScript:    "The charts on this page need JavaScript; the tables and CSV files do not.",
+		ChartFailed: "This chart could not be drawn in the last refresh:",
 		Truncated:   "Showing the first %d of %d rows; the CSV file has them all.",
 		Charts:      "%d charts",
 	},
@@ -57,20 +67,59 @@ var uiTexts = map[string]uiText{
 		IndexIntro:  "请选择页面。",
 		Pages:       "页面",
 		DataAsOf:    "数据截至",
+		DataHealth:  "数据健康",
+		Language:    "中文",
+		Languages:   "语言",
 		DownloadCSV: "CSV",
 		Vs:          "较",
 		NoData:      "暂无数据。",
 		NoScript:    "本页图表需要 JavaScript；表格和 CSV 文件无需 JavaScript。",
+		ChartFailed: "上次刷新时无法绘制此图表：",
 		Truncated:   "仅显示前 %d 行（共 %d 行），完整数据见 CSV 文件。",
 		Charts:      "%d 个图表",
 	},
 }
 
-// pageView is what the page template shows.
-type pageView struct {
-	page     spec.Page
-	File     string
-	Sections []sectionView
+// document is one HTML file: a page or the index of a folder site, or the
+// whole single file.
+type document struct {
+	HTMLLang    string
+	Title       string
+	Assets      string // folder site: the path to assets/ ("", or "../")
+	Single      bool
+	NoAnimation bool
+	CSS         template.CSS // single file: the inlined assets
+	Icon        template.URL
+	ECharts     template.JS
+	Script      template.JS
+	Views       []*view
+}
+
+// view is a page or the index in one language.
+type view struct {
+	Name     string // the page's name, or "index"
+	Lang     string
+	HTMLLang string
+	Currency string
+	UI       uiText
+	Title    string
+	Desc     string
+	Home     string
+	Nav      []link
+	Langs    []link
+	Health   string
+	AsOf     string
+	AsOfISO  string
+	Page     []sectionView // nil for the index
+	Index    []indexItem
+}
+
+type link struct {
+	Text     string
+	Href     string
+	Lang     string // hreflang of language links
+	Current  bool
+	HTMLLang string
 }
 
 type sectionView struct {
@@ -81,47 +130,21 @@ type sectionView struct {
 
 // chartView is what the chart template shows of one chart.
 type chartView struct {
-	Name      string
 	Kind      spec.Kind
 	ID        string
 	Title     string
 	Note      string
 	Width     string
-	CSV       string
-	Empty     bool
+	CSV       template.URL
+	CSVName   string
 	UI        *uiText
+	Echart    bool
+	Empty     bool
 	Data      template.JS // ECharts kinds: the payload, HTML-escaped JSON
 	KPI       *kpiCard
 	Table     *tableView
 	Truncated string
-
-	json []byte
-	res  *result
-}
-
-// Echart reports whether ECharts draws the chart in the browser.
-func (c *chartView) Echart() bool { return c.Kind.Cartesian() }
-
-// layout is the data of every template: the page's own fields plus the
-// site's navigation, language and data-as-of time.
-type layout struct {
-	Lang     string
-	HTMLLang string
-	Currency string
-	UI       uiText
-	Title    string
-	Desc     string
-	Nav      []navItem
-	AsOf     string
-	AsOfISO  string
-	Page     *pageView
-	Pages    []indexItem
-}
-
-type navItem struct {
-	Title   string
-	Href    string
-	Current bool
+	Error     string
 }
 
 type indexItem struct {
@@ -131,10 +154,124 @@ type indexItem struct {
 	Charts string
 }
 
-// write writes the assets, the pages, the index and the CSV files.
+// linker makes the links of one language's views.
+type linker struct {
+	s    *site
+	lang string
+}
+
+func (k linker) primary() bool { return k.lang == k.s.opts.Lang }
+
+// up leads from the language's folder to the top of the site.
+func (k linker) up() string {
+	if k.primary() {
+		return ""
+	}
+	return "../"
+}
+
+// file is a page's file in the language, relative to the top of the site.
+func (k linker) file(name string) string {
+	if k.s.opts.SingleFile {
+		return "#" + k.lang + "-" + name
+	}
+	if k.primary() {
+		return name + ".html"
+	}
+	return k.lang + "/" + name + ".html"
+}
+
+// href links from a page of this language to a page of lang.
+func (k linker) href(lang, name string) string {
+	if k.s.opts.SingleFile {
+		return "#" + lang + "-" + name
+	}
+	if lang == k.lang {
+		return name + ".html"
+	}
+	return k.up() + linker{k.s, lang}.file(name)
+}
+
+func (k linker) csvFile(page, chart string) string { return path.Join("data", page, chart+".csv") }
+
+// write writes the site: a folder, or the single file.
 func (s *site) write() (Result, error) {
-	res := Result{Dir: s.opts.OutDir, Index: "index.html"}
+	res := Result{Dir: s.opts.OutDir, Lang: s.opts.Lang, Index: "index.html"}
+	if s.opts.SingleFile {
+		res.Index = SingleFileName
+	}
 	w := &writer{dir: s.opts.OutDir}
+
+	// CSV files (data: URLs in a single file) hold the query's rows; they
+	// are the same in every language.
+	csvs := map[[2]string][]byte{}
+	for _, pd := range s.pages {
+		if !pd.render {
+			continue
+		}
+		pr := PageResult{Name: pd.page.Name, Files: map[string]string{}}
+		for _, lang := range s.langs {
+			pr.Files[lang] = linker{s, lang}.file(pd.page.Name)
+		}
+		pr.File = pr.Files[s.opts.Lang]
+		for _, cd := range pd.charts {
+			cr := ChartResult{Name: cd.spec.Name, Kind: cd.spec.Kind, ID: chartID(pd.page.Name, cd.spec.Name), Err: cd.err}
+			if s.opts.SingleFile {
+				cr.ID = s.opts.Lang + "-" + cr.ID
+			}
+			if cd.res != nil {
+				cr.Rows = len(cd.res.rows)
+				res.Rows += cr.Rows
+			}
+			if cd.err != nil {
+				res.Failed++
+			} else {
+				data, err := csvBytes(cd.res)
+				if err != nil {
+					return Result{}, fmt.Errorf("writing %s: %w", linker{s, s.opts.Lang}.csvFile(pd.page.Name, cd.spec.Name), err)
+				}
+				csvs[[2]string{pd.page.Name, cd.spec.Name}] = data
+				cr.JSON = map[string]json.RawMessage{}
+				for lang, v := range cd.views {
+					cr.JSON[lang] = v.data
+				}
+				if !s.opts.SingleFile {
+					cr.CSV = linker{s, s.opts.Lang}.csvFile(pd.page.Name, cd.spec.Name)
+				}
+			}
+			pr.Charts = append(pr.Charts, cr)
+			res.Charts++
+		}
+		res.Pages = append(res.Pages, pr)
+	}
+
+	var views []*view
+	var titles []string // per view, for the documents of a folder site
+	for _, lang := range s.langs {
+		k := linker{s, lang}
+		index := s.indexView(k)
+		views = append(views, index)
+		titles = append(titles, index.Title)
+		for i := range s.pages {
+			if s.pages[i].render {
+				v := s.pageView(k, i, csvs)
+				views = append(views, v)
+				titles = append(titles, v.Title)
+			}
+		}
+	}
+
+	if s.opts.SingleFile {
+		doc, err := s.singleDocument(views)
+		if err != nil {
+			return Result{}, err
+		}
+		if err := w.template(SingleFileName, "single", doc); err != nil {
+			return Result{}, err
+		}
+		res.Files = w.written
+		return res, nil
+	}
 
 	if err := fs.WalkDir(assets.Site, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
@@ -148,57 +285,176 @@ func (s *site) write() (Result, error) {
 	}); err != nil {
 		return Result{}, fmt.Errorf("writing dashboard assets: %w", err)
 	}
-
-	base := layout{
-		Lang:     s.opts.Lang,
-		HTMLLang: map[string]string{"en": "en", "zh": "zh-CN"}[s.opts.Lang],
-		Currency: s.opts.Currency,
-		UI:       s.ui,
-		AsOf:     s.opts.DataAsOf.Format("2006-01-02 15:04 UTC-07:00"),
-		AsOfISO:  s.opts.DataAsOf.Format("2006-01-02T15:04:05Z07:00"),
+	keys := make([][2]string, 0, len(csvs))
+	for key := range csvs {
+		keys = append(keys, key)
 	}
-	for _, pv := range s.pages {
-		base.Nav = append(base.Nav, navItem{Title: pv.page.Title.In(s.opts.Lang), Href: pv.File})
-	}
-
-	var index []indexItem
-	for i := range s.pages {
-		pv := &s.pages[i]
-		l := base
-		l.Nav = append([]navItem(nil), base.Nav...)
-		l.Nav[i].Current = true
-		l.Title = pv.page.Title.In(s.opts.Lang)
-		l.Desc = pv.page.Description.In(s.opts.Lang)
-		l.Page = pv
-		if err := w.template(pv.File, "page.html", l); err != nil {
+	sort.Slice(keys, func(i, j int) bool { return keys[i][0]+"/"+keys[i][1] < keys[j][0]+"/"+keys[j][1] })
+	for _, key := range keys {
+		if err := w.file(linker{s, s.opts.Lang}.csvFile(key[0], key[1]), csvs[key]); err != nil {
 			return Result{}, err
 		}
-		pr := PageResult{Name: pv.page.Name, File: pv.File}
-		for _, sv := range pv.Sections {
-			for _, cv := range sv.Charts {
-				if err := w.csv(cv.CSV, cv.res); err != nil {
-					return Result{}, err
-				}
-				pr.Charts = append(pr.Charts, ChartResult{
-					Name: cv.Name, Kind: cv.Kind, ID: cv.ID, CSV: cv.CSV, Rows: len(cv.res.rows), JSON: cv.json,
-				})
-				res.Charts++
-				res.Rows += len(cv.res.rows)
-			}
-		}
-		res.Pages = append(res.Pages, pr)
-		index = append(index, indexItem{Title: l.Title, Desc: l.Desc, Href: pv.File, Charts: fmt.Sprintf(s.ui.Charts, len(pr.Charts))})
 	}
-
-	l := base
-	l.Title = s.ui.Index
-	l.Pages = index
-	if err := w.template(res.Index, "index.html", l); err != nil {
-		return Result{}, err
+	for i, v := range views {
+		k := linker{s, v.Lang}
+		file := k.file(v.Name)
+		doc := &document{HTMLLang: v.HTMLLang, Title: titles[i], Assets: k.up(), NoAnimation: s.opts.NoAnimation, Views: []*view{v}}
+		if err := w.template(file, "document", doc); err != nil {
+			return Result{}, err
+		}
 	}
 	sort.Strings(w.written)
 	res.Files = w.written
 	return res, nil
+}
+
+// base is what every view of a language shares: navigation, languages,
+// data-as-of and the link to the data-health page.
+func (s *site) base(k linker, current string) *view {
+	ui := uiTexts[k.lang]
+	v := &view{
+		Name:     current,
+		Lang:     k.lang,
+		HTMLLang: htmlLang(k.lang),
+		Currency: s.opts.Currency,
+		UI:       ui,
+		Home:     k.href(k.lang, "index"),
+		AsOf:     s.opts.DataAsOf.Format("2006-01-02 15:04 UTC-07:00"),
+		AsOfISO:  s.opts.DataAsOf.Format("2006-01-02T15:04:05Z07:00"),
+	}
+	for _, pd := range s.pages {
+		v.Nav = append(v.Nav, link{Text: pd.page.Title.In(k.lang), Href: k.href(k.lang, pd.page.Name), Current: pd.page.Name == current})
+		if pd.page.Name == HealthPage {
+			v.Health = k.href(k.lang, HealthPage)
+		}
+	}
+	for _, lang := range s.langs {
+		if lang != k.lang {
+			v.Langs = append(v.Langs, link{Text: uiTexts[lang].Language, Href: k.href(lang, current), Lang: lang, HTMLLang: htmlLang(lang)})
+		}
+	}
+	return v
+}
+
+func htmlLang(lang string) string {
+	if lang == "zh" {
+		return "zh-CN"
+	}
+	return "en"
+}
+
+func (s *site) indexView(k linker) *view {
+	v := s.base(k, "index")
+	v.Title = v.UI.Index
+	for _, pd := range s.pages {
+		v.Index = append(v.Index, indexItem{
+			Title:  pd.page.Title.In(k.lang),
+			Desc:   pd.page.Description.In(k.lang),
+			Href:   k.href(k.lang, pd.page.Name),
+			Charts: fmt.Sprintf(v.UI.Charts, len(pd.charts)),
+		})
+	}
+	return v
+}
+
+func (s *site) pageView(k linker, i int, csvs map[[2]string][]byte) *view {
+	pd := &s.pages[i]
+	p := pd.page
+	v := s.base(k, p.Name)
+	v.Title = p.Title.In(k.lang)
+	v.Desc = p.Description.In(k.lang)
+	v.Page = make([]sectionView, len(p.Sections))
+	for si, sec := range p.Sections {
+		v.Page[si] = sectionView{ID: "section-" + p.Name + "-" + fmt.Sprint(si), Title: sec.Title.In(k.lang)}
+		if s.opts.SingleFile {
+			v.Page[si].ID = k.lang + "-" + v.Page[si].ID
+		}
+	}
+	for _, cd := range pd.charts {
+		c := cd.spec
+		cv := &chartView{
+			Kind:    c.Kind,
+			ID:      chartID(p.Name, c.Name),
+			Title:   c.Title.In(k.lang),
+			Note:    c.Note.In(k.lang),
+			Width:   string(c.Width),
+			CSVName: p.Name + "-" + c.Name + ".csv",
+			UI:      &v.UI,
+			Echart:  c.Kind.ECharts(),
+		}
+		if s.opts.SingleFile {
+			cv.ID = k.lang + "-" + cv.ID
+		}
+		if cv.Width == "" && c.Kind != spec.KPI {
+			cv.Width = string(spec.Full) // KPI cards sit four to a row unless told
+		}
+		switch {
+		case cd.err != nil:
+			cv.Error = cd.err.Error()
+		default:
+			if s.opts.SingleFile {
+				cv.CSV = template.URL("data:text/csv;charset=utf-8;base64," + base64.StdEncoding.EncodeToString(csvs[[2]string{p.Name, c.Name}]))
+			} else {
+				cv.CSV = template.URL(k.up() + k.csvFile(p.Name, c.Name))
+			}
+			cc := cd.views[k.lang]
+			cv.Empty = len(cd.res.rows) == 0
+			cv.KPI, cv.Table = cc.kpi, cc.table
+			if cv.Echart {
+				cv.Data = template.JS(cc.data) // safe: encoding/json escaped <, > and &
+			}
+			if t := cc.table; t != nil && t.TotalRows > len(t.Rows) {
+				cv.Truncated = fmt.Sprintf(v.UI.Truncated, len(t.Rows), t.TotalRows)
+			}
+		}
+		v.Page[cd.section].Charts = append(v.Page[cd.section].Charts, cv)
+	}
+	return v
+}
+
+// singleDocument is the single file: every view, with the assets inlined.
+func (s *site) singleDocument(views []*view) (*document, error) {
+	read := func(name string) (string, error) {
+		b, err := fs.ReadFile(assets.Site, name)
+		if err != nil {
+			return "", fmt.Errorf("reading asset %s: %w", name, err)
+		}
+		return string(b), nil
+	}
+	css, err := read("crmwh.css")
+	if err != nil {
+		return nil, err
+	}
+	icon, err := read("favicon.svg")
+	if err != nil {
+		return nil, err
+	}
+	echarts, err := read("echarts.min.js")
+	if err != nil {
+		return nil, err
+	}
+	script, err := read("crmwh.js")
+	if err != nil {
+		return nil, err
+	}
+	// Inlined text must not end its element early.
+	for name, text := range map[string]string{"crmwh.css": css, "echarts.min.js": echarts, "crmwh.js": script} {
+		low := strings.ToLower(text)
+		if strings.Contains(low, "</script") || strings.Contains(low, "</style") || strings.Contains(low, "<!--") {
+			return nil, fmt.Errorf("asset %s cannot be inlined: it contains </script, </style or <!--", name)
+		}
+	}
+	return &document{
+		HTMLLang:    htmlLang(s.opts.Lang),
+		Title:       views[0].UI.Index + " · " + views[0].UI.Brand,
+		Single:      true,
+		NoAnimation: s.opts.NoAnimation,
+		CSS:         template.CSS(css),
+		Icon:        template.URL("data:image/svg+xml;base64," + base64.StdEncoding.EncodeToString([]byte(icon))),
+		ECharts:     template.JS(echarts),
+		Script:      template.JS(script),
+		Views:       views,
+	}, nil
 }
 
 // writer writes files under a folder, each atomically (a temporary file
@@ -243,16 +499,16 @@ func (w *writer) template(rel, name string, data any) error {
 	return w.file(rel, b.Bytes())
 }
 
-// csv writes a query's rows as UTF-8 CSV with a byte-order mark (so that
-// Excel reads Chinese text correctly), a header of column names, exact
+// csvBytes writes a query's rows as UTF-8 CSV with a byte-order mark (so
+// that Excel reads Chinese text correctly), a header of column names, exact
 // values, and NULL as an empty field.
-func (w *writer) csv(rel string, r *result) error {
+func csvBytes(r *result) ([]byte, error) {
 	var b bytes.Buffer
 	b.WriteString("\ufeff")
 	cw := csv.NewWriter(&b)
 	cw.UseCRLF = true
 	if err := cw.Write(r.columns); err != nil {
-		return fmt.Errorf("writing %s: %w", rel, err)
+		return nil, err
 	}
 	rec := make([]string, len(r.columns))
 	for _, row := range r.rows {
@@ -263,14 +519,11 @@ func (w *writer) csv(rel string, r *result) error {
 			}
 		}
 		if err := cw.Write(rec); err != nil {
-			return fmt.Errorf("writing %s: %w", rel, err)
+			return nil, err
 		}
 	}
 	cw.Flush()
-	if err := cw.Error(); err != nil {
-		return fmt.Errorf("writing %s: %w", rel, err)
-	}
-	return w.file(rel, b.Bytes())
+	return b.Bytes(), cw.Error()
 }
 
 // defuseFormula keeps a spreadsheet from running text as a formula (CSV

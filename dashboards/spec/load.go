@@ -15,7 +15,8 @@ import (
 // Load reads every *.yaml (and *.yml) file in dir of fsys as one page,
 // checks it, and returns the pages sorted by Order, then Name. All problems
 // of all files are returned together as a strictyaml.Problems error, each
-// naming the file, line and key.
+// naming the file, line and key; the pages of the files without problems
+// are returned with it, so that a caller can still render them.
 func Load(fsys fs.FS, dir string) ([]Page, error) {
 	var files []string
 	for _, pat := range []string{"*.yaml", "*.yml"} {
@@ -45,11 +46,11 @@ func Load(fsys fs.FS, dir string) ([]Page, error) {
 				byName[p.Name] = file
 			}
 		}
-		problems = append(problems, doc.Problems...)
+		if len(doc.Problems) > 0 {
+			problems = append(problems, doc.Problems...)
+			continue
+		}
 		pages = append(pages, p)
-	}
-	if err := problems.Err(); err != nil {
-		return nil, err
 	}
 	sort.SliceStable(pages, func(i, j int) bool {
 		if pages[i].Order != pages[j].Order {
@@ -57,7 +58,7 @@ func Load(fsys fs.FS, dir string) ([]Page, error) {
 		}
 		return pages[i].Name < pages[j].Name
 	})
-	return pages, nil
+	return pages, problems.Err()
 }
 
 // Parse checks one page file. It is Load for a single file, without the
@@ -78,7 +79,7 @@ func parse(file string, data []byte) (Page, *strictyaml.Doc) {
 		return p, doc // not YAML at all: nothing more to say
 	}
 	v := validator{doc: doc}
-	v.page(&p)
+	doc.ValidateAfterDecode(func() { v.page(&p) })
 	return p, doc
 }
 
@@ -105,6 +106,11 @@ func (v validator) page(p *Page) {
 	}
 	v.text("title", p.Title, true)
 	v.text("description", p.Description, false)
+	for _, col := range sortedKeys(p.Labels) {
+		for _, val := range sortedKeys(p.Labels[col]) {
+			v.text("labels."+col+"."+val, p.Labels[col][val], true)
+		}
+	}
 	if len(p.Sections) == 0 {
 		v.doc.Addf("sections", "missing (a page needs at least one section with charts)")
 	}
@@ -154,16 +160,13 @@ func (v validator) chart(cp string, c *Chart) {
 	case !c.Kind.Known():
 		v.doc.Addf(cp+".kind", "unknown chart kind %q (expected one of: %s)", c.Kind, joinKinds(Kinds))
 		return
-	case !c.Kind.Supported():
-		v.doc.Addf(cp+".kind", "chart kind %q is not supported yet (supported now: %s)", c.Kind, joinKinds(SupportedKinds))
-		return
 	}
 	v.axis(cp+".x", c.X)
 	v.axis(cp+".y", c.Y)
 	v.format(cp+".format", c.Format)
 	for i, col := range c.Columns {
 		p := fmt.Sprintf("%s.columns[%d]", cp, i)
-		if col.Column == "" {
+		if col.Column.IsZero() {
 			v.doc.Addf(p+".column", "missing (a column of the query)")
 		}
 		v.text(p+".label", col.Label, false)
@@ -171,45 +174,99 @@ func (v validator) chart(cp string, c *Chart) {
 	}
 	for i, s := range c.Series {
 		p := fmt.Sprintf("%s.series[%d]", cp, i)
-		if s.Column == "" {
+		if s.Column.IsZero() {
 			v.doc.Addf(p+".column", "missing (the query column with the series' values)")
 		}
 		v.text(p+".label", s.Label, true)
 	}
+	for i, m := range c.Marks {
+		p := fmt.Sprintf("%s.marks[%d]", cp, i)
+		if (m.X == "") == (m.Y == nil) {
+			v.doc.Addf(p, "give either x (a vertical line at that x value) or y (a horizontal line at that value)")
+		}
+		v.text(p+".label", m.Label, false)
+	}
 
-	switch {
-	case c.Kind.Cartesian():
-		v.unused(cp, c.Kind, "format", "good", "columns")
-		if c.X == nil || c.X.Column == "" {
-			v.doc.Addf(cp+".x.column", "missing (the query column on the category axis)")
+	switch k := c.Kind; {
+	case k.Cartesian():
+		v.unused(cp, k, "format", "good", "columns", "names")
+		if k != Bar && k != StackedBar {
+			v.unused(cp, k, "horizontal")
 		}
-		if c.Y != nil && c.Y.Column != "" {
-			v.doc.Addf(cp+".y.column", "not used by kind %q (values come from series, or value with split_by)", c.Kind)
-		}
+		v.needColumn(cp+".x", c.X, "the query column on the category axis")
+		v.noColumn(cp+".y", c.Y, k, "values come from series, or value with split_by")
 		switch {
-		case c.SplitBy != "":
-			v.unused(cp, c.Kind, "series")
-			if c.Value == "" {
+		case !c.SplitBy.IsZero():
+			v.unused(cp, k, "series")
+			if c.Value.IsZero() {
 				v.doc.Addf(cp+".value", "missing (with split_by, the query column with the values)")
 			}
 		case len(c.Series) == 0:
 			v.doc.Addf(cp+".series", "missing (the value columns to draw; or split_by and value)")
 		default:
-			v.unused(cp, c.Kind, "value")
+			v.unused(cp, k, "value")
 		}
-	case c.Kind == KPI:
-		v.unused(cp, c.Kind, "y", "series", "split_by", "columns")
-		if c.Value == "" {
+	case k.Parts():
+		v.unused(cp, k, "x", "y", "series", "split_by", "good", "columns", "marks", "horizontal")
+		if c.Names.IsZero() {
+			v.doc.Addf(cp+".names", "missing (the query column naming each %s)", map[Kind]string{Pie: "slice", Treemap: "rectangle", Funnel: "stage"}[k])
+		}
+		if c.Value.IsZero() {
+			v.doc.Addf(cp+".value", "missing (the query column with each row's size)")
+		}
+	case k == Heatmap:
+		v.unused(cp, k, "series", "split_by", "names", "good", "columns", "marks", "horizontal")
+		v.needColumn(cp+".x", c.X, "the query column across, one heatmap column per value")
+		v.needColumn(cp+".y", c.Y, "the query column down, one heatmap row per value")
+		v.noBounds(cp+".x", c.X, k)
+		v.noBounds(cp+".y", c.Y, k)
+		if c.Value.IsZero() {
+			v.doc.Addf(cp+".value", "missing (the query column with each cell's value)")
+		}
+	case k == Scatter:
+		v.unused(cp, k, "series", "value", "format", "good", "columns", "marks", "horizontal")
+		v.needColumn(cp+".x", c.X, "the query column with each point's x value")
+		v.needColumn(cp+".y", c.Y, "the query column with each point's y value")
+	case k == KPI:
+		v.unused(cp, k, "y", "series", "split_by", "columns", "names", "marks", "horizontal")
+		if c.Value.IsZero() {
 			v.doc.Addf(cp+".value", "missing (the query column whose last row is the KPI)")
 		}
-		if c.X != nil && c.X.Column == "" {
+		if c.X != nil && c.X.Column.IsZero() {
 			v.doc.Addf(cp+".x.column", "missing (the query column naming each row's period)")
 		}
+		v.noBounds(cp+".x", c.X, k)
 		if c.Good != "" && c.Good != "up" && c.Good != "down" {
 			v.doc.Addf(cp+".good", "unknown direction %q (expected one of: up, down)", c.Good)
 		}
-	case c.Kind == Table:
-		v.unused(cp, c.Kind, "x", "y", "series", "split_by", "value", "format", "good")
+	case k == Table:
+		v.unused(cp, k, "x", "y", "series", "split_by", "value", "names", "format", "good", "marks", "horizontal")
+	}
+}
+
+// needColumn reports an axis without its column.
+func (v validator) needColumn(p string, a *Axis, what string) {
+	if a == nil || a.Column.IsZero() {
+		v.doc.Addf(p+".column", "missing (%s)", what)
+	}
+}
+
+// noColumn reports a column on an axis that takes none.
+func (v validator) noColumn(p string, a *Axis, k Kind, why string) {
+	if a != nil && !a.Column.IsZero() {
+		v.doc.Addf(p+".column", "not used by kind %q (%s)", k, why)
+	}
+}
+
+// noBounds reports min and max on an axis that has no number scale.
+func (v validator) noBounds(p string, a *Axis, k Kind) {
+	if a == nil {
+		return
+	}
+	for _, key := range []string{"min", "max"} {
+		if v.doc.Has(p + "." + key) {
+			v.doc.Addf(p+"."+key, "not used by kind %q on this axis (remove it)", k)
+		}
 	}
 }
 
@@ -258,6 +315,15 @@ func (v validator) text(p string, t Text, required bool) {
 	if strings.TrimSpace(t.Zh) == "" {
 		v.doc.Addf(p+".zh", "missing Simplified Chinese text")
 	}
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 func joinKinds(ks []Kind) string {

@@ -10,9 +10,12 @@
 package spec
 
 import (
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
+
+	"gopkg.in/yaml.v3"
 )
 
 // Languages are the languages every text of a page is written in.
@@ -47,6 +50,11 @@ type Page struct {
 	// Description is an optional line under the title and in the index.
 	Description Text      `yaml:"description"`
 	Sections    []Section `yaml:"sections"`
+	// Labels translate values from the data: a value v of a query column
+	// named c is shown as Labels[c][v] in the page's language, wherever
+	// the page shows it (categories, series and slice names, table cells).
+	// Values without a label are shown as they are.
+	Labels map[string]map[string]Text `yaml:"labels"`
 
 	// File is the file the page was read from, as dir/name.yaml.
 	File string `yaml:"-"`
@@ -74,19 +82,34 @@ type Chart struct {
 	Width Width `yaml:"width"`
 
 	// X is the category axis of line, bar, stacked_bar and area charts (a
-	// column of the query), and the period column of a KPI card.
+	// column of the query), the columns of a heatmap, the horizontal value
+	// axis of a scatter chart, and the period column of a KPI card.
 	X *Axis `yaml:"x"`
-	// Y is the value axis: its label, number format and bounds.
+	// Y is the value axis of line, bar, stacked_bar and area charts (label,
+	// number format, bounds), the rows of a heatmap (Y.Column), and the
+	// vertical value axis of a scatter chart (Y.Column).
 	Y *Axis `yaml:"y"`
 	// Series lists the value columns drawn as series (wide rows).
 	Series []Series `yaml:"series"`
 	// SplitBy names a column whose distinct values become the series, for
-	// long rows (x, split_by, value); the measure is then Value.
-	SplitBy string `yaml:"split_by"`
-	// Value is the measured column of a KPI card, or of a chart with SplitBy.
-	Value string `yaml:"value"`
-	// Format is the number format of a KPI card's value.
+	// long rows (x, split_by, value); the measure is then Value. Scatter
+	// charts draw one series per distinct value too.
+	SplitBy Col `yaml:"split_by"`
+	// Value is the measured column of a KPI card, of a chart with SplitBy,
+	// of a heatmap's cells, and of the slices, rectangles or stages of pie,
+	// treemap and funnel charts.
+	Value Col `yaml:"value"`
+	// Names is the column naming the slices, rectangles or stages of pie,
+	// treemap and funnel charts, and the points of a scatter chart.
+	Names Col `yaml:"names"`
+	// Format is the number format of a KPI card's value and of Value in
+	// pie, treemap, funnel and heatmap charts.
 	Format Format `yaml:"format"`
+	// Horizontal draws a bar or stacked_bar chart's bars from left to
+	// right, the first row at the top (for long category names).
+	Horizontal bool `yaml:"horizontal"`
+	// Marks are reference lines on line, area, bar and stacked_bar charts.
+	Marks []Mark `yaml:"marks"`
 	// Good says whether a rise ("up", the default) or a fall ("down") of a
 	// KPI is good news; it colours the delta.
 	Good string `yaml:"good"`
@@ -118,8 +141,9 @@ func (c Chart) Where() string {
 
 // Axis describes an axis of a chart.
 type Axis struct {
-	// Column is the query column on this axis (x only, for now).
-	Column string `yaml:"column"`
+	// Column is the query column on this axis: x of cartesian, heatmap and
+	// scatter charts and of KPI cards, y of heatmap and scatter charts.
+	Column Col `yaml:"column"`
 	// Label is the axis name; optional, both languages when written.
 	Label Text `yaml:"label"`
 	// Format formats the axis values (numbers or dates).
@@ -131,25 +155,105 @@ type Axis struct {
 
 // Series is one value column drawn as a series.
 type Series struct {
-	Column string `yaml:"column"`
+	Column Col `yaml:"column"`
 	// Label names the series in the legend and tooltip (both languages).
 	Label Text `yaml:"label"`
 }
 
 // Column is one column of a table.
 type Column struct {
-	Column string `yaml:"column"`
+	Column Col `yaml:"column"`
 	// Label is the column header (both languages); default the column name.
 	Label  Text   `yaml:"label"`
 	Format Format `yaml:"format"`
 }
 
+// Mark is a reference line on a cartesian chart: a vertical line at the
+// category whose x value is X (with a marker on the first series there,
+// labelled with its value), or a horizontal line at the value Y.
+type Mark struct {
+	// X is an x value as the query returns it: 20, 0.2, 2024-06-01, Retail.
+	X string `yaml:"x"`
+	// Y is a value on the value axis.
+	Y *float64 `yaml:"y"`
+	// Label is written beside the line (default: the value).
+	Label Text `yaml:"label"`
+}
+
+// Col names a query column: the same column in both languages (region), or
+// one per language ({en: signals, zh: signals_zh}) for data that the
+// warehouse keeps in both.
+type Col struct {
+	En string `yaml:"en"`
+	Zh string `yaml:"zh"`
+}
+
+// In returns the column's name in the language ("zh" or else English).
+func (c Col) In(lang string) string {
+	if lang == "zh" {
+		return c.Zh
+	}
+	return c.En
+}
+
+// IsZero reports whether no column was written.
+func (c Col) IsZero() bool { return c.En == "" && c.Zh == "" }
+
+// String names the column for messages: region, or en: signals, zh: signals_zh.
+func (c Col) String() string {
+	if c.En == c.Zh {
+		return c.En
+	}
+	return "en: " + c.En + ", zh: " + c.Zh
+}
+
+// UnmarshalYAML reads a column name, or a mapping {en: ..., zh: ...}.
+// Problems are reported as a *yaml.TypeError, so that decoding goes on
+// and every problem of the file is reported at once.
+func (c *Col) UnmarshalYAML(n *yaml.Node) error {
+	if err := c.decode(n); err != nil {
+		return &yaml.TypeError{Errors: []string{err.Error()}}
+	}
+	return nil
+}
+
+func (c *Col) decode(n *yaml.Node) error {
+	switch n.Kind {
+	case yaml.ScalarNode:
+		if n.Tag != "!!str" && n.Tag != "!!int" {
+			return fmt.Errorf("line %d: expected a column name, or {en: column, zh: column}", n.Line)
+		}
+		c.En, c.Zh = n.Value, n.Value
+		return nil
+	case yaml.MappingNode:
+		*c = Col{}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			if v.Kind != yaml.ScalarNode || v.Tag != "!!str" {
+				return fmt.Errorf("line %d: expected a column name for %s", v.Line, k.Value)
+			}
+			switch k.Value {
+			case "en":
+				c.En = v.Value
+			case "zh":
+				c.Zh = v.Value
+			default:
+				return fmt.Errorf("line %d: unknown key %q in a column (expected one of: en, zh)", k.Line, k.Value)
+			}
+		}
+		if c.En == "" || c.Zh == "" {
+			return fmt.Errorf("line %d: a column per language needs both en and zh", n.Line)
+		}
+		return nil
+	default:
+		return fmt.Errorf("line %d: expected a column name, or {en: column, zh: column}", n.Line)
+	}
+}
+
 // Kind is what a chart is drawn as.
 type Kind string
 
-// The chart kinds. Pie, treemap, heatmap, funnel and scatter are reserved:
-// Load rejects them with a "not supported yet" error until the renderer
-// draws them.
+// The chart kinds.
 const (
 	Line       Kind = "line"
 	Bar        Kind = "bar"
@@ -167,19 +271,22 @@ const (
 // Kinds lists every chart kind, sorted.
 var Kinds = []Kind{Area, Bar, Funnel, Heatmap, KPI, Line, Pie, Scatter, StackedBar, Table, Treemap}
 
-// SupportedKinds lists the kinds the renderer draws now, sorted.
-var SupportedKinds = []Kind{Area, Bar, KPI, Line, StackedBar, Table}
-
-// Known reports whether k is a chart kind (supported or reserved).
+// Known reports whether k is a chart kind.
 func (k Kind) Known() bool { return slices.Contains(Kinds, k) }
 
-// Supported reports whether the renderer draws k now.
-func (k Kind) Supported() bool { return slices.Contains(SupportedKinds, k) }
-
-// Cartesian reports whether k is drawn on an x/y grid with series.
+// Cartesian reports whether k is drawn on a category and a value axis with
+// series (line, bar, stacked_bar, area).
 func (k Kind) Cartesian() bool {
 	return k == Line || k == Bar || k == StackedBar || k == Area
 }
+
+// Parts reports whether k shows the parts of a whole, one row each, named
+// by Names and sized by Value (pie, treemap, funnel).
+func (k Kind) Parts() bool { return k == Pie || k == Treemap || k == Funnel }
+
+// ECharts reports whether ECharts draws k in the browser (every kind but
+// KPI cards and tables, which are plain HTML).
+func (k Kind) ECharts() bool { return k.Known() && k != KPI && k != Table }
 
 // Format is how numbers or dates are written.
 type Format string

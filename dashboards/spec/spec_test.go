@@ -81,7 +81,7 @@ func TestAllKinds(t *testing.T) {
 
 	kpi := p.Sections[0].Charts[0]
 	require.Equal(t, spec.KPI, kpi.Kind)
-	require.Equal(t, "month", kpi.X.Column)
+	require.Equal(t, spec.Col{En: "month", Zh: "month"}, kpi.X.Column)
 	require.Equal(t, spec.Month, kpi.X.Format)
 	require.Equal(t, spec.Currency, kpi.Format)
 	require.Equal(t, "dashboards/all_kinds.good.yaml:12: sections[0].charts[0]", kpi.Where())
@@ -96,12 +96,54 @@ func TestAllKinds(t *testing.T) {
 
 	stacked := p.Sections[1].Charts[2]
 	require.Equal(t, spec.StackedBar, stacked.Kind)
-	require.Equal(t, "segment", stacked.SplitBy)
-	require.Equal(t, "revenue", stacked.Value)
+	require.Equal(t, "segment", stacked.SplitBy.In("zh"))
+	require.Equal(t, "revenue", stacked.Value.In("en"))
 
 	table := p.Sections[1].Charts[4]
 	require.Len(t, table.Columns, 3)
 	require.True(t, table.Columns[2].Label.IsZero())
+
+	more := p.Sections[2].Charts
+	var kinds []spec.Kind
+	for _, c := range more {
+		kinds = append(kinds, c.Kind)
+	}
+	require.Equal(t, []spec.Kind{spec.Line, spec.Bar, spec.Pie, spec.Treemap, spec.Funnel, spec.Heatmap, spec.Scatter}, kinds)
+	require.Equal(t, []spec.Mark{
+		{X: "20", Label: spec.Text{En: "Top 20%", Zh: "前20%"}},
+		{Y: ptr(0.8)},
+	}, more[0].Marks)
+	require.True(t, more[1].Horizontal)
+	require.Equal(t, "account_manager_name", more[1].X.Column.In("en"))
+	require.Equal(t, "account_manager_name_zh", more[1].X.Column.In("zh"))
+	require.Equal(t, "en: account_manager_name, zh: account_manager_name_zh", more[1].X.Column.String())
+	require.Equal(t, "value_tier", more[2].Names.In("zh"))
+	require.Equal(t, spec.Currency, more[2].Format)
+	require.Equal(t, "cohort_month", more[5].Y.Column.In("en"))
+	require.Equal(t, "customer_name", more[6].Names.In("en"))
+	require.Equal(t, "value_tier", more[6].SplitBy.In("en"))
+	require.Equal(t, 1.0, *more[6].X.Max)
+	require.Equal(t, spec.Text{En: "Top 1%", Zh: "前1%"}, p.Labels["value_tier"]["top_1"])
+	for _, k := range kinds {
+		require.True(t, k.ECharts(), k)
+	}
+	require.False(t, spec.KPI.ECharts())
+	require.False(t, spec.Table.ECharts())
+}
+
+func ptr(f float64) *float64 { return &f }
+
+// A broken file does not hide the others: Load returns the good pages with
+// the problems of the bad ones.
+func TestGoodPagesComeWithTheProblems(t *testing.T) {
+	fsys := fstest.MapFS{
+		"d/good.yaml": {Data: []byte("name: good\ntitle: {en: G, zh: 好}\nsections:\n  - charts:\n      - {name: x, kind: table, title: {en: X, zh: 乙}, query: SELECT 1}\n")},
+		"d/bad.yaml":  {Data: []byte("name: bad\ntitle: {en: B, zh: 坏}\nsections:\n  - charts:\n      - {name: x, kind: donut, title: {en: X, zh: 乙}, query: SELECT 1}\n")},
+	}
+	pages, err := spec.Load(fsys, "d")
+	require.EqualError(t, err, `d/bad.yaml:5: sections[0].charts[0].kind: unknown chart kind "donut" (expected one of: area, bar, funnel, heatmap, kpi, line, pie, scatter, stacked_bar, table, treemap)`)
+	require.Len(t, pages, 1)
+	require.Equal(t, "good", pages[0].Name)
 }
 
 // All problems of all files come back at once, sorted by file and line.
@@ -142,20 +184,26 @@ func TestOrder(t *testing.T) {
 	require.Equal(t, []string{"first", "alpha", "zeta", "last"}, names)
 }
 
-// The repository's own pages (dashboards/*.yaml) load without problems.
+// The repository's own pages (dashboards/*.yaml) load without problems,
+// and between them use every kind of chart.
 func TestDefaultPages(t *testing.T) {
 	pages, err := spec.Load(os.DirFS(".."), ".")
 	require.NoError(t, err)
-	require.NotEmpty(t, pages)
-	require.Equal(t, "overview", pages[0].Name)
-	require.Equal(t, "经营概览", pages[0].Title.Zh)
-	var kinds []spec.Kind
-	for _, s := range pages[0].Sections {
-		for _, c := range s.Charts {
-			kinds = append(kinds, c.Kind)
+	var names []string
+	kinds := map[spec.Kind]bool{}
+	for _, p := range pages {
+		names = append(names, p.Name)
+		for _, s := range p.Sections {
+			for _, c := range s.Charts {
+				kinds[c.Kind] = true
+			}
 		}
 	}
-	require.Equal(t, []spec.Kind{spec.KPI, spec.KPI, spec.KPI, spec.KPI, spec.Bar, spec.Line}, kinds)
+	require.Equal(t, []string{"overview", "value", "retention", "segments", "watchlist", "service", "health"}, names)
+	require.Equal(t, "经营概览", pages[0].Title.Zh)
+	for _, k := range spec.Kinds {
+		require.True(t, kinds[k], "no default page has a %s chart", k)
+	}
 }
 
 func TestEmptyFolder(t *testing.T) {

@@ -19,6 +19,9 @@ with records as (
         min(ordered_at) as first_seen_at
     from stg_billing__orders
     group by billing_customer_no
+    union all
+    select 'survey' as source, cast(response_id as varchar) as source_key, email, phone, submitted_at as first_seen_at
+    from stg_surveys__responses
 ),
 cleaned as (
     select

@@ -6,6 +6,9 @@
 --   billing_email  a billing customer number whose e-mail is a CRM customer's
 --   billing_phone  a billing customer number whose phone is a CRM customer's
 --   billing_only   a billing customer number unknown to the CRM
+--   survey_email   a survey answer whose e-mail is a customer's
+--   survey_phone   a survey answer whose phone is a customer's
+--   survey_unmatched  a survey answer from nobody we know (customer_id NULL)
 -- "Earlier" means created first (ties: the smaller id). A CRM duplicate
 -- points at the earliest record it shares an identifier with, and that
 -- record's own golden customer is followed once more, so chains of two
@@ -48,21 +51,24 @@ crm_golden as (
     from crm_first f
     join crm_first a on a.source_key = f.anchor
 ),
-billing as (
-    select b.source_key, ge.customer_id as by_email, gp.customer_id as by_phone
+matched as (
+    -- Billing customer numbers and survey answers, matched to the golden
+    -- customer of the earliest CRM record with their e-mail, else phone.
+    select b.source, b.source_key, ge.customer_id as by_email, gp.customer_id as by_phone
     from customer_contacts b
     left join email_first e on e.email_norm = b.email_norm
     left join crm_golden ge on ge.source_key = e.first_key
     left join phone_first p on p.phone_norm = b.phone_norm
     left join crm_golden gp on gp.source_key = p.first_key
-    where b.source = 'billing'
+    where b.source in ('billing', 'survey')
 )
 select 'crm' as source, source_key, customer_id, rule
 from crm_golden
 union all
-select 'billing' as source, source_key,
-    coalesce(by_email, by_phone, 'B:' || source_key) as customer_id,
-    case when by_email is not null then 'billing_email'
-         when by_phone is not null then 'billing_phone'
-         else 'billing_only' end as rule
-from billing
+select source, source_key,
+    coalesce(by_email, by_phone, case when source = 'billing' then 'B:' || source_key end) as customer_id,
+    source || case when by_email is not null then '_email'
+                   when by_phone is not null then '_phone'
+                   when source = 'billing' then '_only'
+                   else '_unmatched' end as rule
+from matched

@@ -7,6 +7,7 @@ with keys as (
         count(*) filter (where source = 'crm') as crm_records,
         count(*) filter (where source = 'billing') as billing_records
     from customer_identity_map
+    where source in ('crm', 'billing')
     group by customer_id
 ),
 billing_only as (
@@ -31,6 +32,8 @@ select
     c.region,
     coalesce(c.acquisition_channel, 'unknown') as acquisition_channel,
     c.account_manager_id,
+    am.manager_name as account_manager_name,
+    am.manager_name_zh as account_manager_name_zh,
     coalesce(c.status, 'active') as status,
     coalesce(c.created_at, b.created_at) as created_at,
     c.customer_id is null as is_billing_only,
@@ -40,3 +43,4 @@ from keys k
 left join stg_crm__customers c on c.customer_id = k.customer_id
 left join customer_contacts cc on cc.source = 'crm' and cc.source_key = k.customer_id
 left join billing_only b on b.customer_id = k.customer_id
+left join stg_crm__account_managers am on am.manager_id = c.account_manager_id

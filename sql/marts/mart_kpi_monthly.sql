@@ -10,6 +10,12 @@
 --   new_customers     customers whose first paid order was in the month
 --   is_complete       the data reaches the month's last day (charts of
 --                     trends leave out the month still in progress)
+-- Service (tickets opened in the month): complaints, complaint_resolution_rate
+-- (share of those complaints resolved), median_resolution_hours (tickets
+-- resolved), avg_satisfaction (tickets rated). Cross-selling:
+-- categories_per_customer, the mean number of product categories an active
+-- customer bought in the month. retention_rate: share of the previous
+-- month's active customers who bought again this month.
 with paid as (
     select * from fct_orders where status = 'paid'
 ),
@@ -55,6 +61,36 @@ new_customers as (
     select first_month as month, count(*) as new_customers
     from firsts
     group by 1
+),
+service as (
+    select
+        opened_month as month,
+        count(*) filter (where is_complaint) as complaints,
+        count(*) filter (where is_complaint and is_resolved) as complaints_resolved,
+        median(resolution_hours) as median_resolution_hours,
+        avg(satisfaction) as avg_satisfaction
+    from fct_tickets
+    group by 1
+),
+categories as (
+    select month, avg(categories) as categories_per_customer
+    from (
+        select o.order_month as month, o.customer_id, count(distinct p.category) as categories
+        from paid o
+        join fct_order_items i on i.order_id = o.order_id and i.line_type = 'sale'
+        join dim_product p using (product_code)
+        group by 1, 2
+    )
+    group by 1
+),
+active_pairs as (
+    select distinct order_month as month, customer_id from paid
+),
+retained as (
+    select cur.month, count(*) as retained
+    from active_pairs cur
+    join active_pairs prev on prev.customer_id = cur.customer_id and prev.month = cur.month - interval 1 month
+    group by 1
 )
 select
     m.month,
@@ -65,10 +101,19 @@ select
     cast(coalesce(b.gross_revenue, 0) - coalesce(r.refunds, 0) as decimal(18, 2)) as net_revenue,
     coalesce(b.active_customers, 0) as active_customers,
     coalesce(n.new_customers, 0) as new_customers,
-    last_day(m.month) <= (select last_day from bounds) as is_complete
+    last_day(m.month) <= (select last_day from bounds) as is_complete,
+    coalesce(sv.complaints, 0) as complaints,
+    sv.complaints_resolved / nullif(sv.complaints, 0) as complaint_resolution_rate,
+    sv.median_resolution_hours,
+    sv.avg_satisfaction,
+    ct.categories_per_customer,
+    rt.retained / nullif(lag(b.active_customers) over (order by m.month), 0) as retention_rate
 from months m
 left join by_month b using (month)
 left join cancelled c using (month)
 left join refunds r using (month)
 left join new_customers n using (month)
+left join service sv using (month)
+left join categories ct using (month)
+left join retained rt using (month)
 order by m.month

@@ -1,9 +1,10 @@
 // Package build builds the warehouse: it writes a new DuckDB file next to the
 // published one, exposes the lake as raw.<source>_<stream> views, runs the
-// SQL models in dependency order, records run metadata in the meta schema,
-// and publishes the new file only when every model succeeded. A failed
+// SQL models (and Go build steps) in dependency order, several at once, runs
+// the data tests, records run metadata in the meta schema, and publishes the
+// new file only when every model and every error-level test passed. A failed
 // build leaves the published warehouse untouched; readers never see a
-// half-built one.
+// half-built one. README.md in this folder states the runner's contract.
 package build
 
 import (
@@ -11,10 +12,12 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"time"
 
@@ -33,12 +36,43 @@ type Options struct {
 	Models    fs.FS
 	ModelsDir string
 	RunID     string
+	// Select limits the build to some models: "name", "name+" (and every
+	// model downstream), "+name" (and every model upstream). The others are
+	// kept as they are in the published warehouse, which must exist.
+	Select []string
+	// FullRefresh rebuilds incremental and snapshot models from scratch
+	// (snapshot history is lost: only today's state is observed).
+	FullRefresh bool
+	// Workers is how many models are built at once (default 2). DuckDB
+	// parallelises each statement too; a second worker helps when many
+	// small models are ready at the same time.
+	Workers int
+	// Steps are build steps written in Go (the CLV model fit), placed in the
+	// DAG by what they read and write.
+	Steps []Step
+	// SkipTests publishes without running the data tests (like `dbt run`
+	// against `dbt build`); run them later with `crmwh test`.
+	SkipTests bool
+	// Now gives the build's clock (snapshot effective times); default time.Now.
+	Now func() time.Time
 	// Threads and MemoryLimit tune DuckDB.
 	Threads     int
 	MemoryLimit string
-	// Progress, if set, is called after each model.
-	Progress func(ModelResult)
-	Logger   *slog.Logger
+	// Progress, if set, is called after each model and step;
+	// TestProgress after each data test.
+	Progress     func(ModelResult)
+	TestProgress func(TestResult)
+	Logger       *slog.Logger
+}
+
+// Step is a build step written in Go. It runs on its own connection to the
+// new warehouse once every relation in Reads is built, and writes the
+// tables in Writes, which SQL models may then read.
+type Step struct {
+	Name   string
+	Reads  []string
+	Writes []string
+	Run    func(ctx context.Context, conn *sql.Conn) (rows int64, err error)
 }
 
 // ModelResult is one model's outcome.
@@ -46,8 +80,9 @@ type ModelResult struct {
 	Name        string        `json:"name"`
 	Path        string        `json:"path"`
 	Materialize string        `json:"materialized"`
-	Status      string        `json:"status"` // ok, failed, skipped
+	Status      string        `json:"status"` // ok, failed, skipped, kept
 	Rows        int64         `json:"rows"`
+	Detail      string        `json:"detail,omitempty"`
 	Duration    time.Duration `json:"duration_ns"`
 	Error       string        `json:"error,omitempty"`
 }
@@ -56,29 +91,69 @@ type ModelResult struct {
 type Result struct {
 	RunID     string        `json:"run_id"`
 	Models    []ModelResult `json:"models"`
+	Tests     []TestResult  `json:"tests"`
 	RawTables int           `json:"raw_tables"`
 	Published bool          `json:"published"`
 	Duration  time.Duration `json:"duration_ns"`
 }
 
-// ErrModelsFailed wraps a build in which a model failed.
-var ErrModelsFailed = errors.New("build failed")
-
-// Build runs a full build and publishes it on success.
-func Build(ctx context.Context, o Options) (res Result, err error) {
-	log := o.Logger
-	if log == nil {
-		log = slog.Default()
+// TestCounts counts tests by status.
+func (r Result) TestCounts() map[string]int {
+	out := map[string]int{}
+	for _, t := range r.Tests {
+		out[t.Status]++
 	}
-	start := time.Now()
-	res.RunID = o.RunID
+	return out
+}
+
+// Errors callers branch on.
+var (
+	// ErrModelsFailed wraps a build in which a model failed.
+	ErrModelsFailed = errors.New("build failed")
+	// ErrTestsFailed wraps a build or test run in which an error-level
+	// data test failed.
+	ErrTestsFailed = errors.New("data tests failed")
+	// ErrNoPublished is returned when an operation needs a published
+	// warehouse and there is none.
+	ErrNoPublished = errors.New("no published warehouse")
+)
+
+func (o *Options) defaults() {
 	if o.ModelsDir == "" {
 		o.ModelsDir = "sql"
 	}
+	if o.Workers < 1 {
+		o.Workers = 2
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+}
+
+// Build builds the warehouse and publishes it on success.
+func Build(ctx context.Context, o Options) (res Result, err error) {
+	o.defaults()
+	log := o.Logger
+	start := time.Now()
+	res.RunID = o.RunID
 	if err := os.MkdirAll(filepath.Dir(o.Warehouse), 0o755); err != nil {
 		return res, err
 	}
 	removeStaleBuilds(o.Warehouse)
+	published := fileExists(o.Warehouse)
+	if len(o.Select) > 0 && !published {
+		return res, fmt.Errorf("%w: --select builds some models on top of the published warehouse; run a full `crmwh build` first", ErrNoPublished)
+	}
+
+	// Models first: a broken project fails before any file is written.
+	ms, err := models.Discover(o.Models, o.ModelsDir)
+	if err != nil {
+		return res, err
+	}
+
 	tmp := fmt.Sprintf("%s.build-%s", o.Warehouse, o.RunID)
 	defer func() {
 		if !res.Published {
@@ -86,6 +161,13 @@ func Build(ctx context.Context, o Options) (res Result, err error) {
 			os.Remove(tmp + ".wal")
 		}
 	}()
+	if len(o.Select) > 0 {
+		// A selected build starts from a copy of the published warehouse,
+		// so every model it does not rebuild is there as published.
+		if err := copyFile(o.Warehouse, tmp); err != nil {
+			return res, fmt.Errorf("copying the published warehouse: %w", err)
+		}
+	}
 	db, err := duckdb.Open(tmp, duckdb.Options{Threads: o.Threads, MemoryLimit: o.MemoryLimit, TempDir: tmp + ".tmp"})
 	if err != nil {
 		return res, err
@@ -97,88 +179,93 @@ func Build(ctx context.Context, o Options) (res Result, err error) {
 			db.Close()
 		}
 	}()
-	// One connection: the build is a sequence of statements, and DuckDB
-	// parallelises each statement itself.
-	db.SetMaxOpenConns(1)
+	db.SetMaxOpenConns(o.Workers + 1)
 
-	for _, s := range []string{"CREATE SCHEMA raw", "CREATE SCHEMA meta"} {
+	for _, s := range []string{"CREATE SCHEMA IF NOT EXISTS raw", "CREATE SCHEMA IF NOT EXISTS meta", "CREATE SCHEMA IF NOT EXISTS snap"} {
 		if _, err := db.ExecContext(ctx, s); err != nil {
 			return res, err
 		}
 	}
-	if err := createMeta(ctx, db, o.Warehouse); err != nil {
+	if err := createMeta(ctx, db); err != nil {
 		return res, fmt.Errorf("creating build metadata: %w", err)
+	}
+	if len(o.Select) == 0 && published {
+		if err := carryHistory(ctx, db, o.Warehouse); err != nil {
+			return res, err
+		}
 	}
 	l, err := lake.Open(o.LakeDir)
 	if err != nil {
 		return res, err
 	}
-	sources, err := createRawViews(ctx, db, l)
+	manifests, err := l.Manifests()
+	if err != nil {
+		return res, err
+	}
+	sources, err := createRawViews(ctx, db, l, manifests)
 	if err != nil {
 		return res, err
 	}
 	res.RawTables = len(sources)
 
-	ms, err := models.Discover(o.Models, o.ModelsDir)
+	external := map[string]bool{}
+	for _, st := range o.Steps {
+		for _, w := range st.Writes {
+			external[w] = true
+		}
+	}
+	if err := models.Resolve(ctx, db, ms, sources, external); err != nil {
+		return res, err
+	}
+	g, err := newGraph(ms, o.Steps)
 	if err != nil {
 		return res, err
 	}
-	if err := models.Resolve(ctx, db, ms, sources, nil); err != nil {
+	if err := g.checkIncremental(); err != nil {
 		return res, err
 	}
-	ordered, err := models.Order(ms)
+	if err := g.writeLineage(ctx, db); err != nil {
+		return res, err
+	}
+	run, err := g.selectNodes(o.Select)
 	if err != nil {
 		return res, err
 	}
-	for _, m := range ordered {
-		if err := writeLineage(ctx, db, m.Name, m.Path, m.Deps, m.Sources); err != nil {
+	if len(o.Select) > 0 {
+		if err := g.checkKept(ctx, db, run); err != nil {
+			return res, err
+		}
+	} else if published && !o.FullRefresh {
+		// Incremental and snapshot models carry their rows over from the
+		// published warehouse.
+		if err := carryStateful(ctx, db, o.Warehouse, ms); err != nil {
 			return res, err
 		}
 	}
 
-	failed := map[string]string{} // model → root cause model
-	for _, m := range ordered {
-		if err := ctx.Err(); err != nil {
-			return res, err
+	b := &builder{o: o, db: db, lake: l, manifests: manifests, graph: g, log: log}
+	res.Models = b.runAll(ctx, run)
+	if err := ctx.Err(); err != nil {
+		return res, err
+	}
+	var failedModels []string
+	for _, r := range res.Models {
+		if r.Status == "failed" {
+			failedModels = append(failedModels, fmt.Sprintf("model %s (%s): %s", r.Name, r.Path, r.Error))
 		}
-		r := ModelResult{Name: m.Name, Path: m.Path, Materialize: m.Materialize}
-		for _, d := range m.Deps {
-			if root, bad := failed[d]; bad {
-				r.Status, r.Error = "skipped", "upstream model "+root+" failed"
-				failed[m.Name] = root
-				break
-			}
-		}
-		if r.Status == "" {
-			t0 := time.Now()
-			r.Rows, err = runModel(ctx, db, m)
-			r.Duration = time.Since(t0)
-			if err != nil {
-				r.Status, r.Error = "failed", err.Error()
-				failed[m.Name] = m.Name
-				log.Error("model failed", "run_id", o.RunID, "model", m.Name, "file", m.Path, "err", err)
-			} else {
-				r.Status = "ok"
-				log.Info("model built", "run_id", o.RunID, "model", m.Name, "rows", r.Rows, "duration", r.Duration)
-			}
-		}
-		res.Models = append(res.Models, r)
-		if o.Progress != nil {
-			o.Progress(r)
-		}
+	}
+	if len(failedModels) == 0 && !o.SkipTests {
+		res.Tests = runTests(ctx, db, allTests(ms), o.RunID, o.TestProgress, log)
 	}
 	res.Duration = time.Since(start)
-	if err := writeMeta(ctx, db, res, start, l); err != nil {
+	if err := writeRunMeta(ctx, db, res, start, manifests); err != nil {
 		return res, fmt.Errorf("writing build metadata: %w", err)
 	}
-	if len(failed) > 0 {
-		var msgs []string
-		for _, r := range res.Models {
-			if r.Status == "failed" {
-				msgs = append(msgs, fmt.Sprintf("model %s (%s): %s", r.Name, r.Path, r.Error))
-			}
-		}
-		return res, fmt.Errorf("%w: %s; the published warehouse was left as it was", ErrModelsFailed, strings.Join(msgs, "; "))
+	if len(failedModels) > 0 {
+		return res, fmt.Errorf("%w: %s; the published warehouse was left as it was", ErrModelsFailed, strings.Join(failedModels, "; "))
+	}
+	if failed := failedTests(res.Tests); len(failed) > 0 {
+		return res, fmt.Errorf("%w: %s; the published warehouse was left as it was", ErrTestsFailed, strings.Join(failed, "; "))
 	}
 	if _, err := db.ExecContext(ctx, "CHECKPOINT"); err != nil {
 		return res, err
@@ -195,43 +282,59 @@ func Build(ctx context.Context, o Options) (res Result, err error) {
 	return res, nil
 }
 
+// Rollback puts the previous published warehouse back, keeping the one it
+// replaces as the new previous one (so a rollback can be undone by another).
+func Rollback(warehouse string) error {
+	if !fileExists(warehouse + ".prev") {
+		return fmt.Errorf("%w: there is no previous warehouse (%s.prev) to roll back to", ErrNoPublished, filepath.Base(warehouse))
+	}
+	return duckdb.Swap(warehouse, warehouse+".prev")
+}
+
 // removeStaleBuilds deletes build files left by killed builds.
 func removeStaleBuilds(warehouse string) {
-	matches, _ := filepath.Glob(warehouse + ".build-*")
-	for _, m := range matches {
-		os.RemoveAll(m)
+	for _, pat := range []string{".build-*", ".test-*"} {
+		matches, _ := filepath.Glob(warehouse + pat)
+		for _, m := range matches {
+			os.RemoveAll(m)
+		}
 	}
 }
 
-func runModel(ctx context.Context, db *sql.DB, m *models.Model) (int64, error) {
-	kind := "VIEW"
-	if m.Materialize == models.Table {
-		kind = "TABLE"
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
+
+func copyFile(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
 	}
-	stmt := fmt.Sprintf("CREATE OR REPLACE %s %s AS\n%s", kind, duckdb.QuoteIdent(m.Name), m.SQL)
-	if _, err := db.ExecContext(ctx, stmt); err != nil {
-		return 0, err
+	defer in.Close()
+	out, err := os.Create(dst)
+	if err != nil {
+		return err
 	}
-	if kind == "VIEW" {
-		return -1, nil
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
 	}
-	var n int64
-	err := db.QueryRowContext(ctx, "SELECT count(*) FROM "+duckdb.QuoteIdent(m.Name)).Scan(&n)
-	return n, err
+	if err := out.Sync(); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
 }
 
 // createRawViews creates raw.<source>_<stream> over each stream's committed
 // Parquet files and raw.<source>_<stream>__quarantine over its quarantined
 // rows. The SQL of each view comes from the lake, which knows its files.
-func createRawViews(ctx context.Context, db *sql.DB, l *lake.Lake) (map[string]bool, error) {
-	ms, err := l.Manifests()
-	if err != nil {
-		return nil, err
-	}
+func createRawViews(ctx context.Context, db *sql.DB, l *lake.Lake, ms []*lake.StreamManifest) (map[string]bool, error) {
 	out := map[string]bool{}
 	for _, m := range ms {
 		for _, v := range l.RawViews(m) {
-			stmt := fmt.Sprintf("CREATE VIEW raw.%s AS %s", duckdb.QuoteIdent(v.Name), v.SQL)
+			stmt := fmt.Sprintf("CREATE OR REPLACE VIEW raw.%s AS %s", duckdb.QuoteIdent(v.Name), v.SQL)
 			if _, err := db.ExecContext(ctx, stmt); err != nil {
 				return nil, fmt.Errorf("creating raw.%s: %w", v.Name, err)
 			}
@@ -239,4 +342,21 @@ func createRawViews(ctx context.Context, db *sql.DB, l *lake.Lake) (map[string]b
 		}
 	}
 	return out, nil
+}
+
+// allTests compiles every model's tests, making automatic names unique.
+func allTests(ms []*models.Model) []models.DataTest {
+	var out []models.DataTest
+	seen := map[string]int{}
+	for _, m := range ms {
+		for _, t := range m.DataTests() {
+			seen[t.Name]++
+			if n := seen[t.Name]; n > 1 {
+				t.Name = fmt.Sprintf("%s_%d", t.Name, n)
+			}
+			out = append(out, t)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
 }

@@ -7,6 +7,7 @@ package duckdb
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"net/url"
@@ -126,4 +127,65 @@ func Publish(built, published, prev string) error {
 func fileExists(p string) bool {
 	_, err := os.Stat(p)
 	return err == nil
+}
+
+// Swap exchanges two database files (the published warehouse and its
+// previous version) so that the published name always holds a complete
+// file: a hard link keeps the current file while the other is renamed over
+// the published name.
+func Swap(published, other string) error {
+	tmp := published + ".swap"
+	os.Remove(tmp)
+	if err := os.Link(published, tmp); err != nil {
+		return fmt.Errorf("swapping warehouse files: %w", err)
+	}
+	if err := os.Rename(other, published); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("swapping warehouse files: %w", err)
+	}
+	if err := os.Rename(tmp, other); err != nil {
+		return fmt.Errorf("swapping warehouse files: %w", err)
+	}
+	d, err := os.Open(filepath.Dir(published))
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+// PublishKeepPrev moves a finished database file over the published one
+// without touching the previous version (for runs that change only
+// metadata, such as `crmwh test`).
+func PublishKeepPrev(built, published string) error { return Publish(built, published, "") }
+
+// Append appends rows to an existing table through DuckDB's appender,
+// which is far faster than INSERT statements for many rows. next returns
+// one row's values at a time (nil when done); values must be of the Go
+// types the columns take (int64, float64, string, time.Time, nil).
+func Append(ctx context.Context, conn *sql.Conn, schema, table string, next func() []driver.Value) (int64, error) {
+	var n int64
+	err := conn.Raw(func(dc any) error {
+		c, ok := dc.(driver.Conn)
+		if !ok {
+			return fmt.Errorf("appending to %s: not a DuckDB connection", table)
+		}
+		a, err := duckdb.NewAppenderFromConn(c, schema, table)
+		if err != nil {
+			return fmt.Errorf("appending to %s: %w", table, err)
+		}
+		for row := next(); row != nil; row = next() {
+			if err := a.AppendRow(row...); err != nil {
+				a.Close()
+				return fmt.Errorf("appending to %s, row %d: %w", table, n+1, err)
+			}
+			n++
+			if n%65536 == 0 && ctx.Err() != nil {
+				a.Close()
+				return ctx.Err()
+			}
+		}
+		return a.Close()
+	})
+	return n, err
 }

@@ -32,13 +32,20 @@ type Model struct {
 	Layer string
 	// SQL is the file's text: one SELECT (WITH …) statement.
 	SQL string
-	// Materialize is view or table (header `-- @materialize: table`).
-	// Default: view in staging/, table elsewhere.
+	// Materialize is view, table, incremental or snapshot: from the YAML
+	// beside the model, else the header `-- @materialize: table`, else the
+	// layer's default (view in staging/, table elsewhere).
 	Materialize string
+	// Spec is the YAML file beside the model (empty when there is none);
+	// SpecPath its path.
+	Spec     Spec
+	SpecPath string
 	// Deps are the models this one reads, sorted.
 	Deps []string
 	// Sources are the raw relations this one reads (schema.name), sorted.
 	Sources []string
+	// External are relations it reads that Go build steps write, sorted.
+	External []string
 }
 
 var nameRE = regexp.MustCompile(`^[a-z_][a-z0-9_]*$`)
@@ -61,6 +68,9 @@ func Discover(fsys fs.FS, dir string) ([]*Model, error) {
 			return nil
 		}
 		name := strings.TrimSuffix(path.Base(p), ".sql")
+		if strings.HasPrefix(path.Base(p), "_") {
+			return nil
+		}
 		if !nameRE.MatchString(name) {
 			problems = append(problems, fmt.Sprintf("%s: file name %q must be a lower-case SQL name (letters, digits, _)", p, name))
 			return nil
@@ -96,13 +106,32 @@ func Discover(fsys fs.FS, dir string) ([]*Model, error) {
 			switch hm[1] {
 			case "materialize", "materialized":
 				v := strings.ToLower(hm[2])
-				if v != View && v != Table {
-					problems = append(problems, fmt.Sprintf("%s:%d: @materialize: %q is not one of view, table", p, i+1, hm[2]))
+				if !contains(Materializations, v) {
+					problems = append(problems, fmt.Sprintf("%s:%d: @materialize: %q is not one of %s", p, i+1, hm[2], strings.Join(Materializations, ", ")))
 				}
 				m.Materialize = v
 			default:
 				problems = append(problems, fmt.Sprintf("%s:%d: unknown header @%s (known: materialize)", p, i+1, hm[1]))
 			}
+		}
+		for _, ext := range []string{".yml", ".yaml"} {
+			sp := strings.TrimSuffix(p, ".sql") + ext
+			data, err := fs.ReadFile(fsys, sp)
+			if err != nil {
+				continue
+			}
+			spec, probs := parseSpec(sp, data)
+			for _, pr := range probs {
+				problems = append(problems, pr.Error())
+			}
+			m.Spec, m.SpecPath = *spec, sp
+			if spec.Materialize != "" {
+				m.Materialize = spec.Materialize
+			}
+			break
+		}
+		if (m.Materialize == Incremental || m.Materialize == Snapshot) && len(m.Spec.UniqueKey) == 0 {
+			problems = append(problems, fmt.Sprintf("%s: a %s model needs unique_key in %s.yml", p, m.Materialize, name))
 		}
 		m.SQL = strings.TrimRight(strings.TrimSpace(m.SQL), ";")
 		if m.SQL == "" {
@@ -114,7 +143,19 @@ func Discover(fsys fs.FS, dir string) ([]*Model, error) {
 	if err != nil {
 		return nil, err
 	}
+	// A YAML file with no model beside it is a typo waiting to happen.
+	_ = fs.WalkDir(fsys, dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !(strings.HasSuffix(p, ".yml") || strings.HasSuffix(p, ".yaml")) {
+			return err
+		}
+		base := strings.TrimSuffix(strings.TrimSuffix(p, ".yml"), ".yaml")
+		if _, err := fs.Stat(fsys, base+".sql"); err != nil {
+			problems = append(problems, fmt.Sprintf("%s: no model %s.sql beside it", p, path.Base(base)))
+		}
+		return nil
+	})
 	if len(problems) > 0 {
+		sort.Strings(problems)
 		return nil, fmt.Errorf("%s", strings.Join(problems, "\n"))
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
@@ -218,6 +259,7 @@ func Resolve(ctx context.Context, db *sql.DB, ms []*Model, sources map[string]bo
 		}
 		deps := map[string]bool{}
 		srcs := map[string]bool{}
+		ext := map[string]bool{}
 		for _, r := range refs {
 			switch {
 			case (r.Schema == "" || r.Schema == "main") && byName[r.Name] != nil:
@@ -229,11 +271,14 @@ func Resolve(ctx context.Context, db *sql.DB, ms []*Model, sources map[string]bo
 			case sources[r.String()]:
 				srcs[r.String()] = true
 			case external[r.String()]:
+				ext[r.String()] = true
+			case r.Schema == "main" && external[r.Name]:
+				ext[r.Name] = true
 			default:
 				problems = append(problems, fmt.Sprintf("%s: model %s reads %s, which is neither a model nor a lake table (raw.<source>_<stream>)", m.Path, m.Name, r))
 			}
 		}
-		m.Deps, m.Sources = keys(deps), keys(srcs)
+		m.Deps, m.Sources, m.External = keys(deps), keys(srcs), keys(ext)
 	}
 	if len(problems) > 0 {
 		return fmt.Errorf("%s", strings.Join(problems, "\n"))

@@ -16,7 +16,18 @@ import (
 )
 
 // Formats lists the output formats.
-var Formats = []string{"table", "csv", "json"}
+var Formats = []string{"table", "csv", "json", "parquet"}
+
+// CopyParquet writes a query's result to a Parquet file with DuckDB's own
+// writer (zstd), which also works on a read-only connection.
+func CopyParquet(ctx context.Context, db *sql.DB, q, path string) (int64, error) {
+	q = strings.TrimRight(strings.TrimSpace(q), ";")
+	res, err := db.ExecContext(ctx, fmt.Sprintf("COPY (%s) TO %s (FORMAT parquet, COMPRESSION zstd)", q, duckdb.QuoteString(path)))
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
 
 // Result is a query's columns and rows.
 type Result struct {

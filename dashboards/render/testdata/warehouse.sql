@@ -1,26 +1,299 @@
--- A tiny hand-made warehouse for the renderer's tests: the real
--- mart_kpi_monthly shape, and customers whose names try to break the page.
+-- A small hand-made warehouse for the renderer's tests (the "golden
+-- warehouse"): every table the default pages read, with the columns of the
+-- real marts and meta tables, six complete months (January to June 2024)
+-- and July in progress, and customers whose names try to break the page.
+-- Everything is written out or computed from fixed formulas: no random().
+
+CREATE TABLE analytics_settings AS SELECT
+    'CNY' AS currency, 'Asia/Shanghai' AS timezone, 'day' AS time_unit, 180 AS holdout_days, 12 AS horizon_months,
+    0.01 AS monthly_discount_rate, 0.35 AS margin, 'inactivity' AS churn_definition, 180 AS inactivity_days,
+    0.3 AS p_alive_threshold;
+
 CREATE TABLE mart_kpi_monthly (
     month DATE,
-    net_revenue DECIMAL(18,2),
+    orders BIGINT,
+    cancelled_orders BIGINT,
     gross_revenue DECIMAL(18,2),
     refunds DECIMAL(18,2),
-    orders BIGINT,
+    net_revenue DECIMAL(18,2),
     active_customers BIGINT,
     new_customers BIGINT,
-    cancelled_orders BIGINT,
-    is_complete BOOLEAN
+    is_complete BOOLEAN,
+    complaints BIGINT,
+    complaint_resolution_rate DOUBLE,
+    median_resolution_hours DOUBLE,
+    avg_satisfaction DOUBLE,
+    categories_per_customer DOUBLE,
+    retention_rate DOUBLE
 );
 INSERT INTO mart_kpi_monthly VALUES
-    ('2024-01-01', 1180000.50, 1250000.00, 69999.50, 5230, 4100, 820, 40, true),
-    ('2024-02-01', 1045000.00, 1100000.00, 55000.00, 4810, 3950, 610, 40, true),
-    ('2024-03-01', 1320500.25, 1400000.25, 79500.00, 5702, 4420, 905, 40, true),
-    ('2024-04-01', 1401234.56, 1480000.00, 78765.44, 6015, 4630, 880, 40, true),
-    ('2024-05-01', 1389000.00, 1460000.00, 71000.00, 5990, 4702, 760, 40, true),
-    ('2024-06-01', 1523456.78, 1600000.00, 76543.22, 6420, 4911, 948, 52, true),
-    -- July is still in progress: the overview page must leave it out.
-    ('2024-07-01', 150000.00, 160000.00, 10000.00, 700, 650, 90, 3, false);
+    ('2024-01-01', 5230, 40, 1250000.00, 69999.50, 1180000.50, 4100, 820, true, 31, 0.903, 20.5, 3.9, 1.42, NULL),
+    ('2024-02-01', 4810, 40, 1100000.00, 55000.00, 1045000.00, 3950, 610, true, 28, 0.893, 22.0, 3.8, 1.40, 0.412),
+    ('2024-03-01', 5702, 40, 1400000.25, 79500.00, 1320500.25, 4420, 905, true, 35, 0.914, 18.25, 4.0, 1.45, 0.437),
+    ('2024-04-01', 6015, 40, 1480000.00, 78765.44, 1401234.56, 4630, 880, true, 40, 0.925, 17.0, 4.1, 1.47, 0.455),
+    ('2024-05-01', 5990, 40, 1460000.00, 71000.00, 1389000.00, 4702, 760, true, 38, 0.947, 16.5, 4.1, 1.46, 0.461),
+    ('2024-06-01', 6420, 52, 1600000.00, 76543.22, 1523456.78, 4911, 948, true, 44, 0.932, 15.75, 4.2, 1.51, 0.468),
+    -- July is still in progress: the pages must leave it out.
+    ('2024-07-01', 700, 3, 160000.00, 10000.00, 150000.00, 650, 90, false, 5, 0.4, 30.0, 3.0, 1.1, 0.1);
 
+CREATE TABLE mart_churn_monthly AS
+WITH months AS (
+    SELECT i, CAST(DATE '2024-01-01' + to_months(i) AS DATE) AS month FROM range(0, 7) r(i)
+),
+cuts(dimension, dimension_value, base, k) AS (
+    VALUES ('all', 'all', 12000, 0),
+        ('rfm_segment', 'champions', 2000, 1), ('rfm_segment', 'at_risk', 1500, 4),
+        ('region', 'East', 5000, 2), ('region', 'North', 3000, 3), ('region', 'South', 4000, 5),
+        ('acquisition_channel', 'online', 6000, 1), ('acquisition_channel', 'store', 4000, 2),
+        ('acquisition_channel', 'wechat', 2000, 6)
+)
+SELECT m.month, c.dimension, c.dimension_value,
+    c.base + 40 * m.i AS customers_at_risk,
+    c.base // 25 + (m.i * 7 + c.k * 3) % 11 AS churned_customers,
+    (c.base // 25 + (m.i * 7 + c.k * 3) % 11) / (c.base + 40 * m.i) AS churn_rate,
+    CAST((c.base // 25 + (m.i * 7 + c.k * 3) % 11) * 812.5 AS DECIMAL(18, 2)) AS churned_revenue
+FROM months m CROSS JOIN cuts c
+ORDER BY c.dimension, c.dimension_value, m.month;
+
+CREATE TABLE mart_customer_value (
+    customer_id VARCHAR,
+    customer_name VARCHAR,
+    customer_type VARCHAR,
+    region VARCHAR,
+    acquisition_channel VARCHAR,
+    account_manager_name VARCHAR,
+    account_manager_name_zh VARCHAR,
+    first_purchase_date DATE,
+    last_purchase_date DATE,
+    days_since_last_purchase INTEGER,
+    purchase_days BIGINT,
+    net_revenue DECIMAL(18,2),
+    r_score BIGINT,
+    f_score BIGINT,
+    m_score BIGINT,
+    rfm_segment VARCHAR,
+    expected_purchases_90d DOUBLE,
+    expected_purchases_365d DOUBLE,
+    p_alive DOUBLE,
+    expected_order_value DOUBLE,
+    clv_12m DECIMAL(18,2),
+    value_tier VARCHAR,
+    churn_risk BOOLEAN,
+    is_churned BOOLEAN
+);
+INSERT INTO mart_customer_value VALUES
+    ('C001', '<script>alert(1)</script>', 'corporate', 'East', 'sales', 'Li Na', '李娜', '2023-02-01', '2024-06-20', 10, 24, 88000.00, 5, 5, 5, 'champions', 3.1, 11.8, 0.95, 3400.0, 14040.00, 'top_1', false, false),
+    ('C002', 'Zhang "Wei" O''Brien & 张伟', 'individual', 'North', 'online', 'Wang Fang', '王芳', '2023-03-15', '2024-03-02', 120, 9, 21000.00, 2, 4, 5, 'at_risk', 0.4, 1.5, 0.22, 2300.0, 1207.50, 'top_5', true, false),
+    ('C003', '王小明', 'individual', 'East', 'wechat', 'Li Na', '李娜', '2023-05-10', '2024-06-28', 2, 15, 30500.00, 5, 5, 4, 'champions', 2.0, 7.6, 0.91, 1900.0, 5054.00, 'top_5', false, false),
+    ('C004', 'Acme Trading Co.', 'corporate', 'South', 'sales', 'Wang Fang', '王芳', '2023-01-20', '2024-05-30', 31, 18, 26000.00, 4, 5, 4, 'loyal', 1.6, 6.1, 0.78, 1450.0, 3095.75, 'top_20', false, false),
+    ('C005', 'Chen Jie', 'individual', 'Central', 'store', NULL, NULL, '2023-07-07', '2023-12-15', 198, 4, 2400.00, 1, 2, 2, 'hibernating', 0.05, 0.2, 0.06, 600.0, 42.00, 'rest', true, true),
+    ('C006', 'Liu Yang', 'individual', 'Southwest', 'referral', NULL, NULL, '2024-05-02', '2024-05-02', 59, 1, 450.00, 3, 1, 1, 'about_to_sleep', 0.2, 0.7, 0.41, 450.0, 110.25, 'rest', false, false),
+    ('C007', '=cmd|'' /C calc''!A0', 'individual', 'East', 'online', NULL, NULL, '2024-06-01', '2024-06-25', 5, 2, 980.00, 5, 2, 2, 'potential_loyalists', 0.6, 2.4, 0.85, 490.0, 411.60, 'top_20', false, false),
+    ('C008', 'Zhao Lei', 'individual', 'Northeast', 'online', NULL, NULL, '2023-09-09', '2024-02-10', 141, 6, 5100.00, 2, 3, 3, 'at_risk', 0.3, 1.1, 0.27, 850.0, 327.25, 'top_20', true, false),
+    ('C009', 'Sun Li', 'individual', 'North', 'store', 'Zhou Min', '周敏', '2023-11-11', '2024-06-11', 19, 7, 6300.00, 4, 4, 3, 'loyal', 0.9, 3.4, 0.81, 900.0, 1071.00, 'top_20', false, false),
+    ('C010', 'Wu Gang', 'individual', 'East', 'wechat', NULL, NULL, '2024-06-18', '2024-06-18', 12, 1, 320.00, 5, 1, 1, 'new_customers', 0.3, 1.0, 0.72, 320.0, 112.00, 'rest', false, false),
+    ('C011', 'Huang Min', 'individual', 'South', 'online', NULL, NULL, '2023-04-04', '2023-10-01', 273, 3, 1500.00, 1, 2, 2, 'hibernating', 0.02, 0.08, 0.03, 500.0, 14.00, 'rest', true, true),
+    ('C012', 'Xu Jing', 'individual', 'Central', 'referral', 'Zhou Min', '周敏', '2023-08-08', '2024-04-20', 71, 5, 4200.00, 3, 3, 3, 'need_attention', 0.5, 1.9, 0.55, 840.0, 558.60, 'top_20', false, false);
+
+-- The Pareto curve of 1,000 customers: the top 20% hold 1 - 0.8^6.
+CREATE TABLE mart_pareto AS
+SELECT customer_percentile,
+    customer_percentile / 100.0 AS customer_share,
+    CAST(ceil(customer_percentile * 10) AS BIGINT) AS customers,
+    CAST(round((1 - pow(1 - customer_percentile / 100.0, 6)) * 5000000, 2) AS DECIMAL(18, 2)) AS net_revenue,
+    1 - pow(1 - customer_percentile / 100.0, 6) AS revenue_share
+FROM (SELECT CAST(i AS INTEGER) AS customer_percentile FROM range(1, 101) r(i))
+ORDER BY customer_percentile;
+
+CREATE TABLE mart_cohort_retention AS
+WITH cohorts AS (
+    SELECT c, CAST(DATE '2024-01-01' + to_months(c) AS DATE) AS cohort_month, 900 - 50 * c AS cohort_customers
+    FROM range(0, 6) r(c)
+),
+grid AS (
+    SELECT k.*, CAST(m AS INTEGER) AS months_since_first
+    FROM cohorts k, range(0, 6) r(m)
+    WHERE k.c + m <= 5
+)
+SELECT cohort_month, months_since_first,
+    CAST(cohort_month + to_months(months_since_first) AS DATE) AS activity_month,
+    cohort_customers,
+    CAST(CASE WHEN months_since_first = 0 THEN cohort_customers
+         ELSE round(cohort_customers * (0.42 - 0.04 * months_since_first + 0.01 * c)) END AS BIGINT) AS active_customers,
+    CASE WHEN months_since_first = 0 THEN 1.0
+         ELSE round(cohort_customers * (0.42 - 0.04 * months_since_first + 0.01 * c)) / cohort_customers END AS retention_rate,
+    CAST(CASE WHEN months_since_first = 0 THEN cohort_customers * 300
+         ELSE round(cohort_customers * (0.42 - 0.04 * months_since_first + 0.01 * c)) * 260 END AS DECIMAL(18, 2)) AS net_revenue,
+    CASE WHEN months_since_first = 0 THEN 1.0
+         ELSE round(cohort_customers * (0.42 - 0.04 * months_since_first + 0.01 * c)) * 260 / (cohort_customers * 300) END AS revenue_retention
+FROM grid
+ORDER BY cohort_month, months_since_first;
+
+CREATE TABLE mart_churn_reasons (
+    reason VARCHAR, churned_with_reason BIGINT, share_of_churned DOUBLE, retained_with_reason BIGINT,
+    share_of_retained DOUBLE, lift DOUBLE
+);
+INSERT INTO mart_churn_reasons VALUES
+    ('ticket:complaint', 120, 0.24, 300, 0.06, 4.0),
+    ('low_satisfaction', 90, 0.18, 250, 0.05, 3.6),
+    ('unresolved_ticket', 40, 0.08, 50, 0.01, 8.0),
+    ('contact:delivery', 35, 0.07, 400, 0.08, 0.875),
+    ('ticket:return', 30, 0.06, 200, 0.04, 1.5),
+    ('contact:<b>new topic</b>', 10, 0.02, 100, 0.02, 1.0);
+
+CREATE TABLE mart_segments (
+    rfm_segment VARCHAR, customers BIGINT, share_of_customers DOUBLE, net_revenue DECIMAL(18,2), share_of_revenue DOUBLE,
+    avg_clv_12m DECIMAL(18,2), avg_p_alive DOUBLE, recommended_action VARCHAR, recommended_action_zh VARCHAR
+);
+INSERT INTO mart_segments VALUES
+    ('champions', 1200, 0.12, 2400000.00, 0.40, 2650.00, 0.92, 'Reward and involve them', '奖励并邀请参与'),
+    ('loyal', 1800, 0.18, 1500000.00, 0.25, 1120.00, 0.81, 'Upsell higher-value products', '向上销售高价值产品'),
+    ('potential_loyalists', 1500, 0.15, 600000.00, 0.10, 640.00, 0.70, 'Offer membership', '提供会员权益'),
+    ('at_risk', 1300, 0.13, 780000.00, 0.13, 210.00, 0.24, 'Win back personally <now>', '个性化挽回'),
+    ('cant_lose_them', 400, 0.04, 420000.00, 0.07, 180.00, 0.18, 'Act now', '立即行动'),
+    ('hibernating', 3800, 0.38, 300000.00, 0.05, 20.00, 0.04, 'Low-cost reactivation only', '仅做低成本唤醒');
+
+CREATE TABLE mart_campaign_performance (
+    campaign_id VARCHAR, campaign_name VARCHAR, campaign_name_zh VARCHAR, start_date DATE, segment VARCHAR,
+    reached BIGINT, responded BIGINT, response_rate DOUBLE, purchased BIGINT,
+    revenue_30d_per_responder DOUBLE, revenue_90d_per_responder DOUBLE, revenue_30d_per_reached DOUBLE,
+    revenue_90d_per_reached DOUBLE, comparable_customers BIGINT, revenue_30d_per_comparable DOUBLE,
+    revenue_90d_per_comparable DOUBLE, uplift_30d DOUBLE, uplift_90d DOUBLE
+);
+INSERT INTO mart_campaign_performance VALUES
+    ('K1', 'Spring Tea 2024', '2024春茶上新', '2024-03-01', 'champions', 400, 180, 0.45, 60, 300, 520, 140, 240, 800, 100, 180, 40, 60),
+    ('K1', 'Spring Tea 2024', '2024春茶上新', '2024-03-01', 'at_risk', 300, 60, 0.2, 12, 200, 350, 45, 80, 900, 30, 50, 15, 30),
+    ('K2', 'Win-back <Summer>', '夏季召回', '2024-05-15', 'hibernating', 1000, 90, 0.09, 20, 150, 260, 14, 25, 2500, 8, 12, 6, 13),
+    ('K2', 'Win-back <Summer>', '夏季召回', '2024-05-15', 'at_risk', 500, 75, 0.15, 18, 180, 300, 27, 50, 800, 20, 35, 7, 15);
+
+CREATE TABLE mart_churn_watchlist (
+    priority INTEGER, customer_id VARCHAR, customer_name VARCHAR, account_manager_name VARCHAR,
+    account_manager_name_zh VARCHAR, value_tier VARCHAR, clv_12m DECIMAL(18,2), p_alive DOUBLE,
+    p_alive_90d_ago DOUBLE, days_since_last_purchase INTEGER, usual_interval_days DOUBLE,
+    recent_complaints BIGINT, unresolved_tickets BIGINT, order_value_change DOUBLE,
+    signals VARCHAR, signals_zh VARCHAR, suggested_action VARCHAR, suggested_action_zh VARCHAR
+);
+INSERT INTO mart_churn_watchlist VALUES
+    (1, 'C002', 'Zhang "Wei" O''Brien & 张伟', 'Wang Fang', '王芳', 'top_5', 1207.50, 0.22, 0.71, 120, 40, 2, 1, -0.35,
+        'overdue, recent complaint, unresolved ticket, smaller orders', '超期未购，近期投诉，工单未解决，订单金额下降',
+        'Resolve the open ticket, then call', '先解决未结工单，再电话回访'),
+    (2, 'C013', '<script>alert(1)</script>', 'Li Na', '李娜', 'top_1', 9800.00, 0.28, 0.93, 75, 21, 1, 0, -0.1,
+        'overdue, recent complaint', '超期未购，近期投诉', 'Call about the complaint <today>', '就投诉致电'),
+    (3, 'C008', 'Zhao Lei', NULL, NULL, 'top_20', 327.25, 0.27, 0.65, 141, 30, 0, 0, 0.05,
+        'overdue, P(alive) falling', '超期未购，存活概率下降', 'Personal call with a tailored offer', '个人电话回访并提供定制优惠'),
+    (4, 'C014', 'Zhou Xun', 'Li Na', '李娜', 'top_20', 880.00, 0.29, 0.52, 64, 25, 0, 0, -0.42,
+        'overdue, smaller orders', '超期未购，订单金额下降', 'Personal call with a tailored offer', '个人电话回访并提供定制优惠');
+
+CREATE TABLE mart_clv_model (
+    model VARCHAR, parameter VARCHAR, value DOUBLE, std_error DOUBLE, ci_low DOUBLE, ci_high DOUBLE,
+    log_likelihood DOUBLE, converged BOOLEAN, customers BIGINT, fitted_at TIMESTAMPTZ, in_use BOOLEAN
+);
+INSERT INTO mart_clv_model VALUES
+    ('bgnbd', 'r', 0.243, 0.012, 0.219, 0.267, -9582.4, true, 10000, '2024-07-01 05:50:00+00', true),
+    ('bgnbd', 'alpha', 4.41, 0.37, 3.69, 5.13, -9582.4, true, 10000, '2024-07-01 05:50:00+00', true),
+    ('bgnbd', 'a', 0.793, 0.18, 0.44, 1.15, -9582.4, true, 10000, '2024-07-01 05:50:00+00', true),
+    ('bgnbd', 'b', 2.43, 0.71, 1.04, 3.82, -9582.4, true, 10000, '2024-07-01 05:50:00+00', true),
+    ('gamma_gamma', 'p', 6.25, 0.49, 5.29, 7.21, -4012.9, true, 4200, '2024-07-01 05:50:00+00', true),
+    ('gamma_gamma', 'q', 3.74, 0.28, 3.19, 4.29, -4012.9, true, 4200, '2024-07-01 05:50:00+00', true),
+    ('gamma_gamma', 'gamma', 15.4, 1.9, 11.7, 19.1, -4012.9, true, 4200, '2024-07-01 05:50:00+00', true);
+
+CREATE TABLE mart_clv_validation (frequency_bucket VARCHAR, customers BIGINT, predicted_holdout DOUBLE, actual_holdout DOUBLE);
+INSERT INTO mart_clv_validation VALUES
+    ('0', 5200, 0.21, 0.19), ('1', 1900, 0.62, 0.66), ('2', 1100, 1.04, 0.98), ('3', 700, 1.43, 1.51),
+    ('4', 430, 1.88, 1.79), ('5', 280, 2.31, 2.40), ('6', 170, 2.69, 2.58), ('7+', 220, 3.85, 3.97);
+
+CREATE TABLE mart_clv_tracking AS
+SELECT CAST(w AS INTEGER) AS week, CAST(w * 212 + (w * 37) % 29 AS DOUBLE) AS actual_cumulative, w * 215.5 AS expected_cumulative
+FROM range(1, 27) r(w)
+ORDER BY week;
+
+CREATE TABLE dim_customer AS
+SELECT customer_id, customer_name, customer_type, region, acquisition_channel, account_manager_name, account_manager_name_zh
+FROM mart_customer_value;
+
+CREATE TABLE fct_tickets AS
+WITH t AS (
+    SELECT i, (['complaint', 'inquiry', 'return', 'delivery', 'billing'])[i % 5 + 1] AS category
+    FROM range(0, 42) r(i)
+)
+SELECT
+    1000 + i AS ticket_id,
+    printf('C%03d', i % 12 + 1) AS customer_id,
+    category,
+    category = 'complaint' AS is_complaint,
+    (['normal', 'high', 'low', 'urgent'])[i % 4 + 1] AS priority,
+    CASE WHEN i % 13 = 5 THEN 'open' WHEN i % 2 = 0 THEN 'closed' ELSE 'resolved' END AS status,
+    i % 13 <> 5 AS is_resolved,
+    TIMESTAMPTZ '2024-01-03 02:00:00+00' + to_days(CAST(i * 4 + i % 3 AS INTEGER)) + to_hours(CAST(i % 9 AS INTEGER)) AS opened_at,
+    CASE WHEN i % 13 <> 5 THEN TIMESTAMPTZ '2024-01-03 02:00:00+00' + to_days(CAST(i * 4 + i % 3 AS INTEGER)) + to_hours(CAST(i % 9 + 4 + i % 17 * 3 AS INTEGER)) END AS resolved_at,
+    CAST(date_trunc('month', DATE '2024-01-03' + to_days(CAST(i * 4 + i % 3 AS INTEGER))) AS DATE) AS opened_month,
+    CASE WHEN i % 13 <> 5 THEN CAST(4 + i % 17 * 3 AS DOUBLE) END AS resolution_hours,
+    CASE WHEN i % 13 <> 5 AND i % 4 <> 3 THEN CAST(i % 5 + 1 AS BIGINT) END AS satisfaction
+FROM t
+ORDER BY ticket_id;
+
+-- The meta schema of a warehouse with two successful builds, one failed
+-- build and one test run.
+CREATE SCHEMA meta;
+CREATE TABLE meta.build_runs (
+    run_id VARCHAR, started_at TIMESTAMPTZ, finished_at TIMESTAMPTZ, kind VARCHAR, status VARCHAR,
+    models_ok INTEGER, models_failed INTEGER, models_skipped INTEGER, tests_failed INTEGER, error VARCHAR);
+INSERT INTO meta.build_runs VALUES
+    ('20240630T220000Z-aaaa', '2024-06-30 22:00:00+00', '2024-06-30 22:00:41+00', 'build', 'ok', 5, 0, 0, 0, NULL),
+    ('20240701T040000Z-bbbb', '2024-07-01 04:00:00+00', '2024-07-01 04:00:12+00', 'build', 'failed', 3, 1, 1, 0,
+        'model mart_broken: Binder Error: <column> "x" not found'),
+    ('20240701T055900Z-cccc', '2024-07-01 05:59:00+00', '2024-07-01 06:00:00+00', 'build', 'ok', 5, 0, 0, 0, NULL),
+    ('20240701T061000Z-dddd', '2024-07-01 06:10:00+00', '2024-07-01 06:10:03+00', 'test', 'ok', 0, 0, 0, 0, NULL);
+CREATE TABLE meta.model_runs (
+    run_id VARCHAR, model VARCHAR, path VARCHAR, materialized VARCHAR, status VARCHAR,
+    row_count BIGINT, duration_ms DOUBLE, detail VARCHAR, error VARCHAR);
+INSERT INTO meta.model_runs VALUES
+    ('20240630T220000Z-aaaa', 'fct_orders', 'sql/core/fct_orders.sql', 'table', 'ok', 65000, 310.5, NULL, NULL),
+    ('20240701T055900Z-cccc', 'settings', '', 'go', 'ok', 1, 0.4, NULL, NULL),
+    ('20240701T055900Z-cccc', 'stg_billing__orders', 'sql/staging/billing/stg_billing__orders.sql', 'incremental', 'ok', 70000, 120.0, 'full build', NULL),
+    ('20240701T055900Z-cccc', 'fct_orders', 'sql/core/fct_orders.sql', 'table', 'ok', 66610, 320.25, NULL, NULL),
+    ('20240701T055900Z-cccc', 'dim_customer', 'sql/core/dim_customer.sql', 'table', 'ok', 20591, 95.0, NULL, NULL),
+    ('20240701T055900Z-cccc', 'mart_kpi_monthly', 'sql/marts/mart_kpi_monthly.sql', 'table', 'ok', 7, 12.5, NULL, NULL);
+CREATE TABLE meta.test_status (
+    test VARCHAR, model VARCHAR, status VARCHAR, last_run_at TIMESTAMPTZ, failing_since TIMESTAMPTZ,
+    first_failed_at TIMESTAMPTZ, failed_runs BIGINT, runs BIGINT, failures_trend BIGINT[]);
+INSERT INTO meta.test_status VALUES
+    ('unique_fct_orders_order_id', 'fct_orders', 'pass', '2024-07-01 06:10:02+00', NULL, NULL, 0, 4, [0, 0, 0, 0]),
+    ('not_null_dim_customer_customer_id', 'dim_customer', 'pass', '2024-07-01 06:10:02+00', NULL, NULL, 0, 4, [0, 0, 0, 0]),
+    ('freshness_fct_orders_ordered_at', 'fct_orders', 'warn', '2024-07-01 06:10:02+00', '2024-07-01 05:59:50+00', '2024-06-30 22:00:40+00', 2, 4, [1, 0, 1, 1]),
+    ('assert_<b>bold</b>_mart_kpi_monthly', 'mart_kpi_monthly', 'fail', '2024-07-01 06:10:02+00', '2024-07-01 06:10:02+00', '2024-07-01 06:10:02+00', 1, 4, [0, 0, 0, 3]);
+CREATE TABLE meta.lake_streams (
+    source VARCHAR, stream VARCHAR, row_count BIGINT, quarantined BIGINT, parts INTEGER,
+    files_loaded INTEGER, schema_hash VARCHAR, watermark VARCHAR, updated_at TIMESTAMPTZ);
+INSERT INTO meta.lake_streams VALUES
+    ('billing', 'orders', 60000, 2, 3, 180, '0a7ddcccfbd24fe5', NULL, '2024-07-01 05:58:30+00'),
+    ('billing', 'legacy_orders', 6610, 1, 2, 180, '0a7ddcccfbd24fe5', NULL, '2024-07-01 05:58:31+00'),
+    ('crm', 'customers', 21000, 0, 4, 0, 'd358e0d64a08551e', '2024-06-30T23:59:01Z', '2024-07-01 05:58:20+00'),
+    ('surveys', 'responses', 3100, 0, 6, 6, '9ba41ef4185d3f08', NULL, '2024-07-01 05:58:25+00');
+
+-- Every stream's quarantine view, as the default project's data-health
+-- page reads them (empty but for three rows).
+CREATE SCHEMA raw;
+CREATE TABLE raw.billing_orders__quarantine (origin VARCHAR, line BIGINT, row_key VARCHAR, reason VARCHAR, raw VARCHAR, run_id VARCHAR, quarantined_at TIMESTAMPTZ);
+INSERT INTO raw.billing_orders__quarantine VALUES
+    ('data/demo/billing/orders/orders_20240612.csv', 7, NULL, 'expected 13 fields, found 8', 'SO1,BC2,<script>alert(3)</script>', 'r1', '2024-06-12 03:00:00+00'),
+    ('data/demo/billing/orders/orders_20240620.csv', 12, 'SO9', 'column net_amount: "#VALUE!" is not a decimal number', 'SO9,BC1', 'r2', '2024-06-20 03:00:00+00');
+CREATE TABLE raw.billing_legacy_orders__quarantine AS SELECT * FROM raw.billing_orders__quarantine WHERE false;
+INSERT INTO raw.billing_legacy_orders__quarantine VALUES
+    ('data/demo/billing/legacy/orders_20240618.csv', 3, NULL, 'invalid GB18030 byte sequence', '', 'r2', '2024-06-18 03:00:00+00');
+CREATE TABLE raw.billing_order_lines__quarantine AS SELECT * FROM raw.billing_orders__quarantine WHERE false;
+CREATE TABLE raw.billing_legacy_order_lines__quarantine AS SELECT * FROM raw.billing_orders__quarantine WHERE false;
+CREATE TABLE raw.surveys_responses__quarantine AS SELECT * FROM raw.billing_orders__quarantine WHERE false;
+CREATE TABLE raw.crm_customers__quarantine AS SELECT * FROM raw.billing_orders__quarantine WHERE false;
+CREATE TABLE raw.crm_account_managers__quarantine AS SELECT * FROM raw.billing_orders__quarantine WHERE false;
+CREATE TABLE raw.crm_interactions__quarantine AS SELECT * FROM raw.billing_orders__quarantine WHERE false;
+CREATE TABLE raw.crm_tickets__quarantine AS SELECT * FROM raw.billing_orders__quarantine WHERE false;
+CREATE TABLE raw.crm_opportunities__quarantine AS SELECT * FROM raw.billing_orders__quarantine WHERE false;
+CREATE TABLE raw.crm_campaigns__quarantine AS SELECT * FROM raw.billing_orders__quarantine WHERE false;
+CREATE TABLE raw.crm_campaign_responses__quarantine AS SELECT * FROM raw.billing_orders__quarantine WHERE false;
+
+-- The test page (testdata/pages/customers.yaml): customers whose names try
+-- to break the page.
 CREATE TABLE customers (
     customer_id INTEGER,
     name VARCHAR,
@@ -40,3 +313,9 @@ INSERT INTO mart_segment_monthly VALUES
     ('2024-04-01', 'Retail', 800000.00), ('2024-04-01', 'Corporate', 500000.00), ('2024-04-01', '<img src=x onerror=alert(2)>', 101234.56),
     ('2024-05-01', 'Retail', 790000.00), ('2024-05-01', 'Corporate', 520000.00),
     ('2024-06-01', 'Retail', 850000.00), ('2024-06-01', 'Corporate', 560000.00), ('2024-06-01', '<img src=x onerror=alert(2)>', 113456.78);
+
+-- Mean 12-month CLV of the customers not churned at each month end.
+CREATE TABLE mart_clv_monthly (month DATE, as_of DATE, customers BIGINT, avg_clv_12m DOUBLE, total_clv_12m DOUBLE);
+INSERT INTO mart_clv_monthly VALUES
+    ('2024-05-01', '2024-05-31', 4100, 1012.5, 4151250.0),
+    ('2024-06-01', '2024-06-30', 4380, 1056.25, 4626375.0);

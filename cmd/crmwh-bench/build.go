@@ -1,0 +1,240 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"crmwh/pipelines/lake"
+	_ "crmwh/pipelines/sources/all" // the project's source kinds
+	"crmwh/project"
+	"crmwh/refresh"
+	"crmwh/warehouse/duckdb"
+	"crmwh/warehouse/models"
+)
+
+// benchBuild measures the warehouse build on a demo company of n
+// customers: a full build by the runner, the same SQL files run straight
+// in DuckDB (raw views, then every model in order on one connection, with
+// the same Go steps; no tests, no metadata, no publish), and an
+// incremental build after one more day of billing data.
+func benchBuild(bin string, n, reps int) {
+	dir, err := os.MkdirTemp("", "crmwh-bench-build-")
+	if err != nil {
+		fail(err)
+	}
+	defer os.RemoveAll(dir)
+	if _, err := run(bin, dir, "init", "."); err != nil {
+		fail(err)
+	}
+	if _, err := run(bin, dir, "demo", "--customers", fmt.Sprint(n), "--json"); err != nil {
+		fail(err)
+	}
+	// Hold back the last day of billing exports: it arrives later.
+	held, err := holdBackLastDay(dir)
+	if err != nil {
+		fail(err)
+	}
+	if _, err := run(bin, dir, "extract", "--json"); err != nil {
+		fail(err)
+	}
+	wh := filepath.Join(dir, "data", "crmwh.duckdb")
+	removeWarehouse := func() {
+		for _, suffix := range []string{"", ".prev", ".wal"} {
+			os.Remove(wh + suffix)
+		}
+	}
+	var full, straight []sample
+	for r := 0; r < reps; r++ {
+		removeWarehouse()
+		res, err := run(bin, dir, "build", "--skip-tests", "--json")
+		if err != nil {
+			fail(err)
+		}
+		full = append(full, sample{wall: res.wall, rss: res.rss})
+		t0 := time.Now()
+		if err := straightDuckDB(dir); err != nil {
+			fail(fmt.Errorf("straight DuckDB: %w", err))
+		}
+		straight = append(straight, sample{wall: time.Since(t0)})
+	}
+	// The last full build stays published; one day arrives; build again.
+	for _, h := range held {
+		if err := os.Rename(h[1], h[0]); err != nil {
+			fail(err)
+		}
+	}
+	if _, err := run(bin, dir, "extract", "--json"); err != nil {
+		fail(err)
+	}
+	inc, err := run(bin, dir, "build", "--skip-tests", "--json")
+	if err != nil {
+		fail(err)
+	}
+	withTests, err := run(bin, dir, "build", "--json")
+	if err != nil {
+		fail(err)
+	}
+	f, s := medianSample(full), medianSample(straight)
+	fmt.Printf("\nWarehouse build, %d customers (median of %d):\n\n", n, reps)
+	fmt.Println("| build | wall | vs full build | peak RSS |")
+	fmt.Println("| --- | ---: | ---: | ---: |")
+	fmt.Printf("| crmwh build (full, no tests) | %.1f s | 1.00× | %.0f MB |\n", f.wall.Seconds(), float64(f.rss)/1e6)
+	fmt.Printf("| same SQL straight in DuckDB | %.1f s | runner overhead %.2f× | |\n", s.wall.Seconds(), f.wall.Seconds()/s.wall.Seconds())
+	fmt.Printf("| crmwh build after one new day (no tests) | %.1f s | %.2f× | %.0f MB |\n", inc.wall.Seconds(), inc.wall.Seconds()/f.wall.Seconds(), float64(inc.rss)/1e6)
+	fmt.Printf("| crmwh build with data tests (no new data) | %.1f s | %.2f× | %.0f MB |\n", withTests.wall.Seconds(), withTests.wall.Seconds()/f.wall.Seconds(), float64(withTests.rss)/1e6)
+}
+
+func medianSample(ss []sample) sample {
+	sort.Slice(ss, func(i, j int) bool { return ss[i].wall < ss[j].wall })
+	return ss[len(ss)/2]
+}
+
+// holdBackLastDay moves the billing files of the last day aside and
+// returns [original, moved] pairs.
+func holdBackLastDay(dir string) ([][2]string, error) {
+	var all []string
+	for _, pat := range []string{"orders/orders_*.csv", "legacy/orders_*.csv"} {
+		m, err := filepath.Glob(filepath.Join(dir, "data/demo/billing", pat))
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, m...)
+	}
+	last := ""
+	for _, f := range all {
+		day := strings.TrimSuffix(strings.TrimPrefix(filepath.Base(f), "orders_"), ".csv")
+		if day > last {
+			last = day
+		}
+	}
+	side := filepath.Join(dir, "held")
+	if err := os.MkdirAll(side, 0o755); err != nil {
+		return nil, err
+	}
+	var out [][2]string
+	for _, pat := range []string{"orders/orders_%s.csv", "order_lines/order_lines_%s.csv", "legacy/orders_%s.csv", "legacy/order_lines_%s.csv"} {
+		f := filepath.Join(dir, "data/demo/billing", fmt.Sprintf(pat, last))
+		if _, err := os.Stat(f); err != nil {
+			continue
+		}
+		to := filepath.Join(side, strings.ReplaceAll(fmt.Sprintf(pat, last), "/", "_"))
+		if err := os.Rename(f, to); err != nil {
+			return nil, err
+		}
+		out = append(out, [2]string{f, to})
+	}
+	return out, nil
+}
+
+// straightDuckDB runs the project's SQL files in a fresh DuckDB file the
+// plain way: raw views over the lake, then each model as CREATE TABLE (or
+// VIEW) in dependency order on one connection, and the Go steps in place.
+func straightDuckDB(dir string) error {
+	ctx := context.Background()
+	p, err := project.Load(dir)
+	if err != nil {
+		return err
+	}
+	file := filepath.Join(dir, "straight.duckdb")
+	os.Remove(file)
+	defer os.Remove(file)
+	db, err := duckdb.Open(file, duckdb.Options{})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	l, err := lake.Open(p.LakeDir())
+	if err != nil {
+		return err
+	}
+	ms, err := l.Manifests()
+	if err != nil {
+		return err
+	}
+	for _, s := range []string{"CREATE SCHEMA raw", "CREATE SCHEMA meta"} {
+		if _, err := db.Exec(s); err != nil {
+			return err
+		}
+	}
+	sources := map[string]bool{}
+	for _, m := range ms {
+		for _, v := range l.RawViews(m) {
+			if _, err := db.Exec(fmt.Sprintf("CREATE VIEW raw.%s AS %s", duckdb.QuoteIdent(v.Name), v.SQL)); err != nil {
+				return err
+			}
+			sources["raw."+v.Name] = true
+		}
+	}
+	mods, err := models.Discover(p.FS, "sql")
+	if err != nil {
+		return err
+	}
+	steps := refresh.Steps(p, "straight")
+	external := map[string]bool{}
+	for _, s := range steps {
+		for _, w := range s.Writes {
+			external[w] = true
+		}
+	}
+	if err := models.Resolve(ctx, db, mods, sources, external); err != nil {
+		return err
+	}
+	ordered, err := models.Order(mods)
+	if err != nil {
+		return err
+	}
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	done := map[string]bool{}
+	// Go steps run as soon as what they read is there, as in the runner.
+	runReady := func() error {
+		for _, st := range steps {
+			if done[st.Name] {
+				continue
+			}
+			ready := true
+			for _, r := range st.Reads {
+				ready = ready && done[r]
+			}
+			if !ready {
+				continue
+			}
+			if _, err := st.Run(ctx, conn); err != nil {
+				return fmt.Errorf("step %s: %w", st.Name, err)
+			}
+			done[st.Name] = true
+			for _, w := range st.Writes {
+				done[w] = true
+			}
+		}
+		return nil
+	}
+	if err := runReady(); err != nil {
+		return err
+	}
+	for _, m := range ordered {
+		kind := "TABLE"
+		if m.Materialize == models.View {
+			kind = "VIEW"
+		}
+		if _, err := conn.ExecContext(ctx, fmt.Sprintf("CREATE %s %s AS\n%s", kind, duckdb.QuoteIdent(m.Name), m.SQL)); err != nil {
+			return fmt.Errorf("%s: %w", m.Name, err)
+		}
+		done[m.Name] = true
+		if err := runReady(); err != nil {
+			return err
+		}
+	}
+	var n sql.NullInt64
+	return conn.QueryRowContext(ctx, "SELECT count(*) FROM mart_kpi_monthly").Scan(&n)
+}

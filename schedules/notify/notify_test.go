@@ -1,0 +1,97 @@
+package notify_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"crmwh/schedules/notify"
+)
+
+var event = notify.Event{
+	Project: "demo", Schedule: "nightly", RunID: "20261123T183000Z-0a1b", Trigger: "cron", Status: "failed",
+	Step: "build", Error: "build: model mart_x failed", Attempts: 3,
+	StartedAt: time.Date(2026, 11, 23, 18, 30, 0, 0, time.UTC), FinishedAt: time.Date(2026, 11, 23, 18, 41, 0, 0, time.UTC),
+	HealthURL: "https://dash.example.com/health.html",
+}
+
+func TestTheWebhookGetsTheErrorAndTheHealthLink(t *testing.T) {
+	var got map[string]any
+	var ctype string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctype = r.Header.Get("Content-Type")
+		require.Equal(t, http.MethodPost, r.Method)
+		require.NoError(t, json.NewDecoder(r.Body).Decode(&got))
+	}))
+	defer srv.Close()
+	require.NoError(t, notify.Send(context.Background(), notify.Target{Webhook: srv.URL + "/hook"}, event))
+	require.Equal(t, "application/json", ctype)
+	require.Equal(t, "run_failed", got["event"])
+	require.Equal(t, "nightly", got["schedule"])
+	require.Equal(t, "build: model mart_x failed", got["error"])
+	require.Equal(t, "https://dash.example.com/health.html", got["health_url"])
+	require.Equal(t, float64(3), got["attempts"])
+	require.Equal(t, "crmwh demo: schedule nightly failed after 3 attempts (run 20261123T183000Z-0a1b): build: model mart_x failed — data health: https://dash.example.com/health.html", got["text"])
+}
+
+func TestAWebhookErrorNamesTheHostButNotTheSecretPath(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "no such hook", http.StatusNotFound)
+	}))
+	defer srv.Close()
+	err := notify.Send(context.Background(), notify.Target{Webhook: srv.URL + "/T000/B000/s3cr3t"}, event)
+	require.Error(t, err)
+	host := strings.TrimPrefix(srv.URL, "http://")
+	require.Equal(t, "webhook to "+host+": HTTP 404 Not Found: no such hook", err.Error())
+
+	srv.Close()
+	err = notify.Send(context.Background(), notify.Target{Webhook: srv.URL + "/T000/B000/s3cr3t"}, event)
+	require.Error(t, err)
+	require.Contains(t, err.Error(), "webhook to "+host+": ")
+	require.NotContains(t, err.Error(), "s3cr3t")
+}
+
+func TestTheCommandGetsTheJSONOnStdinAndTheEssentialsInItsEnvironment(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "got")
+	script := filepath.Join(dir, "hook.sh")
+	require.NoError(t, os.WriteFile(script, []byte("#!/bin/sh\ncat > \"$1\"\necho \"$CRMWH_SCHEDULE|$CRMWH_STATUS|$CRMWH_HEALTH_URL\" > \"$1.env\"\n"), 0o755))
+	require.NoError(t, notify.Send(context.Background(), notify.Target{Command: []string{script, out}}, event))
+	b, err := os.ReadFile(out)
+	require.NoError(t, err)
+	var got notify.Event
+	require.NoError(t, json.Unmarshal(b, &got))
+	require.Equal(t, "20261123T183000Z-0a1b", got.RunID)
+	require.Equal(t, "build", got.Step)
+	env, err := os.ReadFile(out + ".env")
+	require.NoError(t, err)
+	require.Equal(t, "nightly|failed|https://dash.example.com/health.html\n", string(env))
+}
+
+func TestAFailingCommandAndAFailingWebhookAreBothReported(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.WriteHeader(http.StatusBadGateway)
+	}))
+	defer srv.Close()
+	err := notify.Send(context.Background(), notify.Target{Webhook: srv.URL, Command: []string{"sh", "-c", "echo paging is down >&2; exit 3"}}, event)
+	require.Error(t, err)
+	require.Contains(t, err.Error(), "HTTP 502 Bad Gateway")
+	require.Contains(t, err.Error(), "notify command sh: exit status 3: paging is down")
+}
+
+func TestASlowTargetIsCutOff(t *testing.T) {
+	t0 := time.Now()
+	err := notify.Send(context.Background(), notify.Target{Command: []string{"sleep", "10"}, Timeout: 200 * time.Millisecond}, event)
+	require.Error(t, err)
+	require.Less(t, time.Since(t0), 5*time.Second)
+}

@@ -1,0 +1,48 @@
+// Package analytics holds the Go build steps behind the value and retention
+// marts: the settings table that carries crmwh.yaml's analytics definitions
+// into SQL, and the CLV model fit and scoring.
+package analytics
+
+import (
+	"context"
+	"database/sql"
+
+	"crmwh/warehouse/build"
+)
+
+// Settings are the analytics definitions from crmwh.yaml.
+type Settings struct {
+	Currency            string
+	Timezone            string
+	TimeUnit            string // day or week
+	HoldoutDays         int
+	HorizonMonths       int
+	MonthlyDiscountRate float64
+	Margin              float64
+	ChurnDefinition     string // inactivity or p_alive
+	InactivityDays      int
+	PAliveThreshold     float64
+}
+
+// SettingsTable is the one-row table the settings step writes; models read
+// their definitions from it, so an analyst pasting a model into DuckDB on
+// the published warehouse gets the same numbers.
+const SettingsTable = "analytics_settings"
+
+// SettingsStep writes SettingsTable.
+func SettingsStep(s Settings) build.Step {
+	return build.Step{
+		Name:   "settings",
+		Writes: []string{SettingsTable},
+		Run: func(ctx context.Context, conn *sql.Conn) (int64, error) {
+			_, err := conn.ExecContext(ctx, `CREATE OR REPLACE TABLE analytics_settings AS SELECT
+				CAST(? AS VARCHAR) AS currency, CAST(? AS VARCHAR) AS timezone, CAST(? AS VARCHAR) AS time_unit,
+				CAST(? AS INTEGER) AS holdout_days, CAST(? AS INTEGER) AS horizon_months,
+				CAST(? AS DOUBLE) AS monthly_discount_rate, CAST(? AS DOUBLE) AS margin,
+				CAST(? AS VARCHAR) AS churn_definition, CAST(? AS INTEGER) AS inactivity_days, CAST(? AS DOUBLE) AS p_alive_threshold`,
+				s.Currency, s.Timezone, s.TimeUnit, s.HoldoutDays, s.HorizonMonths, s.MonthlyDiscountRate, s.Margin,
+				s.ChurnDefinition, s.InactivityDays, s.PAliveThreshold)
+			return 1, err
+		},
+	}
+}

@@ -1,0 +1,441 @@
+package build
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"crmwh/pipelines/lake"
+	"crmwh/warehouse/duckdb"
+	"crmwh/warehouse/models"
+)
+
+// builder runs the nodes of one build.
+type builder struct {
+	o         Options
+	db        *sql.DB
+	lake      *lake.Lake
+	manifests []*lake.StreamManifest
+	graph     *graph
+	log       *slog.Logger
+	// views guards the raw views: an incremental model points them at the
+	// new lake parts while it runs, so it runs alone.
+	views sync.RWMutex
+}
+
+// runAll builds the selected nodes in dependency order, Workers at a time.
+// A failed node skips the nodes downstream of it, and only those.
+func (b *builder) runAll(ctx context.Context, run map[string]bool) []ModelResult {
+	g := b.graph
+	pos := map[string]int{}
+	for i, n := range g.order {
+		pos[n] = i
+	}
+	waiting := map[string]int{} // unfinished selected deps
+	for name := range run {
+		for _, d := range g.nodes[name].deps {
+			if run[d] {
+				waiting[name]++
+			}
+		}
+	}
+	results := map[string]*ModelResult{}
+	var ready []string
+	for name := range run {
+		if waiting[name] == 0 {
+			ready = append(ready, name)
+		}
+	}
+	type done struct {
+		name string
+		res  ModelResult
+	}
+	finished := make(chan done)
+	running := 0
+	failedRoot := map[string]string{}
+	var order []string
+	for len(ready) > 0 || running > 0 {
+		sort.Slice(ready, func(i, j int) bool { return pos[ready[i]] < pos[ready[j]] })
+		for len(ready) > 0 && running < b.o.Workers {
+			name := ready[0]
+			ready = ready[1:]
+			n := g.nodes[name]
+			r := ModelResult{Name: name, Path: n.path(), Materialize: n.materialize()}
+			for _, d := range n.deps {
+				if root, bad := failedRoot[d]; bad {
+					r.Status, r.Error = "skipped", "upstream model "+root+" failed"
+					failedRoot[name] = root
+					break
+				}
+			}
+			if r.Status == "skipped" || ctx.Err() != nil {
+				if r.Status == "" {
+					r.Status, r.Error = "skipped", "build cancelled"
+				}
+				results[name] = &r
+				order = append(order, name)
+				if b.o.Progress != nil {
+					b.o.Progress(r)
+				}
+				for _, k := range n.kids {
+					if run[k] {
+						if waiting[k]--; waiting[k] == 0 {
+							ready = append(ready, k)
+						}
+					}
+				}
+				continue
+			}
+			running++
+			go func(n *node, r ModelResult) {
+				t0 := time.Now()
+				var err error
+				r.Rows, r.Detail, err = b.runNode(ctx, n)
+				r.Duration = time.Since(t0)
+				if err != nil {
+					r.Status, r.Error = "failed", err.Error()
+				} else {
+					r.Status = "ok"
+				}
+				finished <- done{n.name, r}
+			}(n, r)
+		}
+		if running == 0 {
+			continue
+		}
+		d := <-finished
+		running--
+		r := d.res
+		results[d.name] = &r
+		order = append(order, d.name)
+		if r.Status == "failed" {
+			failedRoot[d.name] = d.name
+			b.log.Error("model failed", "run_id", b.o.RunID, "model", d.name, "file", r.Path, "err", r.Error)
+		} else {
+			b.log.Info("model built", "run_id", b.o.RunID, "model", d.name, "rows", r.Rows, "detail", r.Detail, "duration", r.Duration)
+		}
+		if b.o.Progress != nil {
+			b.o.Progress(r)
+		}
+		for _, k := range g.nodes[d.name].kids {
+			if run[k] {
+				if waiting[k]--; waiting[k] == 0 {
+					ready = append(ready, k)
+				}
+			}
+		}
+	}
+	out := make([]ModelResult, 0, len(order))
+	for _, name := range order {
+		out = append(out, *results[name])
+	}
+	return out
+}
+
+// runNode builds one node and returns its row count (-1 for views) and a
+// short detail (e.g. "12 new parts merged").
+func (b *builder) runNode(ctx context.Context, n *node) (int64, string, error) {
+	if n.step != nil {
+		b.views.RLock()
+		defer b.views.RUnlock()
+		conn, err := b.db.Conn(ctx)
+		if err != nil {
+			return 0, "", err
+		}
+		defer conn.Close()
+		rows, err := n.step.Run(ctx, conn)
+		return rows, "", err
+	}
+	m := n.model
+	switch m.Materialize {
+	case models.Incremental:
+		b.views.Lock()
+		defer b.views.Unlock()
+		return b.runIncremental(ctx, m)
+	case models.Snapshot:
+		b.views.RLock()
+		defer b.views.RUnlock()
+		return b.runSnapshot(ctx, m)
+	}
+	b.views.RLock()
+	defer b.views.RUnlock()
+	conn, err := b.db.Conn(ctx)
+	if err != nil {
+		return 0, "", err
+	}
+	defer conn.Close()
+	kind := "TABLE"
+	if m.Materialize == models.View {
+		kind = "VIEW"
+	}
+	if err := dropOther(ctx, conn, m.Name, kind); err != nil {
+		return 0, "", err
+	}
+	stmt := fmt.Sprintf("CREATE OR REPLACE %s %s AS\n%s", kind, duckdb.QuoteIdent(m.Name), m.SQL)
+	if _, err := conn.ExecContext(ctx, stmt); err != nil {
+		return 0, "", err
+	}
+	if kind == "VIEW" {
+		return -1, "", nil
+	}
+	n2, err := count(ctx, conn, m.Name)
+	return n2, "", err
+}
+
+// dropOther drops a relation of the other kind with the model's name (a
+// model that changed from view to table, or back).
+func dropOther(ctx context.Context, conn *sql.Conn, name, kind string) error {
+	other := "VIEW"
+	if kind == "VIEW" {
+		other = "TABLE"
+	}
+	var n int
+	q := "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'main' AND table_name = ?"
+	if other == "VIEW" {
+		q = "SELECT count(*) FROM duckdb_views() WHERE schema_name = 'main' AND view_name = ? AND NOT internal"
+	}
+	if err := conn.QueryRowContext(ctx, q, name).Scan(&n); err != nil {
+		return err
+	}
+	if n > 0 {
+		_, err := conn.ExecContext(ctx, fmt.Sprintf("DROP %s %s", other, duckdb.QuoteIdent(name)))
+		return err
+	}
+	return nil
+}
+
+func count(ctx context.Context, conn *sql.Conn, rel string) (int64, error) {
+	var n int64
+	err := conn.QueryRowContext(ctx, "SELECT count(*) FROM "+rel).Scan(&n)
+	return n, err
+}
+
+func tableExists(ctx context.Context, conn *sql.Conn, schema, name string) (bool, error) {
+	var n int
+	err := conn.QueryRowContext(ctx, "SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?", schema, name).Scan(&n)
+	return n > 0, err
+}
+
+// viewClosure returns the raw relations a model reads directly or through
+// models that are views (which read the raw views at query time), and a
+// hash of the SQL involved: when it changes, the model is rebuilt in full.
+func (b *builder) viewClosure(m *models.Model) ([]string, string) {
+	srcs := map[string]bool{}
+	h := sha256.New()
+	var walk func(m *models.Model)
+	seen := map[string]bool{}
+	walk = func(m *models.Model) {
+		if seen[m.Name] {
+			return
+		}
+		seen[m.Name] = true
+		fmt.Fprintf(h, "%s\n%s\n%s\n", m.Name, m.Materialize, m.SQL)
+		for _, s := range m.Sources {
+			srcs[s] = true
+		}
+		for _, d := range m.Deps {
+			if dn := b.graph.nodes[d]; dn != nil && dn.model != nil && dn.model.Materialize == models.View {
+				walk(dn.model)
+			}
+		}
+	}
+	walk(m)
+	fmt.Fprintf(h, "%v", m.Spec.UniqueKey)
+	out := make([]string, 0, len(srcs))
+	for s := range srcs {
+		out = append(out, s)
+	}
+	sort.Strings(out)
+	return out, hex.EncodeToString(h.Sum(nil))[:16]
+}
+
+// parts lists the committed part paths behind a raw relation.
+func (b *builder) parts(rel string) (*lake.StreamManifest, []lake.Part, bool) {
+	for _, m := range b.manifests {
+		base := "raw." + m.Source + "_" + m.Stream
+		switch rel {
+		case base:
+			return m, m.Parts, false
+		case base + "__quarantine":
+			return m, m.Quarantine, true
+		}
+	}
+	return nil, nil, false
+}
+
+// runIncremental builds an incremental model: in full the first time (or
+// when its SQL changed, or on --full-refresh), else from only the lake
+// parts added since its last build, appended or merged by unique_key.
+func (b *builder) runIncremental(ctx context.Context, m *models.Model) (rows int64, detail string, err error) {
+	conn, err := b.db.Conn(ctx)
+	if err != nil {
+		return 0, "", err
+	}
+	defer conn.Close()
+	srcs, hash := b.viewClosure(m)
+	exists, err := tableExists(ctx, conn, "main", m.Name)
+	if err != nil {
+		return 0, "", err
+	}
+	var stateHash sql.NullString
+	if err := conn.QueryRowContext(ctx, "SELECT any_value(sql_hash) FROM meta.incremental_state WHERE model = ?", m.Name).Scan(&stateHash); err != nil {
+		return 0, "", err
+	}
+	done := map[string]bool{}
+	if exists && stateHash.Valid && stateHash.String == hash && !b.o.FullRefresh {
+		rs, err := conn.QueryContext(ctx, "SELECT part_path FROM meta.incremental_state WHERE model = ?", m.Name)
+		if err != nil {
+			return 0, "", err
+		}
+		for rs.Next() {
+			var p string
+			if err := rs.Scan(&p); err != nil {
+				rs.Close()
+				return 0, "", err
+			}
+			done[p] = true
+		}
+		rs.Close()
+	} else {
+		exists = false
+	}
+
+	type newParts struct {
+		rel   string
+		m     *lake.StreamManifest
+		parts []lake.Part
+		quar  bool
+	}
+	var delta []newParts
+	var all []string
+	nNew := 0
+	for _, s := range srcs {
+		man, ps, quar := b.parts(s)
+		var fresh []lake.Part
+		for _, p := range ps {
+			all = append(all, s+"\x00"+p.Path)
+			if !done[p.Path] {
+				fresh = append(fresh, p)
+			}
+		}
+		nNew += len(fresh)
+		delta = append(delta, newParts{s, man, fresh, quar})
+	}
+	record := func() error {
+		if _, err := conn.ExecContext(ctx, "DELETE FROM meta.incremental_state WHERE model = ?", m.Name); err != nil {
+			return err
+		}
+		for _, a := range all {
+			rel, p, _ := strings.Cut(a, "\x00")
+			if _, err := conn.ExecContext(ctx, "INSERT INTO meta.incremental_state VALUES (?, ?, ?, ?)", m.Name, hash, rel, p); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	name := duckdb.QuoteIdent(m.Name)
+	if !exists {
+		if err := dropOther(ctx, conn, m.Name, "TABLE"); err != nil {
+			return 0, "", err
+		}
+		if _, err := conn.ExecContext(ctx, fmt.Sprintf("CREATE OR REPLACE TABLE %s AS\n%s", name, m.SQL)); err != nil {
+			return 0, "", err
+		}
+		if err := record(); err != nil {
+			return 0, "", err
+		}
+		rows, err := count(ctx, conn, name)
+		return rows, "full build", err
+	}
+	if nNew == 0 {
+		rows, err := count(ctx, conn, name)
+		return rows, "up to date", err
+	}
+
+	// Point the raw views at the new parts only, run the model into a
+	// temporary table, and put the views back whatever happens.
+	restore := func() error {
+		var firstErr error
+		for _, d := range delta {
+			if d.m == nil {
+				continue
+			}
+			for _, v := range b.lake.RawViews(d.m) {
+				if "raw."+v.Name == d.rel {
+					if _, err := conn.ExecContext(ctx, fmt.Sprintf("CREATE OR REPLACE VIEW raw.%s AS %s", duckdb.QuoteIdent(v.Name), v.SQL)); err != nil && firstErr == nil {
+						firstErr = err
+					}
+				}
+			}
+		}
+		return firstErr
+	}
+	defer func() {
+		if rerr := restore(); rerr != nil && err == nil {
+			err = fmt.Errorf("restoring raw views: %w", rerr)
+		}
+	}()
+	for _, d := range delta {
+		if d.m == nil {
+			continue
+		}
+		sub := *d.m
+		if d.quar {
+			sub.Quarantine = d.parts
+		} else {
+			sub.Parts = d.parts
+		}
+		for _, v := range b.lake.RawViews(&sub) {
+			if "raw."+v.Name == d.rel {
+				if _, err := conn.ExecContext(ctx, fmt.Sprintf("CREATE OR REPLACE VIEW raw.%s AS %s", duckdb.QuoteIdent(v.Name), v.SQL)); err != nil {
+					return 0, "", err
+				}
+			}
+		}
+	}
+	if _, err := conn.ExecContext(ctx, "CREATE OR REPLACE TEMP TABLE __delta AS\n"+m.SQL); err != nil {
+		return 0, "", err
+	}
+	defer conn.ExecContext(context.Background(), "DROP TABLE IF EXISTS __delta")
+	var added int64
+	if err := conn.QueryRowContext(ctx, "SELECT count(*) FROM __delta").Scan(&added); err != nil {
+		return 0, "", err
+	}
+	keys := make([]string, len(m.Spec.UniqueKey))
+	for i, k := range m.Spec.UniqueKey {
+		keys[i] = duckdb.QuoteIdent(k)
+	}
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, "", err
+	}
+	defer tx.Rollback()
+	conds := make([]string, len(keys))
+	for i, k := range keys {
+		conds[i] = fmt.Sprintf("%s.%s = d.%s", name, k, k)
+	}
+	del, err := tx.ExecContext(ctx, fmt.Sprintf("DELETE FROM %s USING (SELECT DISTINCT %s FROM __delta) AS d WHERE %s",
+		name, strings.Join(keys, ", "), strings.Join(conds, " AND ")))
+	if err != nil {
+		return 0, "", err
+	}
+	replaced, _ := del.RowsAffected()
+	if _, err := tx.ExecContext(ctx, fmt.Sprintf("INSERT INTO %s BY NAME SELECT * FROM __delta", name)); err != nil {
+		return 0, "", err
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, "", err
+	}
+	if err := record(); err != nil {
+		return 0, "", err
+	}
+	rows, err = count(ctx, conn, name)
+	return rows, fmt.Sprintf("%d new lake parts: %d rows merged (%d replaced)", nNew, added, replaced), err
+}
