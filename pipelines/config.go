@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -28,22 +29,114 @@ type StreamConfig struct {
 	Name string `yaml:"name"`
 
 	// SQL sources.
-	Table      string   `yaml:"table"`
-	Query      string   `yaml:"query"`
-	Watermark  string   `yaml:"watermark"`
-	Lookback   Duration `yaml:"lookback"`
+	Table     string `yaml:"table"`
+	Query     string `yaml:"query"`
+	Watermark string `yaml:"watermark"`
+	// Lookback re-reads rows whose watermark is up to this far below the
+	// last one loaded, for rows committed late; rows already loaded are
+	// recognised and skipped.
+	Lookback   Lookback `yaml:"lookback"`
 	PrimaryKey []string `yaml:"primary_key"`
+	// NullWatermark says what happens to rows whose watermark column is
+	// NULL: load (default: read on every run into the stream's
+	// null_watermark snapshot, which replaces the previous one), quarantine
+	// (the same, but into quarantine with a reason) or fail.
+	NullWatermark string `yaml:"null_watermark"`
 
 	// File sources.
 	Path      string         `yaml:"path"`
 	Encoding  string         `yaml:"encoding"`
 	Delimiter string         `yaml:"delimiter"`
-	Timezone  string         `yaml:"timezone"`
+	Quote     string         `yaml:"quote"`
 	Columns   []ColumnConfig `yaml:"columns"`
+
+	// Timezone is the zone of times written without an offset: in files,
+	// and in SQL columns of type timestamp without time zone. Default UTC.
+	Timezone string `yaml:"timezone"`
+
+	// OnSchemaChange says what happens when a column the lake has for this
+	// stream is missing from the source or has another type: fail (default;
+	// the run stops naming the column) or coerce (a missing column is NULL
+	// in new rows; a retyped one takes a type both fit, see
+	// pipelines.Widen). New columns are always added.
+	OnSchemaChange string `yaml:"on_schema_change"`
+	// CommitRows is about how many rows a commit unit holds (default
+	// 1,000,000): a killed run redoes at most that many.
+	CommitRows int64 `yaml:"commit_rows"`
 
 	// MaxBadRatio fails the stream's run when more than this share of the
 	// rows read went to quarantine. Default 0.01.
 	MaxBadRatio *float64 `yaml:"max_bad_ratio"`
+}
+
+// Policies of on_schema_change and null_watermark.
+const (
+	SchemaFail   = "fail"
+	SchemaCoerce = "coerce"
+
+	NullLoad       = "load"
+	NullQuarantine = "quarantine"
+	NullFail       = "fail"
+)
+
+// DefaultCommitRows is the default of commit_rows.
+const DefaultCommitRows = 1_000_000
+
+// SchemaPolicy returns on_schema_change or its default.
+func (s StreamConfig) SchemaPolicy() string {
+	if s.OnSchemaChange == "" {
+		return SchemaFail
+	}
+	return s.OnSchemaChange
+}
+
+// NullPolicy returns null_watermark or its default.
+func (s StreamConfig) NullPolicy() string {
+	if s.NullWatermark == "" {
+		return NullLoad
+	}
+	return s.NullWatermark
+}
+
+// CommitEvery returns commit_rows or its default.
+func (s StreamConfig) CommitEvery() int64 {
+	if s.CommitRows <= 0 {
+		return DefaultCommitRows
+	}
+	return s.CommitRows
+}
+
+// ValidateCommon checks the keys every kind of stream has; path is the
+// stream's key path, e.g. "streams[0]".
+func ValidateCommon(st StreamConfig, path string, report func(path, msg string)) {
+	if r := st.BadRatioLimit(); r < 0 || r > 1 {
+		report(path+".max_bad_ratio", "must be between 0 and 1")
+	}
+	switch st.OnSchemaChange {
+	case "", SchemaFail, SchemaCoerce:
+	default:
+		report(path+".on_schema_change", fmt.Sprintf("%q is not a policy (expected fail or coerce)", st.OnSchemaChange))
+	}
+	if st.CommitRows < 0 {
+		report(path+".commit_rows", "must be positive")
+	}
+	if st.Timezone != "" {
+		if _, err := time.LoadLocation(st.Timezone); err != nil {
+			report(path+".timezone", fmt.Sprintf("unknown time zone %q (expected an IANA name such as Asia/Shanghai)", st.Timezone))
+		}
+	}
+}
+
+// Location returns the stream's time zone (UTC when unset or unknown).
+func (s StreamConfig) Location() *time.Location {
+	if s.Timezone == "" {
+		return time.UTC
+	}
+	loc, err := time.LoadLocation(s.Timezone)
+	if err != nil {
+		return time.UTC
+	}
+	return loc
 }
 
 // BadRatioLimit returns the configured max_bad_ratio or its default.
@@ -60,8 +153,11 @@ type ColumnConfig struct {
 	// Type as in ParseType: string, int64, float64, decimal(P,S), bool, date,
 	// timestamp, json.
 	Type string `yaml:"type"`
-	// Header is the column's header in the file, when it differs from Name.
+	// Header is the column's header in a CSV file, when it differs from Name.
 	Header string `yaml:"header"`
+	// Field is the column's field in a JSON Lines record, when it differs
+	// from Name; a dotted path (customer.id) reaches into nested objects.
+	Field string `yaml:"field"`
 	// Format is the layout of dates and timestamps, in Go's reference-time
 	// notation (2006-01-02 15:04:05), several separated by " | "; the
 	// default accepts RFC 3339 and "2006-01-02 15:04:05".
@@ -81,6 +177,53 @@ func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: %v", n.Line, err)}}
 	}
 	*d = Duration(v)
+	return nil
+}
+
+// Lookback is a look-back window: a duration for timestamp and date
+// watermarks ("2h", "3d"), or a number of values for integer ones (1000).
+type Lookback struct {
+	Duration time.Duration
+	Count    int64
+}
+
+// IsZero reports whether no look-back is set.
+func (l Lookback) IsZero() bool { return l.Duration == 0 && l.Count == 0 }
+
+// String writes the look-back as in crmwh.yaml.
+func (l Lookback) String() string {
+	if l.Count > 0 {
+		return strconv.FormatInt(l.Count, 10)
+	}
+	if l.Duration%(24*time.Hour) == 0 && l.Duration > 0 {
+		return fmt.Sprintf("%dd", l.Duration/(24*time.Hour))
+	}
+	return l.Duration.String()
+}
+
+// ParseLookback parses "2h", "3d" or "1000".
+func ParseLookback(s string) (Lookback, error) {
+	s = strings.TrimSpace(s)
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+		if n < 0 {
+			return Lookback{}, fmt.Errorf("invalid look-back %q: must not be negative", s)
+		}
+		return Lookback{Count: n}, nil
+	}
+	d, err := ParseDuration(s)
+	if err != nil {
+		return Lookback{}, fmt.Errorf("invalid look-back %q (expected a duration such as 2h or 3d, or a number of values for an integer watermark)", s)
+	}
+	return Lookback{Duration: d}, nil
+}
+
+// UnmarshalYAML parses a look-back.
+func (l *Lookback) UnmarshalYAML(n *yaml.Node) error {
+	v, err := ParseLookback(n.Value)
+	if err != nil {
+		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: %v", n.Line, err)}}
+	}
+	*l = v
 	return nil
 }
 

@@ -19,6 +19,13 @@ type Source interface {
 	Close() error
 }
 
+// WriterThreads is implemented by sources that know how many cores the
+// lake writer should use for them: one whose database server runs on the
+// same machine leaves it a core.
+type WriterThreads interface {
+	WriterThreads() int
+}
+
 // Sink receives a stream's rows. Rows handed to a Unit become visible in the
 // lake only when the unit commits, together with the state change that
 // records them (a new watermark, or a loaded file), so a run that dies at
@@ -30,8 +37,16 @@ type Sink interface {
 	// Report records something the run summary must show, such as a file
 	// that changed after it was loaded.
 	Report(kind, msg string)
+	// BeginSnapshot opens a unit whose rows, when it commits, replace
+	// the stream's previous snapshot of that name instead of adding to the
+	// stream (the rows whose watermark is NULL, read again on every run).
+	// Its rows are counted under the name, not as new rows.
+	BeginSnapshot(name string, schema Schema, origin string) (Unit, error)
 	// AddBytes counts bytes read from the source, for progress.
 	AddBytes(n int64)
+	// Count adds n to a named counter of the run summary, such as
+	// "lookback_duplicates".
+	Count(name string, n int64)
 	// Counts returns the rows and quarantined rows written in this run so
 	// far, committed or not.
 	Counts() (rows, bad int64)
@@ -41,6 +56,9 @@ type Sink interface {
 type Unit interface {
 	// Write appends rows; each row holds one value per schema column.
 	Write(rows [][]any) error
+	// WriteBatch appends the rows of a batch of the unit's schema; the
+	// batch may be reused once it returns.
+	WriteBatch(b *Batch) error
 	// Quarantine sets aside a row that failed parsing or validation.
 	Quarantine(bad BadRow) error
 	// Commit makes the rows visible and records the state change.
@@ -63,6 +81,13 @@ type BadRow struct {
 type State struct {
 	Watermark *Watermark
 	Files     map[string]SourceFile
+	// Window remembers the rows of the look-back window, to recognise them
+	// when they are read again.
+	Window *Window
+	// Full is true when the run reloads the stream from scratch (asked for
+	// with extract --full or state reset); the rest of State is then that
+	// of the reload so far.
+	Full bool
 }
 
 // StateChange is what a committed unit adds to the stream's state.
@@ -70,6 +95,40 @@ type StateChange struct {
 	Watermark *Watermark
 	// Files are the source files the unit loaded, with their row counts.
 	Files []SourceFile
+	// Window, when set, replaces the stream's look-back window.
+	Window *Window
+}
+
+// Window is the memory of a stream's look-back window: the RowHash of every
+// row loaded (or recognised) whose watermark is at or above From. A run
+// re-reads the window and skips the rows whose hash is here, so a late row
+// is loaded once and a re-read row never twice.
+type Window struct {
+	// From is the lowest watermark value (canonical text, as in
+	// Watermark.Value) from which every row read is in Hashes.
+	From string `json:"from"`
+	// Hashes holds 16 bytes per row.
+	Hashes []byte `json:"hashes"`
+}
+
+// HashSet returns the window's hashes as a set.
+func (w *Window) HashSet() map[[16]byte]struct{} {
+	set := map[[16]byte]struct{}{}
+	if w == nil {
+		return set
+	}
+	for i := 0; i+16 <= len(w.Hashes); i += 16 {
+		set[[16]byte(w.Hashes[i:i+16])] = struct{}{}
+	}
+	return set
+}
+
+// Rows is the number of rows the window remembers.
+func (w *Window) Rows() int {
+	if w == nil {
+		return 0
+	}
+	return len(w.Hashes) / 16
 }
 
 // Watermark is the highest value of a stream's watermark column loaded so

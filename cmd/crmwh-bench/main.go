@@ -34,14 +34,19 @@ func main() {
 	bin := flag.String("bin", "bin/crmwh", "crmwh binary")
 	sizes := flag.String("sizes", "20000,200000", "customer counts")
 	reps := flag.Int("reps", 3, "repetitions of each measurement (the median is shown)")
-	steps := flag.String("steps", "refresh,clv,build", "what to measure: refresh (demo and refresh), clv (fit and score in process, and crmwh clv fit on a file), build (full, straight DuckDB, incremental)")
+	steps := flag.String("steps", "refresh,clv,build,extract", "what to measure: refresh (demo and refresh), clv (fit and score in process, and crmwh clv fit on a file), build (full, straight DuckDB, incremental), extract (PostgreSQL and CSV to the lake, against psql and DuckDB)")
 	buildN := flag.Int("build-customers", 1000000, "customers of the demo company the build benchmark runs on")
 	clvSizes := flag.String("clv-sizes", "10000,100000,1000000", "customer counts of the CLV fit and score benchmarks")
 	clvFileSizes := flag.String("clv-file-sizes", "100000,1000000", "customer counts of the crmwh clv fit FILE benchmark (empty: none)")
 	clvChildN := flag.Int("clv-child", 0, "internal: run one CLV measurement of this many customers and print it as JSON")
+	extractRows, duckCopy := extractFlags()
 	flag.Parse()
 	if *clvChildN > 0 {
 		clvChild(*clvChildN)
+		return
+	}
+	if *duckCopy {
+		duckdbCopyMain(flag.Arg(0), flag.Arg(1))
 		return
 	}
 	abs, err := filepath.Abs(*bin)
@@ -61,6 +66,9 @@ func main() {
 	}
 	if want["clv"] {
 		benchCLV(abs, ints("--clv-sizes", *clvSizes), ints("--clv-file-sizes", *clvFileSizes), *reps)
+	}
+	if want["extract"] && *extractRows > 0 {
+		runExtractBench(abs, *extractRows, *reps)
 	}
 }
 
@@ -165,7 +173,13 @@ func row(step string, n int, ss []sample) {
 	fmt.Printf("| %s | %d | %d | %.2f s | %.0f | %.0f MB |\n", step, n, m.rows, m.wall.Seconds(), float64(m.rows)/m.wall.Seconds(), float64(maxRSS)/1e6)
 }
 
+// atExit runs before fail exits (stopping a PostgreSQL server, say).
+var atExit []func()
+
 func fail(err error) {
+	for _, f := range atExit {
+		f()
+	}
 	fmt.Fprintln(os.Stderr, "crmwh-bench:", err)
 	os.Exit(1)
 }

@@ -7,12 +7,13 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"crmwh/pipelines"
 	"crmwh/pipelines/demo"
 )
 
 func demoCmd(g *globals) *cobra.Command {
 	o := demo.DefaultOptions()
-	var end string
+	var end, postgres string
 	c := &cobra.Command{
 		Use:   "demo",
 		Short: "Write the demo company's operational systems (CRM database, billing and survey exports)",
@@ -23,7 +24,8 @@ parameters for tests. Purchases follow BG/NBD and spend Gamma-Gamma with
 stated parameters (docs/demo-data.md). Same seed and flags give identical
 files. The default project reads it from data/demo.`,
 		Example: `  crmwh demo
-  crmwh demo --customers 200000 --years 3 --seed 7 --out /tmp/demo`,
+  crmwh demo --customers 200000 --years 3 --seed 7 --out /tmp/demo
+  crmwh demo --postgres 'host=/run/postgresql dbname=crm password=${PGPASSWORD}'`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			t, err := time.Parse("2006-01-02", end)
@@ -45,12 +47,29 @@ files. The default project reads it from data/demo.`,
 			if err != nil {
 				return err
 			}
+			var pgRows map[string]int64
+			if postgres != "" {
+				dsn, err := pipelines.ExpandEnv(postgres)
+				if err != nil {
+					return &usageError{fmt.Errorf("--postgres: %w", err)}
+				}
+				if pgRows, err = demo.LoadPostgres(cmd.Context(), o.Out, dsn); err != nil {
+					return fmt.Errorf("copying the CRM into PostgreSQL: %s", pipelines.Redact(err.Error()))
+				}
+			}
 			if g.json {
-				return json.NewEncoder(g.out).Encode(sum)
+				return json.NewEncoder(g.out).Encode(struct {
+					demo.Summary
+					Postgres map[string]int64 `json:"postgres,omitempty"`
+				}{sum, pgRows})
 			}
 			fmt.Fprintf(g.out, "wrote the demo company to %s in %s: %s customers, %s orders, %s order lines, %s malformed rows\n",
 				o.Out, time.Since(start).Round(time.Millisecond), thousands(int64(sum.Customers)), thousands(sum.Orders),
 				thousands(sum.OrderLines), thousands(sum.MalformedRows))
+			if pgRows != nil {
+				fmt.Fprintf(g.out, "copied the CRM into PostgreSQL: %s customers, %s interactions, %s tickets (see docs/demo-data.md to extract it)\n",
+					thousands(pgRows["customers"]), thousands(pgRows["interactions"]), thousands(pgRows["tickets"]))
+			}
 			return nil
 		},
 	}
@@ -69,5 +88,6 @@ files. The default project reads it from data/demo.`,
 	f.Float64Var(&o.RefundRate, "refund-rate", o.RefundRate, "share of purchases later refunded")
 	f.Float64Var(&o.LegacyShare, "legacy-share", o.LegacyShare, "share of days exported by the legacy billing system (GB18030)")
 	f.Float64Var(&o.UTCRate, "utc-rate", o.UTCRate, "share of modern billing rows stamped in UTC")
+	f.StringVar(&postgres, "postgres", "", "also copy the CRM into this PostgreSQL database (a DSN; ${VAR} is read from the environment)")
 	return c
 }

@@ -3,24 +3,48 @@ package main
 import (
 	"github.com/spf13/cobra"
 
+	"crmwh/pipelines/extract"
+	"crmwh/pipelines/lake"
 	"crmwh/refresh"
 )
 
 func extractCmd(g *globals) *cobra.Command {
 	var only []string
+	var full bool
 	c := &cobra.Command{
 		Use:   "extract [SOURCE | SOURCE.STREAM ...]",
 		Short: "Load new data from the sources into the Parquet lake",
 		Long: `extract reads every configured stream (or only those named) incrementally:
-SQL tables from after their last watermark, CSV files not loaded before.
-Files become visible in the lake only when complete and recorded in its
-manifest, so running it again with no new data adds nothing.`,
+SQL tables from after their last watermark (and the look-back window below
+it), CSV and JSON Lines files not loaded before. Files become visible in the
+lake only when complete and recorded in its manifest, so running it again
+with no new data adds nothing, and a killed run loses and doubles nothing.
+
+--full reloads the named streams from scratch; their new rows replace the
+old ones when the reload completes. Exit codes: 0 ok, 2 bad command line or
+configuration, 3 another process is writing the lake, 4 a stream failed.`,
 		Example: `  crmwh extract
-  crmwh extract billing.orders --json`,
+  crmwh extract billing.orders --json
+  crmwh extract --full crm.customers`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runSteps(cmd, g, []string{refresh.StepExtract}, stepOptions{only: append(only, args...)})
+			streams := append(only, args...)
+			if full {
+				p, err := g.loadProject()
+				if err != nil {
+					return err
+				}
+				l, err := lake.Open(p.LakeDir())
+				if err != nil {
+					return err
+				}
+				if _, err := extract.RequestReloads(l, p.Config.Sources, streams, "crmwh extract --full", false); err != nil {
+					return err
+				}
+			}
+			return runSteps(cmd, g, []string{refresh.StepExtract}, stepOptions{only: streams})
 		},
 	}
+	c.Flags().BoolVar(&full, "full", false, "reload the named streams from scratch")
 	addWaitFlag(c, g)
 	return c
 }

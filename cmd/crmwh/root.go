@@ -13,6 +13,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"crmwh/pipelines/extract"
+	"crmwh/pipelines/lake"
 	"crmwh/project"
 	"crmwh/refresh"
 	"crmwh/warehouse/duckdb"
@@ -23,7 +25,7 @@ const (
 	exitOK         = 0
 	exitFailure    = 1 // anything not listed below
 	exitConfig     = 2 // bad command line or project configuration
-	exitLockHeld   = 3 // another refresh holds the project lock
+	exitLockHeld   = 3 // another refresh holds the project lock, or another process writes the lake
 	exitSource     = 4 // extraction from a source failed
 	exitBuild      = 5 // a model or an error-level data test failed
 	exitDashboards = 6 // rendering the dashboards failed
@@ -75,7 +77,7 @@ when there is none.`,
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return &usageError{err} })
 	root.AddCommand(
 		initCmd(g), demoCmd(g), extractCmd(g), buildCmd(g), dashboardsCmd(g), refreshCmd(g), sqlCmd(g), testCmd(g), docsCmd(g),
-		schedulerCmd(g), runsCmd(g), statusCmd(g), clvCmd(g),
+		schedulerCmd(g), runsCmd(g), statusCmd(g), clvCmd(g), stateCmd(g),
 	)
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -100,9 +102,9 @@ func exitCode(err error) int {
 	var ue *usageError
 	var se *refresh.StepError
 	switch {
-	case errors.As(err, &ue), errors.Is(err, project.ErrConfig):
+	case errors.As(err, &ue), errors.Is(err, project.ErrConfig), errors.Is(err, extract.ErrNoStream):
 		return exitConfig
-	case errors.Is(err, refresh.ErrLocked):
+	case errors.Is(err, refresh.ErrLocked), errors.Is(err, lake.ErrLocked):
 		return exitLockHeld
 	case errors.Is(err, refresh.ErrInterrupted):
 		return exitInterrupt

@@ -118,6 +118,14 @@ func (u *ui) extractProgress(rs []extract.StreamResult) {
 			if r.Files > 0 {
 				extra = fmt.Sprintf(", %d files", r.Files)
 			}
+			if r.Full {
+				extra += ", full reload"
+			}
+			for _, k := range []string{"null_watermark", "null_watermark_quarantined", "lookback_duplicates"} {
+				if n := r.Counters[k]; n > 0 {
+					extra += fmt.Sprintf(", %s %s", strings.ReplaceAll(k, "_", " "), thousands(n))
+				}
+			}
 			u.line("  %s %-28s %12s rows %8s quarantined %10s/s %8s%s", mark, r.Name(), thousands(r.Rows), thousands(r.Quarantine),
 				thousands(rate(r.Rows, r.Duration)), r.Duration.Round(time.Millisecond), extra)
 			for _, rep := range r.Reports {

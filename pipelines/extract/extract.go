@@ -24,6 +24,9 @@ type Options struct {
 	Parallelism int
 	// Only limits the run to these streams ("source" or "source.stream").
 	Only []string
+	// Full reloads the selected streams from scratch: the reload's rows
+	// replace the stream's when it completes (see lake.Reload).
+	Full bool
 	// Progress, if set, is called about twice a second and once at the end
 	// with every stream's counters.
 	Progress func([]StreamResult)
@@ -41,8 +44,13 @@ type StreamResult struct {
 	Files      int64         `json:"files"`
 	LakeRows   int64         `json:"lake_rows"`
 	Duration   time.Duration `json:"duration_ns"`
-	Reports    []lake.Report `json:"reports,omitempty"`
-	Error      string        `json:"error,omitempty"`
+	// Full is true when the stream was reloaded from scratch.
+	Full bool `json:"full,omitempty"`
+	// Counters are named counts such as null_watermark (rows in the
+	// NULL-watermark snapshot), lookback_reread and lookback_duplicates.
+	Counters map[string]int64 `json:"counters,omitempty"`
+	Reports  []lake.Report    `json:"reports,omitempty"`
+	Error    string           `json:"error,omitempty"`
 }
 
 // Name is source.stream.
@@ -68,6 +76,9 @@ func (r Result) Totals() (rows, bad int64) {
 // ErrStreamsFailed wraps a run in which some streams failed.
 var ErrStreamsFailed = errors.New("extract failed")
 
+// ErrNoStream means a stream named on the command line is not configured.
+var ErrNoStream = errors.New("unknown stream")
+
 type job struct {
 	src    pipelines.SourceConfig
 	stream pipelines.StreamConfig
@@ -76,9 +87,10 @@ type job struct {
 	start  time.Time
 }
 
-// Run extracts every selected stream. It first removes what an earlier
-// killed run left in the lake. A stream's failure does not stop the
-// others; the returned error (wrapping ErrStreamsFailed) lists them.
+// Run extracts every selected stream. It takes the lake's lock and first
+// removes what an earlier killed run left in the lake. A stream's failure
+// does not stop the others; the returned error (wrapping ErrStreamsFailed)
+// lists them.
 func Run(ctx context.Context, o Options) (Result, error) {
 	log := o.Logger
 	if log == nil {
@@ -86,6 +98,11 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	}
 	start := time.Now()
 	res := Result{RunID: o.RunID}
+	unlock, err := o.Lake.Lock()
+	if err != nil {
+		return res, err
+	}
+	defer unlock()
 	n, err := o.Lake.Recover()
 	if err != nil {
 		return res, err
@@ -105,7 +122,14 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		}
 	}
 	if len(o.Only) > 0 && len(jobs) == 0 {
-		return res, fmt.Errorf("no stream matches %s", strings.Join(o.Only, ", "))
+		return res, fmt.Errorf("%w: no stream matches %s", ErrNoStream, strings.Join(o.Only, ", "))
+	}
+	if o.Full {
+		for _, j := range jobs {
+			if err := o.Lake.RequestReload(j.src.Name, j.stream.Name, "crmwh extract --full (run "+o.RunID+")"); err != nil {
+				return res, err
+			}
+		}
 	}
 
 	var mu sync.Mutex
@@ -211,6 +235,7 @@ func runJob(ctx context.Context, o Options, j *job, mu *sync.Mutex, open func(pi
 	mu.Lock()
 	j.start = time.Now()
 	j.sink = o.Lake.Sink(j.src.Name, j.stream.Name, o.RunID, j.start)
+	j.sink.Policy = j.stream.SchemaPolicy()
 	j.res.State = "running"
 	mu.Unlock()
 
@@ -219,12 +244,21 @@ func runJob(ctx context.Context, o Options, j *job, mu *sync.Mutex, open func(pi
 		if err != nil {
 			return err
 		}
-		m, err := o.Lake.Manifest(j.src.Name, j.stream.Name)
+		if wt, ok := src.(pipelines.WriterThreads); ok {
+			j.sink.Threads = wt.WriterThreads()
+		}
+		state, err := j.sink.State()
 		if err != nil {
 			return err
 		}
-		return src.Extract(ctx, j.stream, m.State(), j.sink)
+		if state.Full {
+			log.Info("reloading stream from scratch", "run_id", o.RunID, "stream", j.src.Name+"."+j.stream.Name)
+		}
+		return src.Extract(ctx, j.stream, state, j.sink)
 	}()
+	if ferr := j.sink.Finish(err); ferr != nil && err == nil {
+		err = ferr
+	}
 	m, merr := o.Lake.Manifest(j.src.Name, j.stream.Name)
 
 	mu.Lock()
@@ -233,6 +267,10 @@ func runJob(ctx context.Context, o Options, j *job, mu *sync.Mutex, open func(pi
 	r.Rows, r.Quarantine, r.Bytes, r.Files = j.sink.Rows.Load(), j.sink.Bad.Load(), j.sink.Bytes.Load(), j.sink.Files.Load()
 	r.Duration = time.Since(j.start)
 	r.Reports = j.sink.Reports()
+	r.Full = j.sink.Reloading()
+	if c := j.sink.Counters(); len(c) > 0 {
+		r.Counters = c
+	}
 	if merr == nil {
 		r.LakeRows = m.Rows()
 	}

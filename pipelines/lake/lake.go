@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"crmwh/pipelines"
@@ -34,46 +35,134 @@ type Part struct {
 	CreatedAt       time.Time            `json:"created_at"`
 }
 
-// StreamManifest is the committed state of one stream.
-type StreamManifest struct {
-	Source string `json:"source"`
-	Stream string `json:"stream"`
-	// Schema is the stream's latest schema; Schemas holds every schema a
-	// part was written with, by hash.
+// Generation is a stream's loaded data and the state that goes with it.
+// The manifest holds the live generation and, while a full reload is under
+// way, the reload's own, which replaces the live one when it completes.
+type Generation struct {
+	// Schema is the union of the columns of the parts (see
+	// pipelines.MergeSchema): what the raw view selects.
 	Schema     pipelines.Schema                `json:"schema"`
-	Schemas    map[string]pipelines.Schema     `json:"schemas"`
 	Watermark  *pipelines.Watermark            `json:"watermark,omitempty"`
+	Window     *pipelines.Window               `json:"lookback_window,omitempty"`
 	Parts      []Part                          `json:"parts"`
 	Quarantine []Part                          `json:"quarantine"`
+	Snapshots  map[string]Snapshot             `json:"snapshots,omitempty"`
 	Files      map[string]pipelines.SourceFile `json:"files,omitempty"`
-	UpdatedAt  time.Time                       `json:"updated_at"`
 }
 
-// Rows is the number of rows in the stream's committed parts.
-func (m *StreamManifest) Rows() int64 {
+// Snapshot is a set of parts that each run replaces, such as the rows whose
+// watermark is NULL.
+type Snapshot struct {
+	RunID      string `json:"run_id"`
+	Parts      []Part `json:"parts"`
+	Quarantine []Part `json:"quarantine,omitempty"`
+}
+
+// Rows is the number of rows in the generation's parts and snapshots.
+func (g *Generation) Rows() int64 {
 	var n int64
-	for _, p := range m.Parts {
+	for _, p := range g.LiveParts() {
 		n += p.Rows
 	}
 	return n
 }
 
 // QuarantinedRows is the number of rows set aside.
-func (m *StreamManifest) QuarantinedRows() int64 {
+func (g *Generation) QuarantinedRows() int64 {
 	var n int64
-	for _, p := range m.Quarantine {
+	for _, p := range g.LiveQuarantine() {
 		n += p.Rows
 	}
 	return n
 }
 
+// LiveParts are the parts a raw view reads: the stream's and its snapshots'.
+func (g *Generation) LiveParts() []Part {
+	out := append([]Part(nil), g.Parts...)
+	for _, name := range sortedKeys(g.Snapshots) {
+		out = append(out, g.Snapshots[name].Parts...)
+	}
+	return out
+}
+
+// LiveQuarantine are the quarantine parts, the snapshots' included.
+func (g *Generation) LiveQuarantine() []Part {
+	out := append([]Part(nil), g.Quarantine...)
+	for _, name := range sortedKeys(g.Snapshots) {
+		out = append(out, g.Snapshots[name].Quarantine...)
+	}
+	return out
+}
+
+// SnapshotRows is the number of rows in a snapshot.
+func (g *Generation) SnapshotRows(name string) (rows, quarantined int64) {
+	for _, p := range g.Snapshots[name].Parts {
+		rows += p.Rows
+	}
+	for _, p := range g.Snapshots[name].Quarantine {
+		quarantined += p.Rows
+	}
+	return rows, quarantined
+}
+
+func (g *Generation) allParts() []Part { return append(g.LiveParts(), g.LiveQuarantine()...) }
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
 // State is what the source needs to continue.
-func (m *StreamManifest) State() pipelines.State {
-	st := pipelines.State{Watermark: m.Watermark, Files: map[string]pipelines.SourceFile{}}
-	for k, v := range m.Files {
+func (g *Generation) State() pipelines.State {
+	st := pipelines.State{Watermark: g.Watermark, Window: g.Window, Files: map[string]pipelines.SourceFile{}}
+	for k, v := range g.Files {
 		st.Files[k] = v
 	}
 	return st
+}
+
+// Reload is a full reload under way: asked for by `crmwh extract --full` or
+// `crmwh state reset`, and carried on by the next runs until one completes
+// it. Its generation replaces the live one only then, so the stream's rows
+// stay readable, and never doubled, meanwhile.
+type Reload struct {
+	RequestedBy string    `json:"requested_by"`
+	RequestedAt time.Time `json:"requested_at"`
+	Generation
+}
+
+// RunRecord is the outcome of a stream's last run.
+type RunRecord struct {
+	RunID       string    `json:"run_id"`
+	Status      string    `json:"status"` // ok or failed
+	Full        bool      `json:"full,omitempty"`
+	StartedAt   time.Time `json:"started_at"`
+	FinishedAt  time.Time `json:"finished_at"`
+	Rows        int64     `json:"rows"`
+	Quarantined int64     `json:"quarantined"`
+	Error       string    `json:"error,omitempty"`
+}
+
+// StreamManifest is the committed state of one stream.
+type StreamManifest struct {
+	Source string `json:"source"`
+	Stream string `json:"stream"`
+	// The live generation.
+	Generation
+	// Schemas holds every schema a part was written with, by hash.
+	Schemas map[string]pipelines.Schema `json:"schemas"`
+	// Reload is the full reload under way, if any.
+	Reload *Reload `json:"reload,omitempty"`
+	// Retired are parts replaced by a reload or a newer snapshot; the next
+	// run deletes them (not this one, so a warehouse built before still
+	// reads its files until the next build).
+	Retired   []Part     `json:"retired,omitempty"`
+	LastRun   *RunRecord `json:"last_run,omitempty"`
+	UpdatedAt time.Time  `json:"updated_at"`
 }
 
 // Lake is an open lake folder.
@@ -124,6 +213,51 @@ func clone(m *StreamManifest) *StreamManifest {
 	var c StreamManifest
 	_ = json.Unmarshal(b, &c)
 	return &c
+}
+
+// update changes a stream's manifest under its lock and writes it.
+func (l *Lake) update(source, stream string, fn func(m *StreamManifest) error) error {
+	st, err := l.stream(source, stream)
+	if err != nil {
+		return err
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	m := clone(st.m)
+	if err := fn(m); err != nil {
+		return err
+	}
+	m.UpdatedAt = time.Now().UTC()
+	if err := l.writeManifest(m); err != nil {
+		return err
+	}
+	st.m = m
+	return nil
+}
+
+// RequestReload asks for a full reload of a stream by the next run (or the
+// running one, when called before its sink reads the state). A reload
+// already under way starts over. by says who asked, for `state show`.
+func (l *Lake) RequestReload(source, stream, by string) error {
+	return l.update(source, stream, func(m *StreamManifest) error {
+		if m.Reload != nil {
+			m.Retired = append(m.Retired, m.Reload.allParts()...)
+		}
+		m.Reload = &Reload{RequestedBy: by, RequestedAt: time.Now().UTC()}
+		return nil
+	})
+}
+
+// CancelReload drops a requested or half-done reload; the live generation
+// stays as it is.
+func (l *Lake) CancelReload(source, stream string) error {
+	return l.update(source, stream, func(m *StreamManifest) error {
+		if m.Reload != nil {
+			m.Retired = append(m.Retired, m.Reload.allParts()...)
+		}
+		m.Reload = nil
+		return nil
+	})
 }
 
 func (l *Lake) stream(source, stream string) (*streamState, error) {
@@ -228,7 +362,25 @@ func WriteFileAtomic(path string, data []byte) error {
 		os.Remove(tmp)
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
-	return SyncDir(dir)
+	return syncUp(dir, filepath.Dir(filepath.Dir(dir)))
+}
+
+// syncUp fsyncs dir and each parent up to and including root, so that
+// entries and folders created below root survive a crash of the machine.
+func syncUp(dir, root string) error {
+	for {
+		if err := SyncDir(dir); err != nil {
+			return err
+		}
+		if dir == root || len(dir) <= len(root) {
+			return nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return nil
+		}
+		dir = parent
+	}
 }
 
 // SyncDir fsyncs a folder so that renames inside it survive a crash.
@@ -242,8 +394,9 @@ func SyncDir(dir string) error {
 }
 
 // Recover removes what a killed run left behind: temporary files, and part
-// files that no manifest lists (renamed into place but never committed).
-// Call it before a run starts, while no other run writes to the lake.
+// files that no manifest lists (renamed into place but never committed);
+// and the parts that earlier runs retired. Call it before a run starts,
+// holding the lock.
 func (l *Lake) Recover() (removed int, err error) {
 	listed := map[string]bool{}
 	ms, err := l.Manifests()
@@ -251,11 +404,21 @@ func (l *Lake) Recover() (removed int, err error) {
 		return 0, err
 	}
 	for _, m := range ms {
-		for _, p := range m.Parts {
+		for _, p := range m.allParts() {
 			listed[p.Path] = true
 		}
-		for _, p := range m.Quarantine {
-			listed[p.Path] = true
+		if m.Reload != nil {
+			for _, p := range m.Reload.allParts() {
+				listed[p.Path] = true
+			}
+		}
+		if len(m.Retired) > 0 {
+			if err := l.update(m.Source, m.Stream, func(m *StreamManifest) error {
+				m.Retired = nil
+				return nil
+			}); err != nil {
+				return removed, err
+			}
 		}
 	}
 	for _, sub := range []string{"raw", "quarantine", "_manifest"} {
@@ -284,4 +447,35 @@ func (l *Lake) Recover() (removed int, err error) {
 		}
 	}
 	return removed, nil
+}
+
+// ErrLocked means another process is extracting into, or resetting, the
+// lake.
+var ErrLocked = errors.New("another crmwh process is writing to the lake")
+
+// Lock takes the lake's writer lock (an flock on _manifest/.lock) for the
+// life of a run; a second writer gets ErrLocked at once instead of
+// interleaving manifest updates. The lock goes with the process, so a
+// killed run never leaves it held. Taking it also drops the cached
+// manifests, which another process may have changed.
+func (l *Lake) Lock() (unlock func(), err error) {
+	path := filepath.Join(l.Dir, "_manifest", ".lock")
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("opening the lake lock: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, fmt.Errorf("%w (%s is locked); try again when it has finished", ErrLocked, l.Dir)
+		}
+		return nil, fmt.Errorf("locking the lake: %w", err)
+	}
+	l.mu.Lock()
+	l.streams = map[string]*streamState{}
+	l.mu.Unlock()
+	return func() {
+		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+		f.Close()
+	}, nil
 }

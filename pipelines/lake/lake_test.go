@@ -1,6 +1,7 @@
 package lake_test
 
 import (
+	"math/big"
 	"os"
 	"path/filepath"
 	"strings"
@@ -147,4 +148,64 @@ func files(t *testing.T, root string) []string {
 		return err
 	}))
 	return out
+}
+
+func TestDecimalsAbove18DigitsReadBackExactly(t *testing.T) {
+	l, err := lake.Open(t.TempDir())
+	require.NoError(t, err)
+	schema := pipelines.Schema{
+		{Name: "id", Type: pipelines.TypeInt64},
+		{Name: "big", Type: pipelines.TypeDecimal, Precision: 38, Scale: 4},
+		{Name: "mid", Type: pipelines.TypeDecimal, Precision: 20, Scale: 0},
+	}
+	u, err := l.Sink("s", "t", "run1", time.Now()).Begin(schema, "x")
+	require.NoError(t, err)
+	max38, ok := new(big.Int).SetString("99999999999999999999999999999999999999", 10)
+	require.True(t, ok)
+	d38, ok := pipelines.Decimal128FromBig(max38)
+	require.True(t, ok)
+	b := pipelines.NewBatch(schema)
+	require.NoError(t, b.AppendRow([]any{int64(1), d38, pipelines.Decimal{Unscaled: -5}}))
+	require.NoError(t, b.AppendRow([]any{int64(2), d38.Neg(), nil}))
+	require.NoError(t, b.AppendRow([]any{int64(3), pipelines.Decimal{Unscaled: -12345}, pipelines.Decimal128Of(-1)}))
+	require.NoError(t, u.WriteBatch(b))
+	require.NoError(t, u.Commit(pipelines.StateChange{}))
+	m, err := l.Manifest("s", "t")
+	require.NoError(t, err)
+	db := warehousetest.Open(t, "", false)
+	path := filepath.Join(l.Dir, m.Parts[0].Path)
+	require.Equal(t, [][]string{{"big", "DECIMAL(38,4)"}, {"mid", "DECIMAL(20,0)"}},
+		warehousetest.Rows(t, db, "SELECT column_name, column_type FROM (DESCRIBE SELECT big, mid FROM read_parquet(?))", path))
+	require.Equal(t, [][]string{
+		{"1", "9999999999999999999999999999999999.9999", "-5"},
+		{"2", "-9999999999999999999999999999999999.9999", "NULL"},
+		{"3", "-1.2345", "-1"},
+	}, warehousetest.Rows(t, db, "SELECT id, big::VARCHAR, mid::VARCHAR FROM read_parquet(?) ORDER BY id", path))
+}
+
+func TestEncodingsAndStatisticsAsDocumented(t *testing.T) {
+	l, err := lake.Open(t.TempDir())
+	require.NoError(t, err)
+	u, err := l.Sink("s", "t", "run1", time.Now()).Begin(allTypes, "x")
+	require.NoError(t, err)
+	seen := time.Date(2025, 3, 5, 6, 3, 0, 0, time.UTC)
+	require.NoError(t, u.Write([][]any{
+		{int64(1), "b", pipelines.Decimal{Unscaled: 1}, 0.5, true, time.Date(1990, 7, 1, 0, 0, 0, 0, time.UTC), seen, `{"a":1}`},
+		{int64(2), "a", pipelines.Decimal{Unscaled: 2}, 1.5, false, time.Date(1991, 7, 1, 0, 0, 0, 0, time.UTC), seen.Add(time.Hour), `{"a":2}`},
+	}))
+	require.NoError(t, u.Commit(pipelines.StateChange{}))
+	m, err := l.Manifest("s", "t")
+	require.NoError(t, err)
+	db := warehousetest.Open(t, "", false)
+	require.Equal(t, [][]string{
+		{"active", "PLAIN, RLE", "ZSTD", "false", "true"},
+		{"amount", "PLAIN, RLE", "ZSTD", "0.01", "0.02"},
+		{"attrs", "RLE, DELTA_LENGTH_BYTE_ARRAY", "ZSTD", "NULL", "NULL"},
+		{"born", "RLE, DELTA_BINARY_PACKED", "ZSTD", "1990-07-01", "1991-07-01"},
+		{"id", "RLE, DELTA_BINARY_PACKED", "ZSTD", "1", "2"},
+		{"name", "RLE, DELTA_LENGTH_BYTE_ARRAY", "ZSTD", "NULL", "NULL"},
+		{"score", "PLAIN, RLE", "ZSTD", "0.5", "1.5"},
+		{"seen_at", "RLE, DELTA_BINARY_PACKED", "ZSTD", "2025-03-05 06:03:00+00", "2025-03-05 07:03:00+00"},
+	}, warehousetest.Rows(t, db, `SELECT path_in_schema, encodings, compression, stats_min_value, stats_max_value
+		FROM parquet_metadata(?) ORDER BY path_in_schema`, filepath.Join(l.Dir, m.Parts[0].Path)))
 }

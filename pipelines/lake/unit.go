@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -35,11 +36,21 @@ type StreamSink struct {
 	day            string
 	started        time.Time
 
+	// Policy is the stream's on_schema_change (default fail).
+	Policy string
+	// Threads is how many goroutines encode a part's columns (0: one per
+	// core). A source whose database server runs on this machine leaves
+	// it a core.
+	Threads int
+
 	seq atomic.Int64
 
 	Rows, Bad, Bytes, Files atomic.Int64
 	mu                      sync.Mutex
 	reports                 []Report
+	counters                map[string]int64
+	reloading               bool
+	stateRead               bool
 }
 
 // Report is something a run must show in its summary.
@@ -52,7 +63,35 @@ type Report struct {
 // is taken from now in UTC.
 func (l *Lake) Sink(source, stream, runID string, now time.Time) *StreamSink {
 	return &StreamSink{lake: l, source: source, stream: stream, runID: runID,
-		day: now.UTC().Format("2006-01-02"), started: now}
+		day: now.UTC().Format("2006-01-02"), started: now, counters: map[string]int64{}}
+}
+
+// State returns what the source continues from: the live generation's
+// state, or, when a full reload was asked for or is under way, the
+// reload's (with Full set). From then on the sink's units commit into the
+// reload, and Finish completes it.
+func (s *StreamSink) State() (pipelines.State, error) {
+	m, err := s.lake.Manifest(s.source, s.stream)
+	if err != nil {
+		return pipelines.State{}, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.stateRead = true
+	if m.Reload != nil {
+		s.reloading = true
+		st := m.Reload.State()
+		st.Full = true
+		return st, nil
+	}
+	return m.State(), nil
+}
+
+// Reloading reports whether this run reloads the stream from scratch.
+func (s *StreamSink) Reloading() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.reloading
 }
 
 // Reports returns what the sources reported.
@@ -62,10 +101,31 @@ func (s *StreamSink) Reports() []Report {
 	return append([]Report(nil), s.reports...)
 }
 
+// Counters returns the named counters.
+func (s *StreamSink) Counters() map[string]int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]int64, len(s.counters))
+	for k, v := range s.counters {
+		out[k] = v
+	}
+	return out
+}
+
 // Report implements pipelines.Sink.
 func (s *StreamSink) Report(kind, msg string) {
 	s.mu.Lock()
 	s.reports = append(s.reports, Report{kind, msg})
+	s.mu.Unlock()
+}
+
+// Count implements pipelines.Sink. Zero counts are not shown.
+func (s *StreamSink) Count(name string, n int64) {
+	if n == 0 {
+		return
+	}
+	s.mu.Lock()
+	s.counters[name] += n
 	s.mu.Unlock()
 }
 
@@ -75,31 +135,122 @@ func (s *StreamSink) Counts() (rows, bad int64) { return s.Rows.Load(), s.Bad.Lo
 // AddBytes implements pipelines.Sink.
 func (s *StreamSink) AddBytes(n int64) { s.Bytes.Add(n) }
 
-// Begin implements pipelines.Sink.
+// Begin implements pipelines.Sink. A schema that drops or retypes a column
+// of the stream is refused here, before any row is read, unless the
+// stream's policy is coerce.
 func (s *StreamSink) Begin(schema pipelines.Schema, origin string) (pipelines.Unit, error) {
+	return s.begin("", schema, origin)
+}
+
+// BeginSnapshot implements pipelines.Sink.
+func (s *StreamSink) BeginSnapshot(name string, schema pipelines.Schema, origin string) (pipelines.Unit, error) {
+	if name == "" || strings.ContainsAny(name, "/=") {
+		return nil, fmt.Errorf("bad snapshot name %q", name)
+	}
+	return s.begin(name, schema, origin)
+}
+
+func (s *StreamSink) begin(snapshot string, schema pipelines.Schema, origin string) (pipelines.Unit, error) {
 	if _, _, err := parquetSchema(schema); err != nil {
 		return nil, fmt.Errorf("%s.%s: %w", s.source, s.stream, err)
 	}
-	return &unit{sink: s, schema: schema, origin: origin}, nil
+	m, err := s.lake.Manifest(s.source, s.stream)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := pipelines.MergeSchema(s.target(m).Schema, schema, s.Policy); err != nil {
+		return nil, s.schemaError(origin, err)
+	}
+	return &unit{sink: s, schema: schema, schemaHash: schema.Hash(), origin: origin, snapshot: snapshot}, nil
+}
+
+func (s *StreamSink) schemaError(origin string, err error) error {
+	return fmt.Errorf("%s: %w; the stream's on_schema_change is fail, so nothing was loaded: "+
+		"set on_schema_change: coerce to keep loading (a missing column is NULL in new rows, a retyped one is widened), "+
+		"or reload the stream with `crmwh extract --full %s.%s`", origin, err, s.source, s.stream)
+}
+
+// target is the generation this sink's units commit into.
+func (s *StreamSink) target(m *StreamManifest) *Generation {
+	s.mu.Lock()
+	reloading := s.reloading
+	s.mu.Unlock()
+	if reloading && m.Reload != nil {
+		return &m.Reload.Generation
+	}
+	return &m.Generation
+}
+
+// Finish ends the stream's run: when the source succeeded and the run was
+// a reload, the reload's generation replaces the live one (whose parts are
+// retired); either way the run is recorded for `crmwh state show`.
+func (s *StreamSink) Finish(runErr error) error {
+	now := time.Now().UTC()
+	reloading := s.Reloading()
+	return s.lake.update(s.source, s.stream, func(m *StreamManifest) error {
+		rec := &RunRecord{RunID: s.runID, Status: "ok", Full: reloading, StartedAt: s.started.UTC(), FinishedAt: now,
+			Rows: s.Rows.Load(), Quarantined: s.Bad.Load()}
+		if runErr != nil {
+			rec.Status, rec.Error = "failed", runErr.Error()
+		} else if reloading && m.Reload != nil {
+			m.Retired = append(m.Retired, m.Generation.allParts()...)
+			m.Generation = m.Reload.Generation
+			m.Reload = nil
+		}
+		m.LastRun = rec
+		return nil
+	})
 }
 
 type unit struct {
-	sink   *StreamSink
-	schema pipelines.Schema
-	origin string
+	sink       *StreamSink
+	schema     pipelines.Schema
+	schemaHash string
+	origin     string
+	snapshot   string
 
-	cur, qcur   *partFile
-	done, qdone []Part
-	parts       []*partFile
-	rows, bad   int64
-	closed      bool
+	batch     *pipelines.Batch
+	w         *asyncWriter
+	drained   bool
+	rows, bad int64
+	closed    bool
+
+	// Owned by the writer goroutine until it has finished.
+	cur      *partFile
+	done     []Part
+	rawParts []*partFile
+
+	// Owned by the caller.
+	qcur   *partFile
+	qdone  []Part
+	qParts []*partFile
+}
+
+// asyncWriter encodes a unit's batches on its own goroutine, so that a
+// source decodes the next batch while the last one is compressed.
+type asyncWriter struct {
+	in   chan *pipelines.Batch // filled batches, in order
+	free chan *pipelines.Batch // emptied batches to exchange
+	done chan struct{}         // closed when the goroutine has finished
+	mu   sync.Mutex
+	err  error
+}
+
+func (w *asyncWriter) failed() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.err
 }
 
 func (u *unit) partPaths(kind string) (tmp, final, rel string) {
 	s := u.sink
 	n := s.seq.Add(1)
 	name := fmt.Sprintf("part-%s-%05d.parquet", s.runID, n)
-	rel = fmt.Sprintf("%s/%s/%s/ingest_date=%s/%s", kind, s.source, s.stream, s.day, name)
+	partition := "ingest_date=" + s.day
+	if u.snapshot != "" {
+		partition = "snapshot=" + u.snapshot
+	}
+	rel = fmt.Sprintf("%s/%s/%s/%s/%s", kind, s.source, s.stream, partition, name)
 	final = filepath.Join(s.lake.Dir, filepath.FromSlash(rel))
 	tmp = filepath.Join(filepath.Dir(final), "."+name+".tmp")
 	return tmp, final, rel
@@ -107,26 +258,121 @@ func (u *unit) partPaths(kind string) (tmp, final, rel string) {
 
 // Write implements pipelines.Unit.
 func (u *unit) Write(rows [][]any) error {
-	for len(rows) > 0 {
+	if u.batch == nil {
+		u.batch = pipelines.NewBatch(u.schema)
+	}
+	u.batch.Reset()
+	for _, r := range rows {
+		if err := u.batch.AppendRow(r); err != nil {
+			return err
+		}
+	}
+	return u.WriteBatch(u.batch)
+}
+
+// WriteBatch implements pipelines.Unit. The rows go to the unit's writer
+// goroutine: b's vectors are exchanged for empty ones, so b comes back
+// empty and the caller fills it again while the rows are encoded. At most
+// two batches wait, which bounds memory.
+func (u *unit) WriteBatch(b *pipelines.Batch) error {
+	if u.closed {
+		return fmt.Errorf("unit already closed")
+	}
+	if len(b.Schema) != len(u.schema) {
+		return fmt.Errorf("batch has %d columns, the unit's schema %d", len(b.Schema), len(u.schema))
+	}
+	n := b.Len()
+	if n == 0 {
+		return nil
+	}
+	if u.w == nil {
+		u.w = &asyncWriter{in: make(chan *pipelines.Batch, 2), free: make(chan *pipelines.Batch, 2), done: make(chan struct{})}
+		u.w.free <- pipelines.NewBatch(u.schema)
+		u.w.free <- pipelines.NewBatch(u.schema)
+		go u.runWriter()
+	}
+	var spare *pipelines.Batch
+	select {
+	case spare = <-u.w.free:
+	case <-u.w.done:
+		return u.w.failed()
+	}
+	if err := u.w.failed(); err != nil {
+		u.w.free <- spare
+		return err
+	}
+	b.Swap(spare)
+	b.Reset()
+	u.rows += int64(n)
+	if u.snapshot == "" {
+		u.sink.Rows.Add(int64(n))
+	}
+	u.w.in <- spare
+	return nil
+}
+
+// runWriter is the unit's writer goroutine.
+func (u *unit) runWriter() {
+	w := u.w
+	defer close(w.done)
+	for b := range w.in {
+		if w.failed() == nil {
+			if err := u.writeSync(b); err != nil {
+				w.mu.Lock()
+				w.err = err
+				w.mu.Unlock()
+			}
+		}
+		b.Reset()
+		w.free <- b
+	}
+	if w.failed() == nil && u.cur != nil {
+		if err := u.finishCur(); err != nil {
+			w.mu.Lock()
+			w.err = err
+			w.mu.Unlock()
+		}
+	}
+}
+
+// drain waits for the writer goroutine to write everything handed to it.
+func (u *unit) drain() error {
+	if u.w == nil {
+		return nil
+	}
+	if u.drained {
+		return u.w.failed()
+	}
+	u.drained = true
+	close(u.w.in)
+	<-u.w.done
+	return u.w.failed()
+}
+
+// writeSync writes a batch into the current part, starting a new part
+// every PartMaxRows rows.
+func (u *unit) writeSync(b *pipelines.Batch) error {
+	from, to := 0, b.Len()
+	for from < to {
 		if u.cur == nil {
 			tmp, final, _ := u.partPaths("raw")
 			p, err := createPart(tmp, final, u.schema)
 			if err != nil {
 				return err
 			}
+			p.threads = u.sink.Threads
 			u.cur = p
-			u.parts = append(u.parts, p)
+			u.rawParts = append(u.rawParts, p)
 		}
-		n := len(rows)
+		n := to - from
 		if room := PartMaxRows - u.cur.rows; int64(n) > room {
 			n = int(room)
 		}
-		if err := u.cur.write(rows[:n]); err != nil {
+		if err := u.cur.writeBatch(b, from, from+n); err != nil {
 			return err
 		}
-		u.rows += int64(n)
-		u.sink.Rows.Add(int64(n))
-		rows = rows[n:]
+		from += n
+		failpoint("lake.write")
 		if u.cur.rows >= PartMaxRows {
 			if err := u.finishCur(); err != nil {
 				return err
@@ -145,12 +391,15 @@ func (u *unit) finishCur() error {
 	}
 	rel, _ := filepath.Rel(u.sink.lake.Dir, p.final)
 	u.done = append(u.done, Part{Path: filepath.ToSlash(rel), Rows: p.rows, Bytes: size,
-		SchemaHash: u.schema.Hash(), RunID: u.sink.runID, Origin: u.origin})
+		SchemaHash: u.schemaHash, RunID: u.sink.runID, Origin: u.origin})
 	return nil
 }
 
 // Quarantine implements pipelines.Unit.
 func (u *unit) Quarantine(b pipelines.BadRow) error {
+	if u.closed {
+		return fmt.Errorf("unit already closed")
+	}
 	if u.qcur == nil {
 		tmp, final, _ := u.partPaths("quarantine")
 		p, err := createPart(tmp, final, quarantineSchema)
@@ -158,7 +407,7 @@ func (u *unit) Quarantine(b pipelines.BadRow) error {
 			return err
 		}
 		u.qcur = p
-		u.parts = append(u.parts, p)
+		u.qParts = append(u.qParts, p)
 	}
 	raw := b.Raw
 	if len(raw) > 4096 {
@@ -170,14 +419,18 @@ func (u *unit) Quarantine(b pipelines.BadRow) error {
 	}
 	var key any
 	if b.Key != "" {
-		key = b.Key
+		key = validUTF8(b.Key)
 	}
-	err := u.qcur.write([][]any{{b.Origin, line, key, b.Reason, validUTF8(raw), u.sink.runID, time.Now().UTC()}})
+	err := u.qcur.write([][]any{{validUTF8(b.Origin), line, key, validUTF8(b.Reason), validUTF8(raw), u.sink.runID, time.Now().UTC()}})
 	if err != nil {
 		return err
 	}
 	u.bad++
-	u.sink.Bad.Add(1)
+	if u.snapshot == "" {
+		u.sink.Bad.Add(1)
+	} else {
+		u.sink.Count(u.snapshot+"_quarantined", 1)
+	}
 	return nil
 }
 
@@ -188,11 +441,9 @@ func (u *unit) Commit(ch pipelines.StateChange) error {
 	if u.closed {
 		return fmt.Errorf("unit already closed")
 	}
-	if u.cur != nil {
-		if err := u.finishCur(); err != nil {
-			u.Abort()
-			return err
-		}
+	if err := u.drain(); err != nil {
+		u.Abort()
+		return err
 	}
 	if u.qcur != nil {
 		p := u.qcur
@@ -207,8 +458,9 @@ func (u *unit) Commit(ch pipelines.StateChange) error {
 			SchemaHash: quarantineSchema.Hash(), RunID: u.sink.runID, Origin: u.origin})
 	}
 	u.closed = true
+	failpoint("lake.before-rename")
 	dirs := map[string]bool{}
-	for _, p := range u.parts {
+	for _, p := range u.parts() {
 		if err := os.Rename(p.tmp, p.final); err != nil {
 			u.removeAll()
 			return fmt.Errorf("publishing %s: %w", p.final, err)
@@ -216,62 +468,86 @@ func (u *unit) Commit(ch pipelines.StateChange) error {
 		dirs[filepath.Dir(p.final)] = true
 	}
 	for d := range dirs {
-		if err := SyncDir(d); err != nil {
+		// The folder holds the renames; its parents hold folders this
+		// unit may have created (a new ingest_date=, a new stream).
+		if err := syncUp(d, u.sink.lake.Dir); err != nil {
 			u.removeAll()
 			return err
 		}
 	}
+	failpoint("lake.before-manifest")
 
 	s := u.sink
-	st, err := s.lake.stream(s.source, s.stream)
+	err := s.lake.update(s.source, s.stream, func(m *StreamManifest) error {
+		g := s.target(m)
+		merged, err := pipelines.MergeSchema(g.Schema, u.schema, s.Policy)
+		if err != nil {
+			return s.schemaError(u.origin, err)
+		}
+		now := time.Now().UTC()
+		for i := range u.done {
+			u.done[i].CreatedAt = now
+		}
+		for i := range u.qdone {
+			u.qdone[i].CreatedAt = now
+		}
+		if u.snapshot != "" {
+			if g.Snapshots == nil {
+				g.Snapshots = map[string]Snapshot{}
+			}
+			old := g.Snapshots[u.snapshot]
+			m.Retired = append(m.Retired, old.Parts...)
+			m.Retired = append(m.Retired, old.Quarantine...)
+			g.Snapshots[u.snapshot] = Snapshot{RunID: s.runID, Parts: u.done, Quarantine: u.qdone}
+			s.Count(u.snapshot, u.rows)
+		} else {
+			for i := range u.done {
+				u.done[i].WatermarkBefore = g.Watermark
+				u.done[i].WatermarkAfter = ch.Watermark
+				if u.done[i].WatermarkAfter == nil {
+					u.done[i].WatermarkAfter = g.Watermark
+				}
+			}
+			g.Parts = append(g.Parts, u.done...)
+			g.Quarantine = append(g.Quarantine, u.qdone...)
+			if ch.Watermark != nil {
+				g.Watermark = ch.Watermark
+			}
+			if ch.Window != nil {
+				g.Window = ch.Window
+			}
+			for _, f := range ch.Files {
+				if g.Files == nil {
+					g.Files = map[string]pipelines.SourceFile{}
+				}
+				f.RunID = s.runID
+				g.Files[f.Path] = f
+				s.Files.Add(1)
+			}
+		}
+		if m.Schemas == nil {
+			m.Schemas = map[string]pipelines.Schema{}
+		}
+		m.Schemas[u.schemaHash] = u.schema
+		g.Schema = merged
+		return nil
+	})
 	if err != nil {
 		u.removeAll()
 		return err
 	}
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	m := clone(st.m)
-	now := time.Now().UTC()
-	for i := range u.done {
-		u.done[i].WatermarkBefore = m.Watermark
-		u.done[i].WatermarkAfter = ch.Watermark
-		if u.done[i].WatermarkAfter == nil {
-			u.done[i].WatermarkAfter = m.Watermark
-		}
-		u.done[i].CreatedAt = now
-	}
-	for i := range u.qdone {
-		u.qdone[i].CreatedAt = now
-	}
-	m.Parts = append(m.Parts, u.done...)
-	m.Quarantine = append(m.Quarantine, u.qdone...)
-	if m.Schemas == nil {
-		m.Schemas = map[string]pipelines.Schema{}
-	}
-	m.Schemas[u.schema.Hash()] = u.schema
-	m.Schema = u.schema
-	if ch.Watermark != nil {
-		m.Watermark = ch.Watermark
-	}
-	for _, f := range ch.Files {
-		if m.Files == nil {
-			m.Files = map[string]pipelines.SourceFile{}
-		}
-		f.RunID = s.runID
-		m.Files[f.Path] = f
-		s.Files.Add(1)
-	}
-	m.UpdatedAt = now
-	if err := s.lake.writeManifest(m); err != nil {
-		u.removeAll()
-		return err
-	}
-	st.m = m
+	failpoint("lake.after-manifest")
 	return nil
 }
 
+// parts are every file the unit wrote; call it only once the writer
+// goroutine has finished.
+func (u *unit) parts() []*partFile {
+	return append(append([]*partFile(nil), u.rawParts...), u.qParts...)
+}
+
 func (u *unit) removeAll() {
-	for _, p := range u.parts {
+	for _, p := range u.parts() {
 		os.Remove(p.tmp)
 		os.Remove(p.final)
 	}
@@ -283,7 +559,8 @@ func (u *unit) Abort() {
 		return
 	}
 	u.closed = true
-	for _, p := range u.parts {
+	u.drain()
+	for _, p := range u.parts() {
 		if p == u.cur || p == u.qcur {
 			p.discard()
 		} else {
@@ -291,8 +568,60 @@ func (u *unit) Abort() {
 		}
 	}
 	u.cur, u.qcur = nil, nil
-	u.sink.Rows.Add(-u.rows)
-	u.sink.Bad.Add(-u.bad)
+	if u.snapshot == "" {
+		u.sink.Rows.Add(-u.rows)
+		u.sink.Bad.Add(-u.bad)
+	}
 }
 
 func validUTF8(s string) string { return strings.ToValidUTF8(s, "\uFFFD") }
+
+// failpoint kills the process with SIGKILL when the environment variable
+// CRMWH_FAILPOINT names this point ("lake.before-manifest", or
+// "lake.write:3" for its third pass). Crash tests use it to stop a real
+// process at exact places; it costs one comparison otherwise.
+func failpoint(name string) {
+	if failpointName == "" || failpointName != name {
+		return
+	}
+	if failpointHits.Add(1) == failpointAt {
+		killSelf()
+	}
+}
+
+var (
+	failpointName string
+	failpointAt   int64 = 1
+	failpointHits atomic.Int64
+)
+
+func init() {
+	v := os.Getenv("CRMWH_FAILPOINT")
+	if v == "" {
+		return
+	}
+	name, n, found := strings.Cut(v, ":")
+	failpointName = name
+	if found {
+		var at int64
+		if _, err := fmt.Sscan(n, &at); err == nil && at > 0 {
+			failpointAt = at
+		}
+	}
+}
+
+// Failpoints lists the places CRMWH_FAILPOINT can name.
+func Failpoints() []string {
+	out := []string{"lake.write", "lake.before-rename", "lake.before-manifest", "lake.after-manifest"}
+	sort.Strings(out)
+	return out
+}
+
+func killSelf() {
+	p, err := os.FindProcess(os.Getpid())
+	if err == nil {
+		_ = p.Kill()
+	}
+	// Kill is asynchronous; never go on past the point.
+	select {}
+}

@@ -16,40 +16,61 @@ type View struct {
 
 // RawViews returns the views a warehouse build creates for one stream:
 // <source>_<stream> over exactly the committed parts the manifest lists
-// (never a glob, so files of an interrupted run are never read), and
-// <source>_<stream>__quarantine over its quarantined rows. A stream with no
-// parts gives typed empty views.
+// (never a glob, so files of an interrupted run are never read), snapshots
+// included, and <source>_<stream>__quarantine over its quarantined rows. A
+// stream with no parts gives typed empty views.
 func (l *Lake) RawViews(m *StreamManifest) []View {
 	if len(m.Schema) == 0 {
 		return nil
 	}
 	name := m.Source + "_" + m.Stream
+	q := map[string]pipelines.Schema{quarantineSchema.Hash(): quarantineSchema}
 	return []View{
-		{Name: name, SQL: l.scanSQL(m.Schema, m.Parts)},
-		{Name: name + "__quarantine", SQL: l.scanSQL(quarantineSchema, m.Quarantine)},
+		{Name: name, SQL: l.scanSQL(m.Schema, m.Schemas, m.LiveParts())},
+		{Name: name + "__quarantine", SQL: l.scanSQL(quarantineSchema, q, m.LiveQuarantine())},
 	}
 }
 
-// scanSQL selects the given columns from the parts, or an empty typed
-// relation when there are none. Columns are selected by name, so files
-// written with older schemas read as NULL for newer columns.
-func (l *Lake) scanSQL(cols pipelines.Schema, parts []Part) string {
-	sel := make([]string, len(cols))
-	for i, c := range cols {
-		if len(parts) == 0 {
-			sel[i] = fmt.Sprintf("CAST(NULL AS %s) AS %s", c.DuckDBType(), quoteIdent(c.Name))
-		} else {
-			sel[i] = fmt.Sprintf("CAST(%s AS %s) AS %s", quoteIdent(c.Name), c.DuckDBType(), quoteIdent(c.Name))
-		}
-	}
+// scanSQL selects the stream's columns from the parts, or an empty typed
+// relation when there are none. Parts are read in groups of one schema
+// each, and every column is cast to the stream's type: a column a group
+// lacks (added to the source later, or dropped from it) reads as NULL, and
+// one a group has with another type (a retyped column under
+// on_schema_change: coerce) is cast to the widened type.
+func (l *Lake) scanSQL(cols pipelines.Schema, schemas map[string]pipelines.Schema, parts []Part) string {
 	if len(parts) == 0 {
+		sel := make([]string, len(cols))
+		for i, c := range cols {
+			sel[i] = fmt.Sprintf("CAST(NULL AS %s) AS %s", c.DuckDBType(), quoteIdent(c.Name))
+		}
 		return "SELECT " + strings.Join(sel, ", ") + " WHERE false"
 	}
-	files := make([]string, len(parts))
-	for i, p := range parts {
-		files[i] = quoteString(filepath.Join(l.Dir, filepath.FromSlash(p.Path)))
+	var order []string
+	groups := map[string][]string{}
+	for _, p := range parts {
+		if _, ok := groups[p.SchemaHash]; !ok {
+			order = append(order, p.SchemaHash)
+		}
+		groups[p.SchemaHash] = append(groups[p.SchemaHash], quoteString(filepath.Join(l.Dir, filepath.FromSlash(p.Path))))
 	}
-	return fmt.Sprintf("SELECT %s FROM read_parquet([%s], union_by_name = true, hive_partitioning = false)", strings.Join(sel, ", "), strings.Join(files, ", "))
+	var selects []string
+	for _, h := range order {
+		have, ok := schemas[h]
+		if !ok {
+			have = cols // a part of an older manifest without its schema
+		}
+		sel := make([]string, len(cols))
+		for i, c := range cols {
+			if have.Index(c.Name) < 0 {
+				sel[i] = fmt.Sprintf("CAST(NULL AS %s) AS %s", c.DuckDBType(), quoteIdent(c.Name))
+			} else {
+				sel[i] = fmt.Sprintf("CAST(%s AS %s) AS %s", quoteIdent(c.Name), c.DuckDBType(), quoteIdent(c.Name))
+			}
+		}
+		selects = append(selects, fmt.Sprintf("SELECT %s FROM read_parquet([%s], hive_partitioning = false)",
+			strings.Join(sel, ", "), strings.Join(groups[h], ", ")))
+	}
+	return strings.Join(selects, "\nUNION ALL\n")
 }
 
 func quoteIdent(s string) string  { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }

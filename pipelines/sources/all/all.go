@@ -2,6 +2,8 @@
 package all
 
 import (
-	_ "crmwh/pipelines/sources/csvfile" // csv
-	_ "crmwh/pipelines/sources/sqlite"  // sqlite
+	_ "crmwh/pipelines/sources/csvfile"  // csv
+	_ "crmwh/pipelines/sources/jsonl"    // jsonl
+	_ "crmwh/pipelines/sources/postgres" // postgres
+	_ "crmwh/pipelines/sources/sqlite"   // sqlite
 )

@@ -12,6 +12,7 @@
 package sqlite
 
 import (
+	"context"
 	"database/sql"
 	"fmt"
 	"math"
@@ -64,7 +65,12 @@ func (Dialect) QuoteIdent(s string) string { return `"` + strings.ReplaceAll(s, 
 
 var numericRE = regexp.MustCompile(`^(?:NUMERIC|DECIMAL)\s*\(\s*(\d+)\s*(?:,\s*(\d+)\s*)?\)$`)
 
-// Column implements sqldb.Dialect.
+// Query implements sqldb.Dialect.
+func (d Dialect) Query(ctx context.Context, db *sql.DB, q string, args []any, o sqldb.QueryOptions, fn func(sqldb.Cursor) error) error {
+	return sqldb.GenericQuery(ctx, db, d, q, args, o, fn)
+}
+
+// Column implements sqldb.Mapper.
 func (Dialect) Column(ct *sql.ColumnType) (pipelines.Column, error) {
 	t := strings.ToUpper(strings.TrimSpace(ct.DatabaseTypeName()))
 	switch {
@@ -89,18 +95,18 @@ func (Dialect) Column(ct *sql.ColumnType) (pipelines.Column, error) {
 		if m[2] != "" {
 			s, _ = strconv.Atoi(m[2])
 		}
-		if p > pipelines.MaxDecimalPrecision || s > p {
-			return pipelines.Column{}, fmt.Errorf("declared type %s: precision above %d is not supported", t, pipelines.MaxDecimalPrecision)
+		if p < 1 || p > pipelines.MaxDecimalPrecision || s > p {
+			return pipelines.Column{}, fmt.Errorf("declared type %s: precision must be 1 to %d and the scale at most the precision", t, pipelines.MaxDecimalPrecision)
 		}
 		return pipelines.Column{Type: pipelines.TypeDecimal, Precision: p, Scale: s}, nil
 	}
 	return pipelines.Column{Type: pipelines.TypeString}, nil
 }
 
-// Convert implements sqldb.Dialect. SQLite may hold any value in any
+// Convert implements sqldb.Mapper. SQLite may hold any value in any
 // column; a value that does not fit the declared type is an error that
 // sends the row to quarantine.
-func (Dialect) Convert(col pipelines.Column, v any) (any, error) {
+func (Dialect) Convert(col pipelines.Column, v any, _ sqldb.QueryOptions) (any, error) {
 	if v == nil {
 		return nil, nil
 	}
@@ -188,7 +194,7 @@ func (Dialect) Convert(col pipelines.Column, v any) (any, error) {
 }
 
 // WatermarkArg implements sqldb.Dialect.
-func (Dialect) WatermarkArg(w pipelines.Watermark) (any, error) {
+func (Dialect) WatermarkArg(w pipelines.Watermark, _ sqldb.ColumnInfo, _ sqldb.QueryOptions) (any, error) {
 	switch w.Type {
 	case pipelines.TypeInt64:
 		return strconv.ParseInt(w.Value, 10, 64)
