@@ -14,6 +14,7 @@ import (
 
 	"crmwh/warehouse/duckdb"
 	"crmwh/warehouse/models"
+	"crmwh/warehouse/query"
 )
 
 // TestResult is one data test's outcome.
@@ -107,30 +108,17 @@ func nullable(s string) any {
 }
 
 func sample(ctx context.Context, db *sql.DB, q string) (string, error) {
-	rows, err := db.QueryContext(ctx, fmt.Sprintf("SELECT * FROM (%s) LIMIT %d", q, sampleRows))
+	res, err := query.Run(ctx, db, fmt.Sprintf("SELECT * FROM (%s) LIMIT %d", q, sampleRows))
 	if err != nil {
 		return "", err
 	}
-	defer rows.Close()
-	cols, err := rows.Columns()
-	if err != nil {
-		return "", err
-	}
-	var out []map[string]any
-	for rows.Next() {
-		vals := make([]any, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
-			return "", err
-		}
+	out := make([]map[string]any, len(res.Rows))
+	for i, row := range res.Rows {
 		m := map[string]any{}
-		for i, c := range cols {
-			m[c] = duckdb.JSONValue(vals[i])
+		for j, c := range res.Columns {
+			m[c] = duckdb.JSONValue(row[j])
 		}
-		out = append(out, m)
+		out[i] = m
 	}
 	b, err := json.Marshal(out)
 	return string(b), err
