@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -80,6 +81,23 @@ func benchBuild(bin string, n, reps int) {
 	if err != nil {
 		fail(err)
 	}
+	// Every default page, both languages, from the 1,000,000-customer
+	// warehouse just built.
+	var dash []sample
+	var charts string
+	for r := 0; r < reps; r++ {
+		res, err := run(bin, dir, "dashboards", "--json")
+		if err != nil {
+			fail(err)
+		}
+		dash = append(dash, sample{wall: res.wall, rss: res.rss})
+		var sum struct {
+			Steps []struct{ Detail string } `json:"steps"`
+		}
+		if json.Unmarshal(res.out, &sum) == nil && len(sum.Steps) > 0 {
+			charts, _, _ = strings.Cut(sum.Steps[0].Detail, " in ") // "7 pages, 73 charts"
+		}
+	}
 	f, s := medianSample(full), medianSample(straight)
 	fmt.Printf("\nWarehouse build, %d customers (median of %d):\n\n", n, reps)
 	fmt.Println("| build | wall | vs full build | peak RSS |")
@@ -88,6 +106,11 @@ func benchBuild(bin string, n, reps int) {
 	fmt.Printf("| same SQL straight in DuckDB | %.1f s | runner overhead %.2f× | |\n", s.wall.Seconds(), f.wall.Seconds()/s.wall.Seconds())
 	fmt.Printf("| crmwh build after one new day (no tests) | %.1f s | %.2f× | %.0f MB |\n", inc.wall.Seconds(), inc.wall.Seconds()/f.wall.Seconds(), float64(inc.rss)/1e6)
 	fmt.Printf("| crmwh build with data tests (no new data) | %.1f s | %.2f× | %.0f MB |\n", withTests.wall.Seconds(), withTests.wall.Seconds()/f.wall.Seconds(), float64(withTests.rss)/1e6)
+	d := medianSample(dash)
+	fmt.Printf("\nDashboards from the %d-customer warehouse (median of %d):\n\n", n, reps)
+	fmt.Println("| step | pages | wall | peak RSS |")
+	fmt.Println("| --- | --- | ---: | ---: |")
+	fmt.Printf("| crmwh dashboards (English and Chinese) | %s | %.2f s | %.0f MB |\n", charts, d.wall.Seconds(), float64(d.rss)/1e6)
 }
 
 func medianSample(ss []sample) sample {

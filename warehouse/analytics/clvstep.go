@@ -73,15 +73,16 @@ func runCLV(ctx context.Context, conn *sql.Conn, s Settings, runID string) (int6
 		iterations INTEGER, log_likelihood DOUBLE, customers DOUBLE, params VARCHAR)`); err != nil {
 		return 0, err
 	}
-	var asOf time.Time
-	if err := conn.QueryRowContext(ctx, "SELECT max(purchase_date) FROM "+transactions).Scan(&asOf); err != nil {
-		return 0, fmt.Errorf("finding the last purchase day: %w", err)
+	// Every summary below comes from one read of the orders.
+	hist, err := translog.ReadHistory(ctx, conn, transactions)
+	if err != nil {
+		return 0, err
 	}
-	asOf = asOf.UTC()
+	asOf := hist.LastDate
 	now := time.Now().UTC()
 
 	// The fit on everything up to the last day with orders.
-	full, err := translog.Summarize(ctx, conn, transactions, translog.Options{CalibrationEnd: asOf, HoldoutEnd: asOf})
+	full, err := hist.Summarize(translog.Options{CalibrationEnd: asOf, HoldoutEnd: asOf})
 	if err != nil {
 		return 0, err
 	}
@@ -131,7 +132,7 @@ func runCLV(ctx context.Context, conn *sql.Conn, s Settings, runID string) (int6
 
 	// The same model on each customer's history as it was 90 days earlier.
 	past := map[string][2]float64{} // customer → P(alive), CLV
-	if pl, err := translog.Summarize(ctx, conn, transactions, translog.Options{CalibrationEnd: asOf.AddDate(0, 0, -90), HoldoutEnd: asOf}); err == nil {
+	if pl, err := hist.Summarize(translog.Options{CalibrationEnd: asOf.AddDate(0, 0, -90), HoldoutEnd: asOf}); err == nil {
 		pcal, _ := pl.Scaled(unit)
 		ps, err := model.Score(pcal, clv.ScoreOptions{CLV: co})
 		if err != nil {
@@ -176,7 +177,7 @@ func runCLV(ctx context.Context, conn *sql.Conn, s Settings, runID string) (int6
 	// holdout_days before the data, checked on those days.
 	var val *clv.Validation
 	calEnd := asOf.AddDate(0, 0, -s.HoldoutDays)
-	vl, err := translog.Summarize(ctx, conn, transactions, translog.Options{CalibrationEnd: calEnd, HoldoutEnd: asOf})
+	vl, err := hist.Summarize(translog.Options{CalibrationEnd: calEnd, HoldoutEnd: asOf})
 	if err == nil {
 		vcal, track := vl.Scaled(unit)
 		vfit, ferr := clv.FitBGNBD(clv.ScaleGroups(clv.GroupSummaries(vl.Calibration), float64(unit)), clv.FitOptions{})
@@ -189,7 +190,7 @@ func runCLV(ctx context.Context, conn *sql.Conn, s Settings, runID string) (int6
 	} else if !errors.Is(err, translog.ErrLog) {
 		return 0, err
 	}
-	if err := writeMonthly(ctx, conn, model, co, s, unit, asOf); err != nil {
+	if err := writeMonthly(ctx, conn, hist, model, co, s, unit, asOf); err != nil {
 		return 0, err
 	}
 	if err := writeModelTables(ctx, conn, bg, gg, bgErr, ggErr, inUse, fallback, runID, now, asOf, calEnd, val, unit); err != nil {
@@ -351,7 +352,7 @@ func nullable(s string) any {
 // writeMonthly scores every customer as of each of the last twelve month
 // ends (the last one being the data's last day when the month is not
 // over) and records the mean CLV of those not churned then.
-func writeMonthly(ctx context.Context, conn *sql.Conn, model clv.Model, co clv.CLVOptions, s Settings, unit clv.Unit, asOf time.Time) error {
+func writeMonthly(ctx context.Context, conn *sql.Conn, hist *translog.History, model clv.Model, co clv.CLVOptions, s Settings, unit clv.Unit, asOf time.Time) error {
 	if _, err := conn.ExecContext(ctx, `CREATE OR REPLACE TABLE mart_clv_monthly (month DATE, as_of DATE, customers BIGINT, avg_clv_12m DOUBLE, total_clv_12m DOUBLE)`); err != nil {
 		return err
 	}
@@ -362,7 +363,7 @@ func writeMonthly(ctx context.Context, conn *sql.Conn, model clv.Model, co clv.C
 		if end.After(asOf) {
 			end = asOf
 		}
-		l, err := translog.Summarize(ctx, conn, transactions, translog.Options{CalibrationEnd: end, HoldoutEnd: asOf})
+		l, err := hist.Summarize(translog.Options{CalibrationEnd: end, HoldoutEnd: asOf})
 		if errors.Is(err, translog.ErrLog) {
 			continue // no customers yet
 		}

@@ -7,7 +7,7 @@
 //
 // A caller (the warehouse build, `crmwh clv fit`) computes one Summary per
 // customer (frequency x in repeat purchase days, recency t_x, age T, mean
-// repeat value; the translog subpackage does it in DuckDB SQL), groups
+// repeat value; the translog subpackage reads them from DuckDB), groups
 // them with GroupSummaries, fits with FitBGNBD and FitGammaGamma, scores
 // with Model.Score and checks the fit with Validate. A fit that does not
 // converge returns its Diagnostics and an error wrapping ErrNotConverged,

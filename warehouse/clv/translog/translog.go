@@ -1,7 +1,9 @@
 // Package translog turns a transaction log (one row per purchase: who,
-// when, how much) into the per-customer summaries of package clv, in
-// DuckDB SQL. The same SQL (SummarySQL, TrackingSQL) serves a file an
-// analyst points `crmwh clv fit` at and the warehouse build's fct_orders.
+// when, how much) into the per-customer summaries of package clv. The
+// definitions are DuckDB SQL (SummarySQL, TrackingSQL), which Summarize
+// runs, for a file an analyst points `crmwh clv fit` at or the warehouse's
+// fct_orders. History computes the same in Go from one read of the log,
+// for callers that need many periods (the warehouse's CLV step).
 //
 // Definitions (DESIGN.md, "Analytics"): a purchase day is a calendar day
 // with at least one transaction; x is the number of purchase days after
@@ -367,7 +369,7 @@ func purchaseDays(relation string, holdoutEnd time.Time) string {
 	return fmt.Sprintf(`WITH purchase_days AS (
   SELECT customer_id, purchase_date AS day, sum(amount) AS amount
   FROM %s
-  WHERE purchase_date <= %s
+  WHERE purchase_date <= %s AND customer_id IS NOT NULL
   GROUP BY customer_id, purchase_date
 )`, relation, dateLit(holdoutEnd))
 }
@@ -417,34 +419,16 @@ ORDER BY 1`, cal)
 
 // Summarize summarises a relation with columns customer_id, purchase_date
 // and amount (a table, a view or a parenthesised query) with SummarySQL
-// and TrackingSQL.
+// and TrackingSQL: the quickest way to one summary. For several periods
+// of the same log, ReadHistory once and History.Summarize each.
 func Summarize(ctx context.Context, db Querier, relation string, o Options) (*Log, error) {
-	l := &Log{}
-	var first, last sql.NullTime
-	err := db.QueryRowContext(ctx, "SELECT count(*), min(purchase_date), max(purchase_date) FROM "+relation).Scan(&l.Rows, &first, &last)
+	n, first, last, err := extent(ctx, db, relation)
 	if err != nil {
-		return nil, fmt.Errorf("summarising transactions: %w", err)
+		return nil, err
 	}
-	if l.Rows == 0 || !first.Valid {
-		return nil, fmt.Errorf("%w: no transactions", ErrLog)
-	}
-	l.FirstDate, l.LastDate = first.Time.UTC(), last.Time.UTC()
-	l.CalibrationEnd, l.HoldoutEnd = o.CalibrationEnd, o.HoldoutEnd
-	if l.HoldoutEnd.IsZero() {
-		l.HoldoutEnd = l.LastDate
-	}
-	if l.CalibrationEnd.IsZero() {
-		l.CalibrationEnd = l.HoldoutEnd
-	}
-	l.CalibrationEnd = dayOf(l.CalibrationEnd)
-	l.HoldoutEnd = dayOf(l.HoldoutEnd)
-	switch {
-	case l.HoldoutEnd.Before(l.CalibrationEnd):
-		return nil, fmt.Errorf("holdout end %s is before calibration end %s", l.HoldoutEnd.Format(time.DateOnly), l.CalibrationEnd.Format(time.DateOnly))
-	case l.CalibrationEnd.Before(l.FirstDate):
-		return nil, fmt.Errorf("%w: calibration end %s is before the first purchase (%s)", ErrLog, l.CalibrationEnd.Format(time.DateOnly), l.FirstDate.Format(time.DateOnly))
-	case days(l.FirstDate, l.HoldoutEnd) >= 1<<21:
-		return nil, fmt.Errorf("%w: the purchases span %s to %s, more than 5,000 years", ErrLog, l.FirstDate.Format(time.DateOnly), l.HoldoutEnd.Format(time.DateOnly))
+	l, err := newLog(n, first, last, o)
+	if err != nil {
+		return nil, err
 	}
 
 	// database/sql converts every value it scans, at about a microsecond
@@ -498,6 +482,52 @@ func (l *Log) track(ctx context.Context, db Querier, relation string) error {
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("tracking repeat purchases: %w", err)
 	}
+	l.weekly(dayNo, counts)
+	return nil
+}
+
+// extent gives the number of transactions and the first and last
+// purchase days of a relation.
+func extent(ctx context.Context, db Querier, relation string) (int64, time.Time, time.Time, error) {
+	var n int64
+	var first, last sql.NullTime
+	err := db.QueryRowContext(ctx, "SELECT count(*), min(purchase_date), max(purchase_date) FROM "+relation).Scan(&n, &first, &last)
+	if err != nil {
+		return 0, time.Time{}, time.Time{}, fmt.Errorf("summarising transactions: %w", err)
+	}
+	if n == 0 || !first.Valid {
+		return 0, time.Time{}, time.Time{}, fmt.Errorf("%w: no transactions", ErrLog)
+	}
+	return n, dayOf(first.Time.UTC()), dayOf(last.Time.UTC()), nil
+}
+
+// newLog starts the summary of a log of n transactions from first to
+// last with the periods o (zero ends as in Options), checked.
+func newLog(n int64, first, last time.Time, o Options) (*Log, error) {
+	l := &Log{Rows: n, FirstDate: first, LastDate: last, CalibrationEnd: o.CalibrationEnd, HoldoutEnd: o.HoldoutEnd}
+	if l.HoldoutEnd.IsZero() {
+		l.HoldoutEnd = l.LastDate
+	}
+	if l.CalibrationEnd.IsZero() {
+		l.CalibrationEnd = l.HoldoutEnd
+	}
+	l.CalibrationEnd = dayOf(l.CalibrationEnd)
+	l.HoldoutEnd = dayOf(l.HoldoutEnd)
+	switch {
+	case l.HoldoutEnd.Before(l.CalibrationEnd):
+		return nil, fmt.Errorf("holdout end %s is before calibration end %s", l.HoldoutEnd.Format(time.DateOnly), l.CalibrationEnd.Format(time.DateOnly))
+	case l.CalibrationEnd.Before(l.FirstDate):
+		return nil, fmt.Errorf("%w: calibration end %s is before the first purchase (%s)", ErrLog, l.CalibrationEnd.Format(time.DateOnly), l.FirstDate.Format(time.DateOnly))
+	case days(l.FirstDate, l.HoldoutEnd) >= 1<<21:
+		return nil, fmt.Errorf("%w: the purchases span %s to %s, more than 5,000 years", ErrLog, l.FirstDate.Format(time.DateOnly), l.HoldoutEnd.Format(time.DateOnly))
+	}
+
+	return l, nil
+}
+
+// weekly fills the weekly tracking series from the daily counts of repeat
+// purchase days (dayNo in days from the calibration end, ascending).
+func (l *Log) weekly(dayNo, counts []int64) {
 	// Points every 7 days from the calibration end, back to the first
 	// purchase and forward to the holdout end, which is always the last.
 	back := int64(days(l.FirstDate, l.CalibrationEnd))
@@ -518,7 +548,6 @@ func (l *Log) track(ctx context.Context, db Querier, relation string) error {
 		}
 		l.Tracking = append(l.Tracking, clv.TrackPoint{Time: float64(t), Actual: cum})
 	}
-	return nil
 }
 
 func dayOf(t time.Time) time.Time {
