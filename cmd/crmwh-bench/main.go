@@ -6,6 +6,11 @@
 // CLV section fits and scores simulated customers in a child process of
 // its own (so that its peak memory is measured alone) and runs `crmwh clv
 // fit` on simulated transaction logs.
+//
+// Anything big happens in a child process, never in this one: Go starts
+// children with vfork, and Linux then counts the parent's peak memory into
+// the child's rusage (exec records the old, shared address space's high
+// water mark), so a large parent would inflate every figure after it.
 package main
 
 import (
@@ -39,10 +44,17 @@ func main() {
 	clvSizes := flag.String("clv-sizes", "10000,100000,1000000", "customer counts of the CLV fit and score benchmarks")
 	clvFileSizes := flag.String("clv-file-sizes", "100000,1000000", "customer counts of the crmwh clv fit FILE benchmark (empty: none)")
 	clvChildN := flag.Int("clv-child", 0, "internal: run one CLV measurement of this many customers and print it as JSON")
+	straightChild := flag.String("straight-child", "", "internal: run the project in this folder's SQL straight in DuckDB")
 	extractRows, duckCopy := extractFlags()
 	flag.Parse()
 	if *clvChildN > 0 {
 		clvChild(*clvChildN)
+		return
+	}
+	if *straightChild != "" {
+		if err := straightDuckDB(*straightChild); err != nil {
+			fail(fmt.Errorf("straight DuckDB: %w", err))
+		}
 		return
 	}
 	if *duckCopy {
@@ -142,6 +154,15 @@ type result struct {
 	rss  int64
 }
 
+// runSelf runs this benchmark program as a child and measures it.
+func runSelf(args ...string) (result, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return result{}, err
+	}
+	return run(self, "", args...)
+}
+
 // run runs crmwh in dir and measures it.
 func run(bin, dir string, args ...string) (result, error) {
 	cmd := exec.Command(bin, args...)
@@ -152,7 +173,7 @@ func run(bin, dir string, args ...string) (result, error) {
 	err := cmd.Run()
 	wall := time.Since(t0)
 	if err != nil {
-		return result{}, fmt.Errorf("crmwh %s: %v: %s", strings.Join(args, " "), err, errb.String())
+		return result{}, fmt.Errorf("%s %s: %v: %s", filepath.Base(bin), strings.Join(args, " "), err, errb.String())
 	}
 	var rss int64
 	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {

@@ -151,6 +151,12 @@ func TestRefreshOnTheDemoCompany(t *testing.T) {
 		got := warehousetest.Rows(t, db, `SELECT origin, line FROM raw.billing_orders__quarantine
 			UNION ALL SELECT origin, line FROM raw.billing_legacy_orders__quarantine ORDER BY 1, 2`)
 		require.Equal(t, want, got)
+		// raw.quarantine has every stream's rows, named by stream, and as
+		// many as the lake's manifests count.
+		require.Equal(t, want, warehousetest.Rows(t, db, `SELECT origin, line FROM raw.quarantine
+			WHERE stream IN ('billing.orders', 'billing.legacy_orders') ORDER BY 1, 2`))
+		require.Equal(t, warehousetest.Rows(t, db, `SELECT source || '.' || stream, quarantined::VARCHAR FROM meta.lake_streams WHERE quarantined > 0 ORDER BY 1`),
+			warehousetest.Rows(t, db, `SELECT stream, count(*)::VARCHAR FROM raw.quarantine GROUP BY 1 ORDER BY 1`))
 	})
 
 	t.Run("identity resolution matches the generator's truth", func(t *testing.T) {

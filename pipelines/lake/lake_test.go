@@ -126,6 +126,53 @@ func TestQuarantineFilesAreReadable(t *testing.T) {
 	require.Equal(t, [][]string{{"orders_1.csv", "7", "expected 3 fields, found 2", "a,\uFFFD"}}, rows)
 }
 
+// TestQuarantineView: raw.quarantine is empty, with its columns, before
+// any stream exists, and then has each stream's quarantined rows named by
+// stream (a stream without bad rows adds none).
+func TestQuarantineView(t *testing.T) {
+	l, err := lake.Open(t.TempDir())
+	require.NoError(t, err)
+	db := warehousetest.Open(t, "", false)
+	create := func() {
+		ms, err := l.Manifests()
+		require.NoError(t, err)
+		views := []lake.View{l.QuarantineView(ms)}
+		for _, m := range ms {
+			views = append(l.RawViews(m), views...)
+		}
+		for _, v := range views {
+			_, err := db.Exec("CREATE OR REPLACE VIEW raw." + v.Name + " AS " + v.SQL)
+			require.NoError(t, err, v.SQL)
+		}
+	}
+	_, err = db.Exec("CREATE SCHEMA raw")
+	require.NoError(t, err)
+	create()
+	require.Equal(t, [][]string{{"stream", "VARCHAR"}, {"origin", "VARCHAR"}, {"line", "BIGINT"}, {"row_key", "VARCHAR"},
+		{"reason", "VARCHAR"}, {"raw", "VARCHAR"}, {"run_id", "VARCHAR"}, {"quarantined_at", "TIMESTAMP WITH TIME ZONE"}},
+		warehousetest.Rows(t, db, "SELECT column_name, column_type FROM (DESCRIBE raw.quarantine)"))
+	require.Equal(t, [][]string{{"0"}}, warehousetest.Rows(t, db, "SELECT count(*) FROM raw.quarantine"))
+
+	for _, s := range []struct {
+		stream string
+		bad    int
+	}{{"orders", 2}, {"order_lines", 0}, {"legacy_orders", 1}} {
+		u, err := l.Sink("billing", s.stream, "run1", time.Now()).Begin(allTypes[:1], s.stream+".csv")
+		require.NoError(t, err)
+		require.NoError(t, u.Write([][]any{{int64(1)}}))
+		for i := range s.bad {
+			require.NoError(t, u.Quarantine(pipelines.BadRow{Origin: s.stream + ".csv", Line: int64(i + 2), Reason: "bad"}))
+		}
+		require.NoError(t, u.Commit(pipelines.StateChange{}))
+	}
+	create()
+	require.Equal(t, [][]string{
+		{"billing.legacy_orders", "legacy_orders.csv", "2"},
+		{"billing.orders", "orders.csv", "2"},
+		{"billing.orders", "orders.csv", "3"},
+	}, warehousetest.Rows(t, db, "SELECT stream, origin, line FROM raw.quarantine ORDER BY ALL"))
+}
+
 func TestWriteRejectsValuesOfTheWrongType(t *testing.T) {
 	l, err := lake.Open(t.TempDir())
 	require.NoError(t, err)

@@ -31,6 +31,23 @@ func (l *Lake) RawViews(m *StreamManifest) []View {
 	}
 }
 
+// QuarantineView is the view raw.quarantine: every stream's quarantined
+// rows in one relation, with a first column stream ("<source>.<stream>"),
+// over the raw.<source>_<stream>__quarantine views of RawViews. With no
+// streams it is empty, with the same columns.
+func (l *Lake) QuarantineView(ms []*StreamManifest) View {
+	q := map[string]pipelines.Schema{quarantineSchema.Hash(): quarantineSchema}
+	selects := []string{"SELECT CAST(NULL AS VARCHAR) AS stream, * FROM (" + l.scanSQL(quarantineSchema, q, nil) + ")"}
+	for _, m := range ms {
+		if len(m.Schema) == 0 {
+			continue
+		}
+		selects = append(selects, fmt.Sprintf("SELECT %s AS stream, * FROM raw.%s",
+			quoteString(m.Source+"."+m.Stream), quoteIdent(m.Source+"_"+m.Stream+"__quarantine")))
+	}
+	return View{Name: "quarantine", SQL: strings.Join(selects, "\nUNION ALL ")}
+}
+
 // scanSQL selects the stream's columns from the parts, or an empty typed
 // relation when there are none. Parts are read in groups of one schema
 // each, and every column is cast to the stream's type: a column a group

@@ -86,8 +86,8 @@ func (l *Lake) Manifest(t testing.TB, source, stream string) *lake.StreamManifes
 }
 
 // DB opens an in-memory DuckDB (session time zone UTC) with the raw views
-// of every stream, as a build makes them: raw.<source>_<stream> and
-// raw.<source>_<stream>__quarantine.
+// of every stream, as a build makes them: raw.<source>_<stream>,
+// raw.<source>_<stream>__quarantine and raw.quarantine.
 func (l *Lake) DB(t testing.TB) *sql.DB {
 	t.Helper()
 	fresh, err := lake.Open(l.Dir) // no cached manifests
@@ -103,6 +103,9 @@ func (l *Lake) DB(t testing.TB) *sql.DB {
 			require.NoError(t, err, v.SQL)
 		}
 	}
+	v := fresh.QuarantineView(ms)
+	_, err = db.Exec(fmt.Sprintf("CREATE VIEW raw.%s AS %s", duckdb.QuoteIdent(v.Name), v.SQL))
+	require.NoError(t, err, v.SQL)
 	return db
 }
 

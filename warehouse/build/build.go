@@ -332,8 +332,9 @@ func copyFile(src, dst string) error {
 }
 
 // createRawViews creates raw.<source>_<stream> over each stream's committed
-// Parquet files and raw.<source>_<stream>__quarantine over its quarantined
-// rows. The SQL of each view comes from the lake, which knows its files.
+// Parquet files, raw.<source>_<stream>__quarantine over its quarantined
+// rows, and raw.quarantine over every stream's. The SQL of each view comes
+// from the lake, which knows its files.
 func createRawViews(ctx context.Context, db *sql.DB, l *lake.Lake, ms []*lake.StreamManifest) (map[string]bool, error) {
 	out := map[string]bool{}
 	for _, m := range ms {
@@ -345,6 +346,11 @@ func createRawViews(ctx context.Context, db *sql.DB, l *lake.Lake, ms []*lake.St
 			out["raw."+v.Name] = true
 		}
 	}
+	v := l.QuarantineView(ms)
+	if _, err := db.ExecContext(ctx, fmt.Sprintf("CREATE OR REPLACE VIEW raw.%s AS %s", duckdb.QuoteIdent(v.Name), v.SQL)); err != nil {
+		return nil, fmt.Errorf("creating raw.%s: %w", v.Name, err)
+	}
+	out["raw."+v.Name] = true
 	return out, nil
 }
 

@@ -271,26 +271,14 @@ INSERT INTO meta.lake_streams VALUES
     ('crm', 'customers', 21000, 0, 4, 0, 'd358e0d64a08551e', '2024-06-30T23:59:01Z', '2024-07-01 05:58:20+00'),
     ('surveys', 'responses', 3100, 0, 6, 6, '9ba41ef4185d3f08', NULL, '2024-07-01 05:58:25+00');
 
--- Every stream's quarantine view, as the default project's data-health
--- page reads them (empty but for three rows).
+-- raw.quarantine, every stream's quarantined rows as a build makes it
+-- (the data-health page reads it).
 CREATE SCHEMA raw;
-CREATE TABLE raw.billing_orders__quarantine (origin VARCHAR, line BIGINT, row_key VARCHAR, reason VARCHAR, raw VARCHAR, run_id VARCHAR, quarantined_at TIMESTAMPTZ);
-INSERT INTO raw.billing_orders__quarantine VALUES
-    ('data/demo/billing/orders/orders_20240612.csv', 7, NULL, 'expected 13 fields, found 8', 'SO1,BC2,<script>alert(3)</script>', 'r1', '2024-06-12 03:00:00+00'),
-    ('data/demo/billing/orders/orders_20240620.csv', 12, 'SO9', 'column net_amount: "#VALUE!" is not a decimal number', 'SO9,BC1', 'r2', '2024-06-20 03:00:00+00');
-CREATE TABLE raw.billing_legacy_orders__quarantine AS SELECT * FROM raw.billing_orders__quarantine WHERE false;
-INSERT INTO raw.billing_legacy_orders__quarantine VALUES
-    ('data/demo/billing/legacy/orders_20240618.csv', 3, NULL, 'invalid GB18030 byte sequence', '', 'r2', '2024-06-18 03:00:00+00');
-CREATE TABLE raw.billing_order_lines__quarantine AS SELECT * FROM raw.billing_orders__quarantine WHERE false;
-CREATE TABLE raw.billing_legacy_order_lines__quarantine AS SELECT * FROM raw.billing_orders__quarantine WHERE false;
-CREATE TABLE raw.surveys_responses__quarantine AS SELECT * FROM raw.billing_orders__quarantine WHERE false;
-CREATE TABLE raw.crm_customers__quarantine AS SELECT * FROM raw.billing_orders__quarantine WHERE false;
-CREATE TABLE raw.crm_account_managers__quarantine AS SELECT * FROM raw.billing_orders__quarantine WHERE false;
-CREATE TABLE raw.crm_interactions__quarantine AS SELECT * FROM raw.billing_orders__quarantine WHERE false;
-CREATE TABLE raw.crm_tickets__quarantine AS SELECT * FROM raw.billing_orders__quarantine WHERE false;
-CREATE TABLE raw.crm_opportunities__quarantine AS SELECT * FROM raw.billing_orders__quarantine WHERE false;
-CREATE TABLE raw.crm_campaigns__quarantine AS SELECT * FROM raw.billing_orders__quarantine WHERE false;
-CREATE TABLE raw.crm_campaign_responses__quarantine AS SELECT * FROM raw.billing_orders__quarantine WHERE false;
+CREATE TABLE raw.quarantine (stream VARCHAR, origin VARCHAR, line BIGINT, row_key VARCHAR, reason VARCHAR, raw VARCHAR, run_id VARCHAR, quarantined_at TIMESTAMPTZ);
+INSERT INTO raw.quarantine VALUES
+    ('billing.orders', 'data/demo/billing/orders/orders_20240612.csv', 7, NULL, 'expected 13 fields, found 8', 'SO1,BC2,<script>alert(3)</script>', 'r1', '2024-06-12 03:00:00+00'),
+    ('billing.orders', 'data/demo/billing/orders/orders_20240620.csv', 12, 'SO9', 'column net_amount: "#VALUE!" is not a decimal number', 'SO9,BC1', 'r2', '2024-06-20 03:00:00+00'),
+    ('billing.legacy_orders', 'data/demo/billing/legacy/orders_20240618.csv', 3, NULL, 'invalid GB18030 byte sequence', '', 'r2', '2024-06-18 03:00:00+00');
 
 -- The test page (testdata/pages/customers.yaml): customers whose names try
 -- to break the page.
