@@ -1,6 +1,9 @@
 package main
 
 import (
+	"errors"
+	"time"
+
 	"github.com/spf13/cobra"
 
 	"crmwh/pipelines/extract"
@@ -21,8 +24,10 @@ lake only when complete and recorded in its manifest, so running it again
 with no new data adds nothing, and a killed run loses and doubles nothing.
 
 --full reloads the named streams from scratch; their new rows replace the
-old ones when the reload completes. Exit codes: 0 ok, 2 bad command line or
-configuration, 3 another process is writing the lake, 4 a stream failed.`,
+old ones when the reload completes. With --wait, a run that finds another
+extract or refresh under way waits for it (up to the time given) instead
+of exiting. Exit codes: 0 ok, 2 bad command line or configuration, 3
+another process is writing the lake, 4 a stream failed.`,
 		Example: `  crmwh extract
   crmwh extract billing.orders --json
   crmwh extract --full crm.customers`,
@@ -37,8 +42,22 @@ configuration, 3 another process is writing the lake, 4 a stream failed.`,
 				if err != nil {
 					return err
 				}
-				if _, err := extract.RequestReloads(l, p.Config.Sources, streams, "crmwh extract --full", false); err != nil {
-					return err
+				// Another extract holds the lake until it ends: with --wait,
+				// ask again until then (the project lock is waited for next).
+				deadline := time.Now().Add(g.wait)
+				for {
+					_, err = extract.RequestReloads(l, p.Config.Sources, streams, "crmwh extract --full", false)
+					if err == nil {
+						break
+					}
+					if !errors.Is(err, lake.ErrLocked) || !time.Now().Before(deadline) {
+						return err
+					}
+					select {
+					case <-cmd.Context().Done():
+						return cmd.Context().Err()
+					case <-time.After(200 * time.Millisecond):
+					}
 				}
 			}
 			return runSteps(cmd, g, []string{refresh.StepExtract}, stepOptions{only: streams})

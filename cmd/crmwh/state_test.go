@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -98,11 +99,38 @@ func TestStateShowResetAndFullReload(t *testing.T) {
 		unlock, err := l.Lock()
 		require.NoError(t, err)
 		defer unlock()
-		for _, args := range [][]string{{"extract"}, {"state", "reset", "crm"}, {"refresh"}} {
+		for _, args := range [][]string{{"extract"}, {"extract", "--full", "crm.customers"}, {"state", "reset", "crm"}, {"refresh"}} {
 			r := crmwh(t, dir, args...)
 			require.Equal(t, 3, r.code, "%v: %s", args, r.stderr)
 			require.Contains(t, r.stderr, "another crmwh process is writing to the lake")
 		}
+		show()
+		require.Nil(t, states[byName["crm.customers"]].Reload, "nothing was asked for")
+	})
+
+	t.Run("extract --full --wait waits for the other writer, then reloads", func(t *testing.T) {
+		l, err := lake.Open(filepath.Join(dir, "data", "lake"))
+		require.NoError(t, err)
+		unlock, err := l.Lock()
+		require.NoError(t, err)
+		done := make(chan runResult, 1)
+		go func() { done <- crmwh(t, dir, "extract", "--full", "crm.customers", "--wait", "60s", "--json") }()
+		time.Sleep(1500 * time.Millisecond)
+		select {
+		case r := <-done:
+			unlock()
+			t.Fatalf("did not wait for the lake lock: exit %d, %s", r.code, r.stderr)
+		default:
+		}
+		unlock()
+		r := <-done
+		require.Equal(t, 0, r.code, r.stderr)
+		var sum summary
+		require.NoError(t, json.Unmarshal([]byte(r.stdout), &sum))
+		require.Equal(t, cust.Rows, sum.Steps[0].Rows, "crm.customers was read again, all of it")
+		show()
+		require.Nil(t, states[byName["crm.customers"]].Reload)
+		require.Equal(t, cust.Rows, states[byName["crm.customers"]].Rows)
 	})
 }
 
