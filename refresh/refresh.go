@@ -92,6 +92,9 @@ type Runner struct {
 	Hooks   Hooks
 	// Only limits extraction to some streams.
 	Only []string
+	// FullExtract reloads the Only streams from scratch (extract --full),
+	// asked for under the project and lake locks.
+	FullExtract bool
 	// Lang of the dashboards: en (default) or zh. Both languages are
 	// rendered; Lang is the one at the top of the site folder.
 	Lang string
@@ -213,6 +216,7 @@ func (r *Runner) Extract(ctx context.Context) (extract.Result, error) {
 		RunID:       r.RunID,
 		Parallelism: r.Project.Config.Extract.Parallelism,
 		Only:        r.Only,
+		Full:        r.FullExtract,
 		Progress:    r.Hooks.Extract,
 		Logger:      r.Logger,
 	})

@@ -2,12 +2,9 @@ package main
 
 import (
 	"errors"
-	"time"
 
 	"github.com/spf13/cobra"
 
-	"crmwh/pipelines/extract"
-	"crmwh/pipelines/lake"
 	"crmwh/refresh"
 )
 
@@ -33,34 +30,10 @@ another process is writing the lake, 4 a stream failed.`,
   crmwh extract --full crm.customers`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			streams := append(only, args...)
-			if full {
-				p, err := g.loadProject()
-				if err != nil {
-					return err
-				}
-				l, err := lake.Open(p.LakeDir())
-				if err != nil {
-					return err
-				}
-				// Another extract holds the lake until it ends: with --wait,
-				// ask again until then (the project lock is waited for next).
-				deadline := time.Now().Add(g.wait)
-				for {
-					_, err = extract.RequestReloads(l, p.Config.Sources, streams, "crmwh extract --full", false)
-					if err == nil {
-						break
-					}
-					if !errors.Is(err, lake.ErrLocked) || !time.Now().Before(deadline) {
-						return err
-					}
-					select {
-					case <-cmd.Context().Done():
-						return cmd.Context().Err()
-					case <-time.After(200 * time.Millisecond):
-					}
-				}
+			if full && len(streams) == 0 {
+				return &usageError{errors.New("--full: name the streams to reset (SOURCE or SOURCE.STREAM); nothing is reset by default")}
 			}
-			return runSteps(cmd, g, []string{refresh.StepExtract}, stepOptions{only: streams})
+			return runSteps(cmd, g, []string{refresh.StepExtract}, stepOptions{only: streams, fullExtract: full})
 		},
 	}
 	c.Flags().BoolVar(&full, "full", false, "reload the named streams from scratch")

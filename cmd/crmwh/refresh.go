@@ -51,6 +51,7 @@ failed, 6 the dashboards failed, 7 stopped by SIGTERM or SIGINT.`,
 // stepOptions are what some verbs add to a run.
 type stepOptions struct {
 	only        []string // streams to extract
+	fullExtract bool     // reload them from scratch
 	selectors   []string // models to build or test
 	fullRefresh bool
 	skipTests   bool
@@ -72,6 +73,7 @@ func runSteps(cmd *cobra.Command, g *globals, steps []string, so stepOptions) er
 		RunID:       refresh.NewRunID(time.Now()),
 		Logger:      log,
 		Only:        so.only,
+		FullExtract: so.fullExtract,
 		Select:      so.selectors,
 		FullRefresh: so.fullRefresh,
 		SkipTests:   so.skipTests,

@@ -130,3 +130,16 @@ func exitCode(err error) int {
 func (g *globals) loadProject() (*project.Project, error) {
 	return project.Load(g.project)
 }
+
+// loadLake loads the project and opens its lake.
+func (g *globals) loadLake() (*project.Project, *lake.Lake, error) {
+	p, err := g.loadProject()
+	if err != nil {
+		return nil, nil, err
+	}
+	l, err := lake.Open(p.LakeDir())
+	if err != nil {
+		return nil, nil, err
+	}
+	return p, l, nil
+}

@@ -10,7 +10,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"crmwh/pipelines/extract"
-	"crmwh/pipelines/lake"
 )
 
 func stateCmd(g *globals) *cobra.Command {
@@ -39,11 +38,7 @@ asked for or under way.`,
 		Example: `  crmwh state show
   crmwh state show crm --json`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			p, err := g.loadProject()
-			if err != nil {
-				return err
-			}
-			l, err := lake.Open(p.LakeDir())
+			p, l, err := g.loadLake()
 			if err != nil {
 				return err
 			}
@@ -77,11 +72,7 @@ The same as crmwh extract --full STREAM, but without extracting now.`,
   crmwh state reset billing --cancel`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			p, err := g.loadProject()
-			if err != nil {
-				return err
-			}
-			l, err := lake.Open(p.LakeDir())
+			p, l, err := g.loadLake()
 			if err != nil {
 				return err
 			}

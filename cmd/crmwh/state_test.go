@@ -1,6 +1,7 @@
 package main_test
 
 import (
+	"context"
 	"encoding/json"
 	"path/filepath"
 	"testing"
@@ -10,6 +11,7 @@ import (
 
 	"crmwh/pipelines/lake"
 	"crmwh/project"
+	locks "crmwh/refresh"
 )
 
 func TestStateShowResetAndFullReload(t *testing.T) {
@@ -108,11 +110,18 @@ func TestStateShowResetAndFullReload(t *testing.T) {
 		require.Nil(t, states[byName["crm.customers"]].Reload, "nothing was asked for")
 	})
 
-	t.Run("extract --full --wait waits for the other writer, then reloads", func(t *testing.T) {
+	t.Run("extract --full --wait waits for a running extract, then reloads", func(t *testing.T) {
+		// What a running extract holds: the project lock and the lake's.
+		lock, err := locks.LockProject(context.Background(), p, 0, locks.NewHolder("extract", "test-run", ""))
+		require.NoError(t, err)
 		l, err := lake.Open(filepath.Join(dir, "data", "lake"))
 		require.NoError(t, err)
-		unlock, err := l.Lock()
+		unlockLake, err := l.Lock()
 		require.NoError(t, err)
+		unlock := func() {
+			unlockLake()
+			require.NoError(t, lock.Release())
+		}
 		done := make(chan runResult, 1)
 		go func() { done <- crmwh(t, dir, "extract", "--full", "crm.customers", "--wait", "60s", "--json") }()
 		time.Sleep(1500 * time.Millisecond)

@@ -27,7 +27,7 @@ import (
 // fails with probability below 1e-4 per check.
 func TestRepeatPurchasesFollowBGNBD(t *testing.T) {
 	if testing.Short() {
-		t.Skip("generates 100,000 people")
+		t.Skip("go test -short: this test generates a 100,000-person demo company; make test and CI run it without -short")
 	}
 	o := demo.DefaultOptions()
 	o.Customers, o.Years = 100_000, 1

@@ -36,7 +36,7 @@ import (
 // reader then reads every file directly.
 func TestRecoversTheDemoCompanysParameters(t *testing.T) {
 	if testing.Short() {
-		t.Skip("generates 110,000 people")
+		t.Skip("go test -short: this test generates a 110,000-person demo company (about 3 s); make test and CI run it without -short")
 	}
 	t0 := time.Now()
 	o := demo.DefaultOptions()
