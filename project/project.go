@@ -18,6 +18,7 @@ import (
 	"crmwh"
 	"crmwh/pipelines"
 	"crmwh/project/strictyaml"
+	"crmwh/warehouse/contract"
 )
 
 // ConfigFile is the project's configuration file name.
@@ -27,16 +28,23 @@ const ConfigFile = "crmwh.yaml"
 type Config struct {
 	// Name of the project (a company or a warehouse).
 	Name string `yaml:"name"`
-	// Timezone is the company's IANA time zone: months and days in the
-	// marts are counted in it. Default Asia/Shanghai.
+	// Timezone is the company's IANA time zone: days and months in every
+	// model are counted in it, timestamps the sources give without a zone
+	// are read in it, and schedules run in it unless they say otherwise.
+	// Default UTC; `crmwh init` writes the machine's zone.
 	Timezone string `yaml:"timezone"`
 	// Currency is the ISO code amounts are in. Default CNY.
-	Currency  string                   `yaml:"currency"`
-	Paths     Paths                    `yaml:"paths"`
-	Sources   []pipelines.SourceConfig `yaml:"sources"`
-	Extract   ExtractConfig            `yaml:"extract"`
-	Build     BuildConfig              `yaml:"build"`
-	Analytics AnalyticsConfig          `yaml:"analytics"`
+	Currency string                   `yaml:"currency"`
+	Paths    Paths                    `yaml:"paths"`
+	Sources  []pipelines.SourceConfig `yaml:"sources"`
+	// Entities maps the company's streams onto the contract's business
+	// entities (docs/your-data.md): only orders is required.
+	Entities map[string]contract.Mapping `yaml:"entities"`
+	// Identity says how the same customer is recognised across systems.
+	Identity  contract.Identity `yaml:"identity"`
+	Extract   ExtractConfig     `yaml:"extract"`
+	Build     BuildConfig       `yaml:"build"`
+	Analytics AnalyticsConfig   `yaml:"analytics"`
 }
 
 // AnalyticsConfig holds the definitions behind the value and retention
@@ -191,7 +199,7 @@ var nameRE = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
 // *ConfigError listing every problem as file:line: key: what is wrong.
 func ParseConfig(file string, data []byte) (Config, error) {
 	cfg := Config{
-		Timezone: "Asia/Shanghai",
+		Timezone: "UTC",
 		Currency: "CNY",
 		Paths:    Paths{Lake: "data/lake", Warehouse: "data/crmwh.duckdb", Site: "site", State: "data/state"},
 		Extract:  ExtractConfig{Parallelism: 2},
@@ -200,6 +208,11 @@ func ParseConfig(file string, data []byte) (Config, error) {
 	}
 	d := strictyaml.Decode(file, data, &cfg)
 	d.ValidateAfterDecode(func() { validate(d, &cfg) })
+	cfg.Identity = cfg.Identity.WithDefaults()
+	for name, m := range cfg.Entities {
+		m.Lines = entityLines(d, "entities."+name, m)
+		cfg.Entities[name] = m
+	}
 	if err := d.Problems.Err(); err != nil {
 		return cfg, &ConfigError{Problems: d.Problems}
 	}
@@ -255,6 +268,13 @@ func validate(d *strictyaml.Doc, c *Config) {
 	if a.Churn.PAliveThreshold <= 0 || a.Churn.PAliveThreshold >= 1 {
 		d.Addf("analytics.churn.p_alive_threshold", "must be between 0 and 1")
 	}
+	var streams []string
+	for _, s := range c.Sources {
+		for _, st := range s.Streams {
+			streams = append(streams, s.Name+"."+st.Name)
+		}
+	}
+	contract.Validate(c.Entities, c.Identity, streams, func(path, msg string) { d.Addf(path, "%s", msg) })
 	names := map[string]bool{}
 	for i, s := range c.Sources {
 		p := fmt.Sprintf("sources[%d]", i)
@@ -286,4 +306,29 @@ func validate(d *strictyaml.Doc, c *Config) {
 			k.Validate(s, func(path, msg string) { d.Addf(p+"."+path, "%s", msg) })
 		}
 	}
+}
+
+// entityLines records the line of each key under an entity's mapping, for
+// the errors the build finds when it checks the expressions.
+func entityLines(d *strictyaml.Doc, base string, m contract.Mapping) map[string]int {
+	lines := map[string]int{"": d.Line(base)}
+	for i, s := range m.Sources() {
+		sp := m.SourcePath(i)
+		prefix := base
+		if sp != "" {
+			prefix += "." + sp
+		}
+		join := func(k string) string {
+			if sp == "" {
+				return k
+			}
+			return sp + "." + k
+		}
+		lines[join("stream")] = d.Line(prefix + ".stream")
+		lines[join("where")] = d.Line(prefix + ".where")
+		for f := range s.Fields {
+			lines[join("fields."+f)] = d.Line(prefix + ".fields." + f)
+		}
+	}
+	return lines
 }

@@ -6,11 +6,13 @@ package refresh
 import (
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"crmwh/dashboards/render"
@@ -18,9 +20,12 @@ import (
 	"crmwh/pipelines/extract"
 	"crmwh/pipelines/lake"
 	"crmwh/project"
+	"crmwh/project/strictyaml"
 	"crmwh/warehouse/analytics"
 	"crmwh/warehouse/build"
+	"crmwh/warehouse/contract"
 	"crmwh/warehouse/duckdb"
+	"crmwh/warehouse/models"
 )
 
 // Step names.
@@ -158,9 +163,17 @@ func (r *Runner) runStep(ctx context.Context, step string) (StepSummary, error) 
 	case StepBuild:
 		var res build.Result
 		res, err = r.Build(ctx)
-		var ok int
+		var ok, n int
 		var rows int64
+		left := map[string]bool{}
+		for _, lo := range res.LeftOut {
+			left[lo.Name] = true
+		}
 		for _, m := range res.Models {
+			if left[m.Name] {
+				continue // built only as an input of others, not published
+			}
+			n++
 			if m.Status == "ok" {
 				ok++
 			}
@@ -171,7 +184,10 @@ func (r *Runner) runStep(ctx context.Context, step string) (StepSummary, error) 
 		sum.Rows = rows
 		tc := res.TestCounts()
 		sum.Detail = fmt.Sprintf("%d/%d models, %d rows in tables; tests: %d passed, %d warned, %d failed",
-			ok, len(res.Models), rows, tc["pass"], tc["warn"], tc["fail"]+tc["error"])
+			ok, n, rows, tc["pass"], tc["warn"], tc["fail"]+tc["error"])
+		if needs := res.MissingEntities(); len(needs) > 0 {
+			sum.Detail += fmt.Sprintf("; left out what needs %s", strings.Join(needs, ", "))
+		}
 		sum.Result = res
 	case StepTest:
 		var res []build.TestResult
@@ -234,6 +250,7 @@ func (r *Runner) Build(ctx context.Context) (build.Result, error) {
 		Threads:      p.Config.Build.Threads,
 		Workers:      p.Config.Build.Workers,
 		Steps:        Steps(p, r.RunID),
+		Generate:     EntityModels(p),
 		MemoryLimit:  p.Config.Build.MemoryLimit,
 		Select:       r.Select,
 		FullRefresh:  r.FullRefresh,
@@ -281,6 +298,16 @@ func (r *Runner) RenderDashboards(ctx context.Context) (render.Result, error) {
 	if err := db.QueryRowContext(ctx, "SELECT max(finished_at) FROM meta.build_runs WHERE kind = 'build' AND status = 'ok'").Scan(&asOf); err != nil {
 		return render.Result{}, fmt.Errorf("reading the last build time: %w", err)
 	}
+	leftOut, err := readLeftOut(ctx, db)
+	if err != nil {
+		return render.Result{}, err
+	}
+	var unmapped []string
+	for _, e := range contract.Names() {
+		if _, ok := p.Config.Entities[e]; !ok {
+			unmapped = append(unmapped, e)
+		}
+	}
 	res, err := render.Render(ctx, db, pages, render.Options{
 		OutDir:     p.SiteDir(),
 		Lang:       r.Lang,
@@ -288,6 +315,8 @@ func (r *Runner) RenderDashboards(ctx context.Context) (render.Result, error) {
 		Currency:   p.Config.Currency,
 		SingleFile: r.SingleFile,
 		Pages:      r.Pages,
+		Unmapped:   unmapped,
+		LeftOut:    leftOut,
 	})
 	if err != nil && len(res.Files) == 0 {
 		return res, errors.Join(loadErr, err)
@@ -305,14 +334,87 @@ func (r *Runner) RenderDashboards(ctx context.Context) (render.Result, error) {
 	return res, errors.Join(loadErr, err)
 }
 
+// readLeftOut reads what the published build left out for want of data
+// (meta.left_out; absent in warehouses built before it existed).
+func readLeftOut(ctx context.Context, db *sql.DB) (map[string][]string, error) {
+	var n int
+	if err := db.QueryRowContext(ctx, "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'meta' AND table_name = 'left_out'").Scan(&n); err != nil || n == 0 {
+		return nil, err
+	}
+	rows, err := db.QueryContext(ctx, "SELECT name, array_to_string(needs, '|') FROM meta.left_out")
+	if err != nil {
+		return nil, fmt.Errorf("reading meta.left_out: %w", err)
+	}
+	defer rows.Close()
+	out := map[string][]string{}
+	for rows.Next() {
+		var name, needs string
+		if err := rows.Scan(&name, &needs); err != nil {
+			return nil, err
+		}
+		out[name] = strings.Split(needs, "|")
+	}
+	return out, rows.Err()
+}
+
+// EntityModels returns the generator of the project's staging models: one
+// per entity of the contract, from crmwh.yaml's entities (docs/your-data.md).
+func EntityModels(p *project.Project) func(context.Context, *sql.DB, map[string]bool) ([]*models.Model, error) {
+	return func(ctx context.Context, db *sql.DB, raw map[string]bool) ([]*models.Model, error) {
+		ms, err := contract.Generate(ctx, db, p.Config.Entities, contract.Options{
+			Timezone: p.Config.Timezone, Currency: p.Config.Currency, File: project.ConfigFile, Raw: raw,
+		})
+		var probs strictyaml.Problems
+		if errors.As(err, &probs) {
+			return nil, &project.ConfigError{Problems: probs}
+		}
+		return ms, err
+	}
+}
+
+// ProjectModels returns the project's models as a build on db sees them:
+// the files under sql/ and the staging models generated from the entity
+// mapping, checked against the raw views db holds (a published warehouse
+// will do: generating only reads).
+func ProjectModels(ctx context.Context, p *project.Project, db *sql.DB) ([]*models.Model, error) {
+	ms, err := models.Discover(p.FS, "sql")
+	if err != nil {
+		return nil, err
+	}
+	raw := map[string]bool{}
+	rows, err := db.QueryContext(ctx, "SELECT view_name FROM duckdb_views() WHERE schema_name = 'raw'")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var v string
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
+		}
+		raw["raw."+v] = true
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	gen, err := EntityModels(p)(ctx, db, raw)
+	if err != nil {
+		return nil, err
+	}
+	return append(ms, gen...), nil
+}
+
 // Steps are the Go build steps of a project's build: the analytics
 // settings, and the CLV model fit and scoring.
 func Steps(p *project.Project, runID string) []build.Step {
 	a := p.Config.Analytics
+	id := p.Config.Identity.WithDefaults()
 	s := analytics.Settings{
 		Currency: p.Config.Currency, Timezone: p.Config.Timezone, TimeUnit: a.TimeUnit, HoldoutDays: a.HoldoutDays,
 		HorizonMonths: a.HorizonMonths, MonthlyDiscountRate: a.MonthlyDiscountRate, Margin: a.Margin,
 		ChurnDefinition: a.Churn.Definition, InactivityDays: a.Churn.InactivityDays, PAliveThreshold: a.Churn.PAliveThreshold,
+		MatchKey: id.Matches(contract.MatchKey), MatchEmail: id.Matches(contract.MatchEmail), MatchPhone: id.Matches(contract.MatchPhone),
+		PhoneFormat: id.Phone,
 	}
 	return []build.Step{analytics.SettingsStep(s), analytics.CLVStep(s, runID)}
 }

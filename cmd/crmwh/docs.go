@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"crmwh/refresh"
 	"crmwh/warehouse/docsite"
 	"crmwh/warehouse/duckdb"
 )
@@ -35,7 +36,11 @@ graph. It works offline from file://.`,
 				return err
 			}
 			defer db.Close()
-			cat, err := docsite.Load(cmd.Context(), db, p.FS, "sql")
+			ms, err := refresh.ProjectModels(cmd.Context(), p, db)
+			if err != nil {
+				return err
+			}
+			cat, err := docsite.Load(cmd.Context(), db, ms)
 			if err != nil {
 				return err
 			}

@@ -41,7 +41,7 @@ func TestThePostgresCRMGivesTheSameWarehouse(t *testing.T) {
 		out := map[string][][]string{}
 		for name, q := range map[string]string{
 			"kpis":      "SELECT * FROM mart_kpi_monthly ORDER BY month",
-			"customers": "SELECT * FROM stg_crm__customers ORDER BY customer_id",
+			"customers": "SELECT * FROM stg_customers ORDER BY customer_id",
 			"dim":       "SELECT count(*), count(DISTINCT customer_id) FROM dim_customer",
 			"tickets":   "SELECT count(*), sum(satisfaction), max(updated_at) FROM raw.crm_tickets",
 			"types":     "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = 'raw' AND table_name LIKE 'crm_%' AND table_name NOT LIKE '%quarantine' ORDER BY table_name, column_name",

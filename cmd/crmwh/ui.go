@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -183,6 +184,18 @@ func (u *ui) summary(s refresh.Summary) {
 			d = st.Duration.Round(time.Millisecond).String()
 		}
 		fmt.Fprintf(u.out, "  %-11s %-8s %10s  %s\n", st.Step, st.Status, d, st.Detail)
+		if br, ok := st.Result.(build.Result); ok && len(br.LeftOutBy()) > 0 {
+			by := br.LeftOutBy()
+			keys := make([]string, 0, len(by))
+			for k := range by {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			fmt.Fprintf(u.out, "  left out for want of data (map the entity in crmwh.yaml to build it; docs/your-data.md):\n")
+			for _, k := range keys {
+				fmt.Fprintf(u.out, "    %-24s %s\n", k, strings.Join(by[k], ", "))
+			}
+		}
 	}
 }
 

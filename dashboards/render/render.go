@@ -58,6 +58,13 @@ type Options struct {
 	// NoAnimation draws charts without ECharts' animations (tests and
 	// screenshots are faster and see the final picture at once).
 	NoAnimation bool
+	// Unmapped lists the entities of the data contract the project does
+	// not map: pages, sections and charts that require one are left out,
+	// and the index lists the pages with what would enable them.
+	Unmapped []string
+	// LeftOut maps each relation the build left out to the entities it
+	// needs: a chart whose query reads one is left out.
+	LeftOut map[string][]string
 }
 
 // SingleFileName is the file Options.SingleFile writes in OutDir. Its name
@@ -86,6 +93,8 @@ type Result struct {
 	Failed int
 	// Files lists every file written, relative to Dir, sorted.
 	Files []string
+	// LeftOut lists the pages and charts left out for want of data.
+	LeftOut []LeftOut
 }
 
 // PageResult is one page written.
@@ -146,7 +155,18 @@ func Render(ctx context.Context, db *sql.DB, pages []spec.Page, o Options) (Resu
 	if err != nil {
 		return Result{}, err
 	}
+	all := pages
+	pages, leftOut, err := leaveOut(ctx, db, pages, o)
+	if err != nil {
+		return Result{}, err
+	}
 	s := newSite(o, pages)
+	for _, lo := range leftOut {
+		if lo.Chart == "" {
+			i := slices.IndexFunc(all, func(p spec.Page) bool { return p.Name == lo.Page })
+			s.missing = append(s.missing, missingPage{page: all[i], needs: lo.Needs})
+		}
+	}
 	var errs []error
 	for i := range s.pages {
 		pd := &s.pages[i]
@@ -173,6 +193,7 @@ func Render(ctx context.Context, db *sql.DB, pages []spec.Page, o Options) (Resu
 	if err != nil {
 		return res, err
 	}
+	res.LeftOut = leftOut
 	if len(errs) > 0 {
 		return res, fmt.Errorf("rendering dashboards: %d of %d charts failed (their pages show the failure): %w", len(errs), res.Charts, errors.Join(errs...))
 	}
@@ -230,6 +251,14 @@ type site struct {
 	opts  Options
 	langs []string
 	pages []pageData
+	// missing are the pages left out for want of data.
+	missing []missingPage
+}
+
+// missingPage is a page left out, and what would enable it.
+type missingPage struct {
+	page  spec.Page
+	needs []string
 }
 
 // pageData is a page and its charts.

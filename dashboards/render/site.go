@@ -17,6 +17,7 @@ import (
 
 	"crmwh/dashboards/assets"
 	"crmwh/dashboards/spec"
+	"crmwh/warehouse/contract"
 )
 
 //go:embed templates/*.html
@@ -41,42 +42,50 @@ type uiText struct {
 	ChartFailed string
 	Truncated   string // fmt: shown rows, total rows
 	Charts      string // fmt: number of charts
+	// NeedMoreData heads the index's list of pages left out; Needs says
+	// what would enable one (fmt: the entities, joined).
+	NeedMoreData string
+	Needs        string
 }
 
 var uiTexts = map[string]uiText{
 	"en": {
-		Brand:       "crmwh",
-		Index:       "Dashboards",
-		IndexIntro:  "Choose a page.",
-		Pages:       "Pages",
-		DataAsOf:    "Data as of",
-		DataHealth:  "Data health",
-		Language:    "English",
-		Languages:   "Language",
-		DownloadCSV: "CSV",
-		Vs:          "vs",
-		NoData:      "No data.",
-		NoScript:    "The charts on this page need JavaScript; the tables and CSV files do not.",
-		ChartFailed: "This chart could not be drawn in the last refresh:",
-		Truncated:   "Showing the first %d of %d rows; the CSV file has them all.",
-		Charts:      "%d charts",
+		Brand:        "crmwh",
+		Index:        "Dashboards",
+		IndexIntro:   "Choose a page.",
+		Pages:        "Pages",
+		DataAsOf:     "Data as of",
+		DataHealth:   "Data health",
+		Language:     "English",
+		Languages:    "Language",
+		DownloadCSV:  "CSV",
+		Vs:           "vs",
+		NoData:       "No data.",
+		NoScript:     "The charts on this page need JavaScript; the tables and CSV files do not.",
+		ChartFailed:  "This chart could not be drawn in the last refresh:",
+		Truncated:    "Showing the first %d of %d rows; the CSV file has them all.",
+		Charts:       "%d charts",
+		NeedMoreData: "Pages that need more data",
+		Needs:        "Needs %s: map it in crmwh.yaml (docs/your-data.md).",
 	},
 	"zh": {
-		Brand:       "crmwh",
-		Index:       "仪表板",
-		IndexIntro:  "请选择页面。",
-		Pages:       "页面",
-		DataAsOf:    "数据截至",
-		DataHealth:  "数据健康",
-		Language:    "中文",
-		Languages:   "语言",
-		DownloadCSV: "CSV",
-		Vs:          "较",
-		NoData:      "暂无数据。",
-		NoScript:    "本页图表需要 JavaScript；表格和 CSV 文件无需 JavaScript。",
-		ChartFailed: "上次刷新时无法绘制此图表：",
-		Truncated:   "仅显示前 %d 行（共 %d 行），完整数据见 CSV 文件。",
-		Charts:      "%d 个图表",
+		Brand:        "crmwh",
+		Index:        "仪表板",
+		IndexIntro:   "请选择页面。",
+		Pages:        "页面",
+		DataAsOf:     "数据截至",
+		DataHealth:   "数据健康",
+		Language:     "中文",
+		Languages:    "语言",
+		DownloadCSV:  "CSV",
+		Vs:           "较",
+		NoData:       "暂无数据。",
+		NoScript:     "本页图表需要 JavaScript；表格和 CSV 文件无需 JavaScript。",
+		ChartFailed:  "上次刷新时无法绘制此图表：",
+		Truncated:    "仅显示前 %d 行（共 %d 行），完整数据见 CSV 文件。",
+		Charts:       "%d 个图表",
+		NeedMoreData: "需要更多数据的页面",
+		Needs:        "需要%s：请在 crmwh.yaml 中映射（见 docs/your-data.md）。",
 	},
 }
 
@@ -112,6 +121,8 @@ type view struct {
 	AsOfISO  string
 	Page     []sectionView // nil for the index
 	Index    []indexItem
+	// Missing lists, on the index, the pages left out for want of data.
+	Missing []indexItem
 }
 
 type link struct {
@@ -354,7 +365,41 @@ func (s *site) indexView(k linker) *view {
 			Charts: fmt.Sprintf(v.UI.Charts, len(pd.charts)),
 		})
 	}
+	for _, m := range s.missing {
+		v.Missing = append(v.Missing, indexItem{
+			Title:  m.page.Title.In(k.lang),
+			Desc:   m.page.Description.In(k.lang),
+			Charts: fmt.Sprintf(v.UI.Needs, entityNames(m.needs, k.lang)),
+		})
+	}
 	return v
+}
+
+// entityNames names entities for people, joined in the language.
+func entityNames(needs []string, lang string) string {
+	var out []string
+	for _, n := range needs {
+		var alts []string
+		for _, e := range strings.Split(n, " or ") {
+			name := e
+			if ent, err := contract.Lookup(e); err == nil {
+				name = ent.Title
+				if lang == "zh" {
+					name = ent.TitleZh
+				}
+			}
+			alts = append(alts, name)
+		}
+		sep := " or "
+		if lang == "zh" {
+			sep = "或"
+		}
+		out = append(out, strings.Join(alts, sep))
+	}
+	if lang == "zh" {
+		return strings.Join(out, "、")
+	}
+	return strings.Join(out, ", ")
 }
 
 func (s *site) pageView(k linker, i int, csvs map[[2]string][]byte) *view {

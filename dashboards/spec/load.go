@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"crmwh/project/strictyaml"
+	"crmwh/warehouse/contract"
 )
 
 // Load reads every *.yaml (and *.yml) file in dir of fsys as one page,
@@ -111,6 +112,7 @@ func (v validator) page(p *Page) {
 			v.text("labels."+col+"."+val, p.Labels[col][val], true)
 		}
 	}
+	v.requires("requires", p.Requires)
 	if len(p.Sections) == 0 {
 		v.doc.Addf("sections", "missing (a page needs at least one section with charts)")
 	}
@@ -119,6 +121,7 @@ func (v validator) page(p *Page) {
 		s := &p.Sections[i]
 		sp := fmt.Sprintf("sections[%d]", i)
 		v.text(sp+".title", s.Title, false)
+		v.requires(sp+".requires", s.Requires)
 		if len(s.Charts) == 0 {
 			v.doc.Addf(sp+".charts", "missing (a section needs at least one chart)")
 		}
@@ -133,7 +136,17 @@ func (v validator) page(p *Page) {
 					seen[c.Name] = cp
 				}
 			}
+			v.requires(cp+".requires", c.Requires)
 			v.chart(cp, c)
+		}
+	}
+}
+
+// requires checks that every name is an entity of the data contract.
+func (v validator) requires(p string, names []string) {
+	for i, n := range names {
+		if _, err := contract.Lookup(n); err != nil {
+			v.doc.Addf(fmt.Sprintf("%s[%d]", p, i), "%v", err)
 		}
 	}
 }

@@ -48,8 +48,14 @@ type Page struct {
 	// Title is required in both languages.
 	Title Text `yaml:"title"`
 	// Description is an optional line under the title and in the index.
-	Description Text      `yaml:"description"`
-	Sections    []Section `yaml:"sections"`
+	Description Text `yaml:"description"`
+	// Requires lists the entities of the data contract (docs/your-data.md)
+	// the page needs: when the project does not map one, the page is left
+	// out and the index says what would enable it. Sections and charts can
+	// say the same of themselves. A chart whose query reads a model the
+	// build left out is left out too, without saying so here.
+	Requires []string  `yaml:"requires"`
+	Sections []Section `yaml:"sections"`
 	// Labels translate values from the data: a value v of a query column
 	// named c is shown as Labels[c][v] in the page's language, wherever
 	// the page shows it (categories, series and slice names, table cells).
@@ -63,8 +69,10 @@ type Page struct {
 // Section is a titled group of charts on a page.
 type Section struct {
 	// Title is optional; when written it needs both languages.
-	Title  Text    `yaml:"title"`
-	Charts []Chart `yaml:"charts"`
+	Title Text `yaml:"title"`
+	// Requires lists entities the section needs (see Page.Requires).
+	Requires []string `yaml:"requires"`
+	Charts   []Chart  `yaml:"charts"`
 }
 
 // Chart is one chart, KPI card or table: a query and how to show its rows.
@@ -80,6 +88,8 @@ type Chart struct {
 	Query string `yaml:"query"`
 	// Width is "full" (the default) or "half" of the page's width.
 	Width Width `yaml:"width"`
+	// Requires lists entities the chart needs (see Page.Requires).
+	Requires []string `yaml:"requires"`
 
 	// X is the category axis of line, bar, stacked_bar and area charts (a
 	// column of the query), the columns of a heatmap, the horizontal value

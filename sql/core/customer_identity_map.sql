@@ -1,35 +1,43 @@
 -- Which golden customer each source record belongs to, and the rule that
--- decided it. Rules, in order:
---   crm_self       a CRM record that shares no identifier with an earlier one
---   crm_email      a later CRM record with the e-mail of an earlier record
---   crm_phone      a later CRM record with the phone of an earlier record
---   billing_email  a billing customer number whose e-mail is a CRM customer's
---   billing_phone  a billing customer number whose phone is a CRM customer's
---   billing_only   a billing customer number unknown to the CRM
---   survey_email   a survey answer whose e-mail is a customer's
---   survey_phone   a survey answer whose phone is a customer's
---   survey_unmatched  a survey answer from nobody we know (customer_id NULL)
--- "Earlier" means created first (ties: the smaller id). A CRM duplicate
--- points at the earliest record it shares an identifier with, and that
--- record's own golden customer is followed once more, so chains of two
--- duplicates end at one golden record. The golden customer_id is the CRM
--- customer_id, or 'B:' || billing number for billing-only customers.
-with crm as (
-    select source_key, email_norm, phone_norm, first_seen_at
-    from customer_contacts where source = 'crm'
+-- decided it. The rules that analytics_settings switches on (crmwh.yaml
+-- identity.match: key, email, phone) apply in this order:
+--   customers_self     a customer record that shares no identifier with an earlier one
+--   customers_email    a later customer record with the e-mail of an earlier one
+--   customers_phone    a later customer record with the phone of an earlier one
+--   orders_key         an order system's customer number that is a customer record's id
+--   orders_email       one whose latest e-mail is a customer record's
+--   orders_phone       one whose latest phone is a customer record's
+--   orders_only        one no customer record knows: a customer of its own
+--   surveys_key        a survey answer naming a known customer number
+--   surveys_email      a survey answer whose e-mail is a customer record's
+--   surveys_phone      a survey answer whose phone is a customer record's
+--   surveys_unmatched  a survey answer from nobody we know (customer_id NULL)
+-- "Earlier" means seen first (ties: the smaller id). A duplicate customer
+-- record points at the earliest record it shares an identifier with, and
+-- that record's own golden customer is followed once more, so chains of two
+-- duplicates end at one golden record. The golden customer_id is the
+-- surviving customer record's id, or the order system's customer number for
+-- customers only the orders know (prefixed 'orders:' when key matching is
+-- off, so it can never collide with a customer record's id).
+with s as (
+    select match_key, match_email, match_phone from analytics_settings
 ),
--- The earliest CRM record with each e-mail and each phone.
+cust as (
+    select source_key, email_norm, phone_norm, first_seen_at
+    from customer_contacts where source = 'customers'
+),
+-- The earliest customer record with each e-mail and each phone.
 email_first as (
     select email_norm, source_key as first_key
-    from crm where email_norm is not null
-    qualify row_number() over (partition by email_norm order by first_seen_at, source_key) = 1
+    from cust where email_norm is not null and (select match_email from s)
+    qualify row_number() over (partition by email_norm order by first_seen_at nulls last, source_key) = 1
 ),
 phone_first as (
     select phone_norm, source_key as first_key
-    from crm where phone_norm is not null
-    qualify row_number() over (partition by phone_norm order by first_seen_at, source_key) = 1
+    from cust where phone_norm is not null and (select match_phone from s)
+    qualify row_number() over (partition by phone_norm order by first_seen_at nulls last, source_key) = 1
 ),
-crm_first as (
+cust_first as (
     select
         c.source_key,
         case
@@ -38,37 +46,67 @@ crm_first as (
             else c.source_key
         end as anchor,
         case
-            when e.first_key <> c.source_key then 'crm_email'
-            when p.first_key <> c.source_key then 'crm_phone'
-            else 'crm_self'
+            when e.first_key <> c.source_key then 'customers_email'
+            when p.first_key <> c.source_key then 'customers_phone'
+            else 'customers_self'
         end as rule
-    from crm c
+    from cust c
     left join email_first e on e.email_norm = c.email_norm
     left join phone_first p on p.phone_norm = c.phone_norm
 ),
-crm_golden as (
+cust_golden as (
     select f.source_key, a.anchor as customer_id, f.rule
-    from crm_first f
-    join crm_first a on a.source_key = f.anchor
+    from cust_first f
+    join cust_first a on a.source_key = f.anchor
 ),
-matched as (
-    -- Billing customer numbers and survey answers, matched to the golden
-    -- customer of the earliest CRM record with their e-mail, else phone.
-    select b.source, b.source_key, ge.customer_id as by_email, gp.customer_id as by_phone
-    from customer_contacts b
-    left join email_first e on e.email_norm = b.email_norm
-    left join crm_golden ge on ge.source_key = e.first_key
-    left join phone_first p on p.phone_norm = b.phone_norm
-    left join crm_golden gp on gp.source_key = p.first_key
-    where b.source in ('billing', 'survey')
+-- Order customer numbers: matched by key, else by e-mail, else by phone.
+orders_matched as (
+    select o.source_key, gk.customer_id as by_key, ge.customer_id as by_email, gp.customer_id as by_phone
+    from customer_contacts o
+    cross join s
+    left join cust_golden gk on s.match_key and gk.source_key = o.source_key
+    left join email_first e on e.email_norm = o.email_norm
+    left join cust_golden ge on ge.source_key = e.first_key
+    left join phone_first p on p.phone_norm = o.phone_norm
+    left join cust_golden gp on gp.source_key = p.first_key
+    where o.source = 'orders'
+),
+orders_golden as (
+    select
+        source_key,
+        coalesce(by_key, by_email, by_phone,
+            case when (select match_key from s) or not exists (select 1 from cust) then source_key
+                 else 'orders:' || source_key end) as customer_id,
+        case when by_key is not null then 'orders_key'
+             when by_email is not null then 'orders_email'
+             when by_phone is not null then 'orders_phone'
+             else 'orders_only' end as rule
+    from orders_matched
+),
+-- Survey answers: by the customer number they name (a customer record's
+-- or the order system's), else e-mail, else phone.
+surveys_matched as (
+    select v.source_key,
+        coalesce(gk.customer_id, ok.customer_id) as by_key, ge.customer_id as by_email, gp.customer_id as by_phone
+    from customer_contacts v
+    cross join s
+    left join cust_golden gk on s.match_key and gk.source_key = v.customer_key
+    left join orders_golden ok on s.match_key and ok.source_key = v.customer_key
+    left join email_first e on e.email_norm = v.email_norm
+    left join cust_golden ge on ge.source_key = e.first_key
+    left join phone_first p on p.phone_norm = v.phone_norm
+    left join cust_golden gp on gp.source_key = p.first_key
+    where v.source = 'surveys'
 )
-select 'crm' as source, source_key, customer_id, rule
-from crm_golden
+select 'customers' as source, source_key, customer_id, rule
+from cust_golden
 union all
-select source, source_key,
-    coalesce(by_email, by_phone, case when source = 'billing' then 'B:' || source_key end) as customer_id,
-    source || case when by_email is not null then '_email'
-                   when by_phone is not null then '_phone'
-                   when source = 'billing' then '_only'
-                   else '_unmatched' end as rule
-from matched
+select 'orders', source_key, customer_id, rule
+from orders_golden
+union all
+select 'surveys', source_key, coalesce(by_key, by_email, by_phone),
+    case when by_key is not null then 'surveys_key'
+         when by_email is not null then 'surveys_email'
+         when by_phone is not null then 'surveys_phone'
+         else 'surveys_unmatched' end
+from surveys_matched

@@ -1,10 +1,8 @@
 -- One row per calendar day from the first order to a year after the last,
--- in the company's calendar, with English and Chinese names.
+-- in the project's calendar (its time zone), with English and Chinese names.
 with bounds as (
-    select
-        cast(min(timezone('Asia/Shanghai', ordered_at)) as date) as first_day,
-        cast(max(timezone('Asia/Shanghai', ordered_at)) as date) + interval 1 year as last_day
-    from stg_billing__orders
+    select min(order_date) as first_day, max(order_date) + interval 1 year as last_day
+    from stg_orders
 ),
 days as (
     select cast(unnest(generate_series(first_day, last_day, interval 1 day)) as date) as date_day from bounds

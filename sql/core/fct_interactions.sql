@@ -1,14 +1,16 @@
--- One row per contact with a customer (call, e-mail, visit, WeChat),
--- with the golden customer.
+-- One row per contact with a customer (call, e-mail, visit, message), with
+-- the golden customer: the customer number it names is looked up among the
+-- customer records first, then among the order system's numbers.
 select
-    i.interaction_id,
-    m.customer_id,
-    i.customer_id as crm_customer_id,
+    i.contact_id as interaction_id,
+    coalesce(mc.customer_id, mo.customer_id) as customer_id,
+    i.customer_id as source_customer_id,
     i.channel,
     i.direction,
     i.topic,
     i.occurred_at,
-    cast(timezone('Asia/Shanghai', i.occurred_at) as date) as occurred_date,
+    i.occurred_date,
     i.duration_seconds
-from stg_crm__interactions i
-left join customer_identity_map m on m.source = 'crm' and m.source_key = i.customer_id
+from stg_contacts i
+left join customer_identity_map mc on mc.source = 'customers' and mc.source_key = i.customer_id
+left join customer_identity_map mo on mo.source = 'orders' and mo.source_key = i.customer_id

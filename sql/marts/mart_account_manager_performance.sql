@@ -3,12 +3,16 @@
 -- are those assigned to the manager now (dim_customer). Per month:
 -- customers served (had bought by the month's end), active customers, their
 -- net revenue, retention (share of the previous month's active customers
--- who bought again), complaints opened and the median hours to resolve
+-- who bought again), complaints opened (NULL when the project maps no
+-- tickets) and the median hours to resolve
 -- their tickets. clv_12m_total and clv_change_90d are as of the end of the
 -- data: the customers' 12-month CLV now, and its change against the CLV the
 -- same model gave them 90 days earlier.
-with am as (
-    select manager_id, manager_name, manager_name_zh, manager_region from stg_crm__account_managers
+with coverage as (
+    select exists (select 1 from fct_tickets) as has_tickets
+),
+am as (
+    select manager_id, name as manager_name, name_zh as manager_name_zh, region as manager_region from stg_account_managers
 ),
 customers as (
     select d.customer_id, d.account_manager_id, p.first_purchase_date
@@ -62,7 +66,7 @@ select
     coalesce(b.active_customers, 0) as active_customers,
     cast(coalesce(b.net_revenue, 0) as decimal(18, 2)) as net_revenue,
     r.retained / nullif(lag(b.active_customers) over (partition by am.manager_id order by m.month), 0) as retention_rate,
-    coalesce(t.complaints, 0) as complaints,
+    case when (select has_tickets from coverage) then coalesce(t.complaints, 0) end as complaints,
     t.median_resolution_hours,
     cast(cl.clv_12m_total as decimal(18, 2)) as clv_12m_total,
     cast(cl.clv_change_90d as decimal(18, 2)) as clv_change_90d

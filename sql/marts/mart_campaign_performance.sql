@@ -6,7 +6,7 @@
 -- = reached − comparable. Segments are today's, so read uplift as
 -- indicative, not as a controlled experiment.
 with campaigns as (
-    select campaign_id, campaign_name, campaign_name_zh, start_date from stg_crm__campaigns
+    select campaign_id, name as campaign_name, name_zh as campaign_name_zh, start_date from stg_campaigns
 ),
 segments as (
     select p.customer_id, coalesce(r.rfm_segment, 'none') as segment, p.first_purchase_date

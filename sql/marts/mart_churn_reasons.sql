@@ -20,15 +20,15 @@ people as (
 signals as (
     select distinct p.customer_id, 'ticket:' || t.category as reason
     from people p join fct_tickets t on t.customer_id = p.customer_id
-        and cast(t.opened_at as date) between p.window_start and p.window_end
+        and t.opened_date between p.window_start and p.window_end
     union
     select distinct p.customer_id, 'unresolved_ticket'
     from people p join fct_tickets t on t.customer_id = p.customer_id
-        and cast(t.opened_at as date) between p.window_start and p.window_end and not t.is_resolved
+        and t.opened_date between p.window_start and p.window_end and not t.is_resolved
     union
     select distinct p.customer_id, 'low_satisfaction'
     from people p join fct_tickets t on t.customer_id = p.customer_id
-        and cast(t.opened_at as date) between p.window_start and p.window_end and t.satisfaction <= 2
+        and t.opened_date between p.window_start and p.window_end and t.satisfaction <= 2
     union
     select distinct p.customer_id, 'contact:' || i.topic
     from people p join fct_interactions i on i.customer_id = p.customer_id and i.direction = 'inbound'

@@ -15,9 +15,11 @@ with base as (
     where value_tier in ('top_1', 'top_5', 'top_20') and not is_churned
 ),
 as_of as (select max(as_of_date) as as_of_date from customer_purchases),
+-- Ticket counts are NULL, not 0, when the project maps no tickets.
+coverage as (select exists (select 1 from fct_tickets) as has_tickets),
 tickets as (
     select t.customer_id,
-        count(*) filter (where t.is_complaint and cast(t.opened_at as date) > a.as_of_date - 90) as recent_complaints,
+        count(*) filter (where t.is_complaint and t.opened_date > a.as_of_date - 90) as recent_complaints,
         count(*) filter (where not t.is_resolved) as unresolved_tickets
     from fct_tickets t cross join as_of a
     group by 1
@@ -38,8 +40,8 @@ trend as (
 ),
 flags as (
     select b.*,
-        coalesce(t.recent_complaints, 0) as recent_complaints,
-        coalesce(t.unresolved_tickets, 0) as unresolved_tickets,
+        case when c.has_tickets then coalesce(t.recent_complaints, 0) end as recent_complaints,
+        case when c.has_tickets then coalesce(t.unresolved_tickets, 0) end as unresolved_tickets,
         tr.last3 / nullif(tr.before, 0) - 1 as order_value_change,
         b.p_alive_90d_ago - b.p_alive >= 0.2 as sig_p_alive_drop,
         b.days_since_last_purchase > 1.5 * coalesce(b.avg_days_between_purchases, 60) as sig_overdue,
@@ -47,6 +49,7 @@ flags as (
         coalesce(t.unresolved_tickets, 0) > 0 as sig_unresolved,
         coalesce(tr.last3 / nullif(tr.before, 0) - 1 <= -0.3, false) as sig_falling
     from base b
+    cross join coverage c
     left join tickets t using (customer_id)
     left join trend tr using (customer_id)
 ),

@@ -1,5 +1,5 @@
 -- The monthly management figures, one row per calendar month (in the
--- company's time zone) from the first order to the last, months without
+-- project's time zone) from the first order to the last, months without
 -- orders included.
 --   orders            paid orders placed in the month
 --   cancelled_orders  cancelled orders placed in the month
@@ -10,20 +10,22 @@
 --   new_customers     customers whose first paid order was in the month
 --   is_complete       the data reaches the month's last day (charts of
 --                     trends leave out the month still in progress)
--- Service (tickets opened in the month): complaints, complaint_resolution_rate
--- (share of those complaints resolved), median_resolution_hours (tickets
--- resolved), avg_satisfaction (tickets rated). Cross-selling:
--- categories_per_customer, the mean number of product categories an active
--- customer bought in the month. retention_rate: share of the previous
--- month's active customers who bought again this month.
-with paid as (
+-- Service (tickets opened in the month; NULL when the project maps no
+-- tickets): complaints, complaint_resolution_rate (share of those
+-- complaints resolved), median_resolution_hours (tickets resolved),
+-- avg_satisfaction (tickets rated). Cross-selling: categories_per_customer,
+-- the mean number of product categories an active customer bought in the
+-- month (NULL without order lines with categories). retention_rate: share
+-- of the previous month's active customers who bought again this month.
+with coverage as (
+    select exists (select 1 from fct_tickets) as has_tickets
+),
+paid as (
     select * from fct_orders where status = 'paid'
 ),
 refunds as (
-    select
-        cast(date_trunc('month', timezone('Asia/Shanghai', ordered_at)) as date) as month,
-        -sum(net_amount) as refunds
-    from stg_billing__orders
+    select order_month as month, sum(abs(amount)) as refunds
+    from stg_orders
     where status = 'refund'
     group by 1
 ),
@@ -33,11 +35,8 @@ firsts as (
     group by customer_id
 ),
 bounds as (
-    select
-        cast(date_trunc('month', min(timezone('Asia/Shanghai', ordered_at))) as date) as first_month,
-        cast(date_trunc('month', max(timezone('Asia/Shanghai', ordered_at))) as date) as last_month,
-        cast(max(timezone('Asia/Shanghai', ordered_at)) as date) as last_day
-    from stg_billing__orders
+    select min(order_month) as first_month, max(order_month) as last_month, max(order_date) as last_day
+    from stg_orders
 ),
 months as (
     select cast(unnest(generate_series(first_month, last_month, interval 1 month)) as date) as month
@@ -78,7 +77,8 @@ categories as (
         select o.order_month as month, o.customer_id, count(distinct p.category) as categories
         from paid o
         join fct_order_items i on i.order_id = o.order_id and i.line_type = 'sale'
-        join dim_product p using (product_code)
+        join dim_product p using (product_id)
+        where p.category is not null
         group by 1, 2
     )
     group by 1
@@ -102,7 +102,7 @@ select
     coalesce(b.active_customers, 0) as active_customers,
     coalesce(n.new_customers, 0) as new_customers,
     last_day(m.month) <= (select last_day from bounds) as is_complete,
-    coalesce(sv.complaints, 0) as complaints,
+    case when (select has_tickets from coverage) then coalesce(sv.complaints, 0) end as complaints,
     sv.complaints_resolved / nullif(sv.complaints, 0) as complaint_resolution_rate,
     sv.median_resolution_hours,
     sv.avg_satisfaction,

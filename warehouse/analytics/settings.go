@@ -22,6 +22,10 @@ type Settings struct {
 	ChurnDefinition     string // inactivity or p_alive
 	InactivityDays      int
 	PAliveThreshold     float64
+	// MatchKey, MatchEmail and MatchPhone switch identity rules on
+	// (crmwh.yaml identity.match); PhoneFormat is digits or cn.
+	MatchKey, MatchEmail, MatchPhone bool
+	PhoneFormat                      string
 }
 
 // SettingsTable is the one-row table the settings step writes; models read
@@ -39,9 +43,11 @@ func SettingsStep(s Settings) build.Step {
 				CAST(? AS VARCHAR) AS currency, CAST(? AS VARCHAR) AS timezone, CAST(? AS VARCHAR) AS time_unit,
 				CAST(? AS INTEGER) AS holdout_days, CAST(? AS INTEGER) AS horizon_months,
 				CAST(? AS DOUBLE) AS monthly_discount_rate, CAST(? AS DOUBLE) AS margin,
-				CAST(? AS VARCHAR) AS churn_definition, CAST(? AS INTEGER) AS inactivity_days, CAST(? AS DOUBLE) AS p_alive_threshold`,
+				CAST(? AS VARCHAR) AS churn_definition, CAST(? AS INTEGER) AS inactivity_days, CAST(? AS DOUBLE) AS p_alive_threshold,
+				CAST(? AS BOOLEAN) AS match_key, CAST(? AS BOOLEAN) AS match_email, CAST(? AS BOOLEAN) AS match_phone,
+				CAST(? AS VARCHAR) AS phone_format`,
 				s.Currency, s.Timezone, s.TimeUnit, s.HoldoutDays, s.HorizonMonths, s.MonthlyDiscountRate, s.Margin,
-				s.ChurnDefinition, s.InactivityDays, s.PAliveThreshold)
+				s.ChurnDefinition, s.InactivityDays, s.PAliveThreshold, s.MatchKey, s.MatchEmail, s.MatchPhone, s.PhoneFormat)
 			return 1, err
 		},
 	}

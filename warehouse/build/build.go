@@ -54,6 +54,13 @@ type Options struct {
 	// Steps are build steps written in Go (the CLV model fit), placed in the
 	// DAG by what they read and write.
 	Steps []Step
+	// Generate, if set, returns models made from the project's
+	// configuration rather than files: the staging model of each entity of
+	// the contract (warehouse/contract), placeholders of unmapped ones
+	// included. It runs on the new warehouse once the raw views exist;
+	// raw lists them. A model or step that needs an unmapped entity is
+	// left out of the build (Result.LeftOut).
+	Generate func(ctx context.Context, db *sql.DB, raw map[string]bool) ([]*models.Model, error)
 	// SkipTests publishes without running the data tests (like `dbt run`
 	// against `dbt build`); run them later with `crmwh test`.
 	SkipTests bool
@@ -93,9 +100,11 @@ type ModelResult struct {
 
 // Result is a build's outcome.
 type Result struct {
-	RunID     string        `json:"run_id"`
-	Models    []ModelResult `json:"models"`
-	Tests     []TestResult  `json:"tests"`
+	RunID  string        `json:"run_id"`
+	Models []ModelResult `json:"models"`
+	Tests  []TestResult  `json:"tests"`
+	// LeftOut lists what needs data the project does not map.
+	LeftOut   []LeftOut     `json:"left_out"`
 	RawTables int           `json:"raw_tables"`
 	Published bool          `json:"published"`
 	Duration  time.Duration `json:"duration_ns"`
@@ -211,6 +220,27 @@ func Build(ctx context.Context, o Options) (res Result, err error) {
 		return res, err
 	}
 	res.RawTables = len(sources)
+	if o.Generate != nil {
+		gen, err := o.Generate(ctx, db, sources)
+		if err != nil {
+			return res, err
+		}
+		byName := map[string]*models.Model{}
+		for _, m := range ms {
+			byName[m.Name] = m
+		}
+		var clash []string
+		for _, m := range gen {
+			if f := byName[m.Name]; f != nil {
+				clash = append(clash, fmt.Sprintf("%s: model %s has the name of the staging model %s generates for entities.%s; rename the file", f.Path, m.Name, m.Path, m.Entity))
+			}
+		}
+		if len(clash) > 0 {
+			return res, fmt.Errorf("%s", strings.Join(clash, "\n"))
+		}
+		ms = append(ms, gen...)
+		sort.Slice(ms, func(i, j int) bool { return ms[i].Name < ms[j].Name })
+	}
 
 	external := map[string]bool{}
 	for _, st := range o.Steps {
@@ -231,12 +261,22 @@ func Build(ctx context.Context, o Options) (res Result, err error) {
 	if err := g.writeLineage(ctx, db); err != nil {
 		return res, err
 	}
+	caps, err := g.capabilities()
+	if err != nil {
+		return res, err
+	}
+	res.LeftOut = caps.list(g)
 	run, err := g.selectNodes(o.Select)
 	if err != nil {
 		return res, err
 	}
+	for name := range run {
+		if caps.leftOut(name) && !caps.scaffold[name] {
+			delete(run, name)
+		}
+	}
 	if len(o.Select) > 0 {
-		if err := g.checkKept(ctx, db, run); err != nil {
+		if err := g.checkKept(ctx, db, run, caps); err != nil {
 			return res, err
 		}
 	} else if published && !o.FullRefresh {
@@ -259,10 +299,13 @@ func Build(ctx context.Context, o Options) (res Result, err error) {
 		}
 	}
 	if len(failedModels) == 0 && !o.SkipTests {
-		res.Tests = runTests(ctx, db, allTests(ms), o.RunID, o.TestProgress, log)
+		res.Tests = runTests(ctx, db, publishedTests(ms, caps), o.RunID, o.TestProgress, log)
 	}
 	res.Duration = time.Since(start)
 	if err := writeRunMeta(ctx, db, res, start, manifests); err != nil {
+		return res, fmt.Errorf("writing build metadata: %w", err)
+	}
+	if err := writeLeftOut(ctx, db, res.LeftOut); err != nil {
 		return res, fmt.Errorf("writing build metadata: %w", err)
 	}
 	if len(failedModels) > 0 {
@@ -270,6 +313,9 @@ func Build(ctx context.Context, o Options) (res Result, err error) {
 	}
 	if failed := failedTests(res.Tests); len(failed) > 0 {
 		return res, fmt.Errorf("%w: %s; the published warehouse was left as it was", ErrTestsFailed, strings.Join(failed, "; "))
+	}
+	if err := caps.dropScaffolding(ctx, db, g); err != nil {
+		return res, err
 	}
 	if _, err := db.ExecContext(ctx, "CHECKPOINT"); err != nil {
 		return res, err
@@ -352,6 +398,28 @@ func createRawViews(ctx context.Context, db *sql.DB, l *lake.Lake, ms []*lake.St
 	}
 	out["raw."+v.Name] = true
 	return out, nil
+}
+
+// publishedTests are the tests of the models the build publishes, leaving
+// out those that read a left-out relation.
+func publishedTests(ms []*models.Model, caps *capabilities) []models.DataTest {
+	var keep []*models.Model
+	for _, m := range ms {
+		if !caps.leftOut(m.Name) {
+			keep = append(keep, m)
+		}
+	}
+	var out []models.DataTest
+	for _, t := range allTests(keep) {
+		ok := true
+		for _, r := range t.Refs {
+			ok = ok && !caps.leftOut(r)
+		}
+		if ok {
+			out = append(out, t)
+		}
+	}
+	return out
 }
 
 // allTests compiles every model's tests, making automatic names unique.

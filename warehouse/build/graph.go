@@ -198,11 +198,11 @@ func (g *graph) selectNodes(selectors []string) (map[string]bool, error) {
 
 // checkKept makes sure every model a selected build does not rebuild is in
 // the copied warehouse.
-func (g *graph) checkKept(ctx context.Context, db *sql.DB, run map[string]bool) error {
+func (g *graph) checkKept(ctx context.Context, db *sql.DB, run map[string]bool, caps *capabilities) error {
 	var missing []string
 	for _, name := range g.order {
 		n := g.nodes[name]
-		if run[name] || n.model == nil {
+		if run[name] || n.model == nil || caps.leftOut(name) {
 			continue
 		}
 		var k int

@@ -47,13 +47,11 @@ type Catalog struct {
 	Sources []string
 }
 
-// Load builds the catalog from the project's models and the published
-// warehouse (column types, lineage, test status).
-func Load(ctx context.Context, db *sql.DB, fsys fs.FS, dir string) (*Catalog, error) {
-	ms, err := models.Discover(fsys, dir)
-	if err != nil {
-		return nil, err
-	}
+// Load builds the catalog from the project's models (its files and the
+// staging models generated from its entity mapping) and the published
+// warehouse (column types, lineage, test status). Models the warehouse does
+// not hold (left out for want of data, or placeholders) are left out.
+func Load(ctx context.Context, db *sql.DB, all []*models.Model) (*Catalog, error) {
 	cols := map[string][]Column{}
 	rows, err := db.QueryContext(ctx, `SELECT table_name, column_name, data_type FROM information_schema.columns
 		WHERE table_schema = 'main' ORDER BY table_name, ordinal_position`)
@@ -103,6 +101,12 @@ func Load(ctx context.Context, db *sql.DB, fsys fs.FS, dir string) (*Catalog, er
 	}
 	lin.Close()
 
+	var ms []*models.Model
+	for _, m := range all {
+		if _, ok := cols[m.Name]; ok && !m.Placeholder {
+			ms = append(ms, m)
+		}
+	}
 	cat := &Catalog{}
 	tests := map[string][]models.DataTest{}
 	for _, m := range ms {

@@ -46,6 +46,13 @@ type Model struct {
 	Sources []string
 	// External are relations it reads that Go build steps write, sorted.
 	External []string
+	// Entity is the contract entity a generated staging model holds
+	// (warehouse/contract); empty for models written as files.
+	Entity string
+	// Placeholder marks the stand-in of an entity the project does not
+	// map: no rows, the entity's columns. The build uses it only where a
+	// model reads the entity as optional, and never publishes it.
+	Placeholder bool
 }
 
 var nameRE = regexp.MustCompile(`^[a-z_][a-z0-9_]*$`)

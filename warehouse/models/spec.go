@@ -38,9 +38,17 @@ type Spec struct {
 	UpdatedAt string `yaml:"updated_at"`
 	// MaxDeletedShare stops a snapshot build when more than this share of
 	// the open keys disappear at once (a truncated export). Default 0.5.
-	MaxDeletedShare *float64     `yaml:"max_deleted_share"`
-	Columns         []ColumnSpec `yaml:"columns"`
-	Tests           []TestSpec   `yaml:"tests"`
+	MaxDeletedShare *float64 `yaml:"max_deleted_share"`
+	// Optional lists contract entities (docs/your-data.md) the model can
+	// do without: when the project does not map one, the model reads it
+	// (and the models built only from it) as empty instead of being left
+	// out of the build.
+	Optional []string `yaml:"optional"`
+	// NeedsOneOf lists entities of which the model needs at least one
+	// mapped (say, tickets or contacts).
+	NeedsOneOf []string     `yaml:"needs_one_of"`
+	Columns    []ColumnSpec `yaml:"columns"`
+	Tests      []TestSpec   `yaml:"tests"`
 }
 
 // ColumnSpec documents one column and its tests.

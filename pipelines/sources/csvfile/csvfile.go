@@ -64,7 +64,9 @@ func Validate(cfg pipelines.SourceConfig, report func(path, msg string)) {
 		}
 		if q, err := separator(st.Quote, `"`); err != nil {
 			report(p+".quote", err.Error())
-		} else if d, _ := separator(st.Delimiter, ","); q == d {
+		} else if d, _ := separator(st.Delimiter, ","); d == whitespace && st.Quote != "" {
+			report(p+".quote", "not used with delimiter: whitespace (fields are never quoted)")
+		} else if q == d {
 			report(p+".quote", "must differ from the delimiter")
 		}
 		for j, c := range st.Columns {
@@ -76,14 +78,23 @@ func Validate(cfg pipelines.SourceConfig, report func(path, msg string)) {
 	}
 }
 
+// whitespace is the delimiter setting "whitespace": fields separated by
+// runs of spaces and tabs, blanks at the ends of a line ignored, no quoting
+// (fixed-width-looking exports such as the CDNOW purchase log).
+const whitespace = 0
+
 // separator reads a delimiter or quote setting: one ASCII character, or
-// "tab".
+// "tab", or (a delimiter only) "whitespace".
 func separator(s, def string) (byte, error) {
 	switch s {
 	case "":
 		s = def
 	case "tab", `\t`:
 		s = "\t"
+	case "whitespace":
+		if def == "," {
+			return whitespace, nil
+		}
 	}
 	if len(s) != 1 || s[0] >= utf8.RuneSelf || s[0] == '\n' || s[0] == '\r' {
 		return 0, fmt.Errorf("must be a single ASCII character (or tab), not a line break")

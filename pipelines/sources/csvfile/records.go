@@ -107,6 +107,14 @@ func (rr *recordReader) next() (raw []byte, line int64, fields [][]byte, err err
 	}
 	rr.line++
 	line = rr.line
+	if rr.delim == whitespace {
+		raw = trimEOL(first)
+		rr.fields = rr.fields[:0]
+		for _, f := range bytes.Fields(raw) {
+			rr.fields = append(rr.fields, f)
+		}
+		return raw, line, rr.fields, nil
+	}
 	if !rr.quoteOpen(first, false) {
 		raw = trimEOL(first)
 		fields, err = rr.split(raw)
