@@ -1,0 +1,49 @@
+package render_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"crmwh/dashboards/render"
+)
+
+// A project without tickets: the service page, the complaint charts of
+// the overview and (through the build's left-out list) the churn-reason
+// charts are left out; the index says what would enable the page.
+func TestPagesAndChartsThatNeedUnmappedDataAreLeftOut(t *testing.T) {
+	db := testWarehouse(t)
+	dir := t.TempDir()
+	res, err := render.Render(context.Background(), db, testPages(t), render.Options{OutDir: dir, DataAsOf: asOf, NoAnimation: true,
+		Unmapped: []string{"tickets", "contacts"},
+		LeftOut:  map[string][]string{"mart_churn_reasons": {"tickets or contacts"}}})
+	require.NoError(t, err)
+	var pages []string
+	for _, p := range res.Pages {
+		pages = append(pages, p.Name)
+	}
+	require.NotContains(t, pages, "service")
+	require.Contains(t, pages, "overview")
+	require.Equal(t, []render.LeftOut{
+		{Page: "service", Needs: []string{"tickets"}},
+		{Page: "overview", Chart: "complaint_resolution_rate", Needs: []string{"tickets"}},
+		{Page: "overview", Chart: "complaints_trend", Needs: []string{"tickets"}},
+		{Page: "retention", Chart: "churn_reasons", Needs: []string{"tickets or contacts"}},
+		{Page: "retention", Chart: "churn_reason_table", Needs: []string{"tickets or contacts"}},
+	}, res.LeftOut)
+	_, err = os.Stat(filepath.Join(dir, "service.html"))
+	require.ErrorIs(t, err, os.ErrNotExist)
+	index := read(t, dir, "index.html")
+	require.Contains(t, index, "Pages that need more data")
+	require.Contains(t, index, "Needs Service tickets: map it in crmwh.yaml (docs/your-data.md).")
+	require.NotContains(t, index, `href="service.html"`)
+	zh := read(t, dir, "zh/index.html")
+	require.Contains(t, zh, "需要服务工单：请在 crmwh.yaml 中映射（见 docs/your-data.md）。")
+	overview := read(t, dir, "overview.html")
+	require.NotContains(t, overview, "chart-overview-complaints_trend")
+	require.Contains(t, overview, "chart-overview-revenue_trend")
+	require.NotContains(t, read(t, dir, "retention.html"), "chart-retention-churn_reasons")
+}
