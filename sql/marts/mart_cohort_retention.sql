@@ -3,8 +3,11 @@
 -- many of them bought (active_customers), their share of the cohort
 -- (retention_rate), the cohort's net revenue in that month, and that
 -- revenue as a share of the cohort's first-month revenue
--- (revenue_retention). Month 0 retention is 1 by definition. Months after
--- the data ends are not listed.
+-- (revenue_retention). Net revenue nets the refunds that name an order in
+-- the order's month and the others (fct_orders status refund) in their
+-- own month; a refund dated before the customer's first purchase falls in
+-- no cohort month. Month 0 retention is 1 by definition. Months after the
+-- data ends are not listed.
 with cohorts as (
     select customer_id, cohort_month from customer_purchases
 ),
@@ -14,11 +17,11 @@ sizes as (
 activity as (
     select c.cohort_month,
         datediff('month', c.cohort_month, o.order_month) as months_since_first,
-        count(distinct o.customer_id) as active_customers,
+        count(distinct o.customer_id) filter (where o.status = 'paid') as active_customers,
         sum(o.net_revenue) as net_revenue
     from fct_orders o
     join cohorts c using (customer_id)
-    where o.status = 'paid'
+    where o.status in ('paid', 'refund')
     group by 1, 2
 ),
 grid as (
