@@ -9,6 +9,7 @@ TESTOUT ?= $(CURDIR)/testout
 all: build
 
 build:
+	@test -x $(BIN) || echo "building crmwh: the first build downloads the Go modules and compiles DuckDB's bindings, a few quiet minutes on 2 cores (about 5); later builds take seconds"
 	$(GO) build -o $(BIN) ./cmd/crmwh
 
 # The main job on the demo company: generate it once, then refresh.

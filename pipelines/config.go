@@ -51,7 +51,8 @@ type StreamConfig struct {
 	Columns   []ColumnConfig `yaml:"columns"`
 
 	// Timezone is the zone of times written without an offset: in files,
-	// and in SQL columns of type timestamp without time zone. Default UTC.
+	// and in SQL columns of type timestamp without time zone. Default: the
+	// project's timezone (crmwh.yaml fills it in; UTC when none is set).
 	Timezone string `yaml:"timezone"`
 
 	// OnSchemaChange says what happens when a column the lake has for this

@@ -209,6 +209,15 @@ func ParseConfig(file string, data []byte) (Config, error) {
 	d := strictyaml.Decode(file, data, &cfg)
 	d.ValidateAfterDecode(func() { validate(d, &cfg) })
 	cfg.Identity = cfg.Identity.WithDefaults()
+	// Times a source gives without a zone are the project's wall-clock
+	// time unless the stream says otherwise.
+	for i := range cfg.Sources {
+		for j := range cfg.Sources[i].Streams {
+			if cfg.Sources[i].Streams[j].Timezone == "" {
+				cfg.Sources[i].Streams[j].Timezone = cfg.Timezone
+			}
+		}
+	}
 	for name, m := range cfg.Entities {
 		m.Lines = entityLines(d, "entities."+name, m)
 		cfg.Entities[name] = m

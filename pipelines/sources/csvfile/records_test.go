@@ -105,3 +105,36 @@ func FuzzRecordReader(f *testing.F) {
 		require.Equal(t, want, got, "%q", in)
 	})
 }
+
+// delimiter: whitespace splits on runs of blanks and ignores them at the
+// ends of a line, as in the CDNOW purchase log; quotes are plain text.
+func TestWhitespaceDelimitedRecords(t *testing.T) {
+	in := " customer_id  date number_of_cds  dollar_value\r\n 00001 19970101  1   11.77\r\n\t00002\t19970112 2 \"12.00\"\r\n"
+	rr := newRecordReader(strings.NewReader(in), whitespace, '"')
+	var got [][]string
+	var lines []int64
+	for {
+		_, line, fields, err := rr.next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		require.NoError(t, err)
+		rec := make([]string, len(fields))
+		for i, f := range fields {
+			rec[i] = string(f)
+		}
+		got = append(got, rec)
+		lines = append(lines, line)
+	}
+	require.Equal(t, [][]string{
+		{"customer_id", "date", "number_of_cds", "dollar_value"},
+		{"00001", "19970101", "1", "11.77"},
+		{"00002", "19970112", "2", `"12.00"`},
+	}, got)
+	require.Equal(t, []int64{1, 2, 3}, lines)
+	d, err := separator("whitespace", ",")
+	require.NoError(t, err)
+	require.Equal(t, byte(whitespace), d)
+	_, err = separator("whitespace", `"`)
+	require.Error(t, err, "whitespace is no quote character")
+}
