@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"crmwh/dashboards/render"
+	"crmwh/dashboards/spec"
 )
 
 // A project without tickets: the service page, the complaint charts of
@@ -46,4 +47,31 @@ func TestPagesAndChartsThatNeedUnmappedDataAreLeftOut(t *testing.T) {
 	require.NotContains(t, overview, "chart-overview-complaints_trend")
 	require.Contains(t, overview, "chart-overview-revenue_trend")
 	require.NotContains(t, read(t, dir, "retention.html"), "chart-retention-churn_reasons")
+}
+
+// omit_empty leaves a chart out when its query returns no rows (and its
+// section, when nothing else is left in it), instead of "No data.".
+func TestOmitEmpty(t *testing.T) {
+	db := testWarehouse(t)
+	page, err := spec.Parse("dashboards/cuts.yaml", []byte(`name: cuts
+title: {en: Cuts, zh: 切分}
+sections:
+  - title: {en: Kept, zh: 保留}
+    charts:
+      - {name: one, kind: table, title: {en: One, zh: 一}, query: "SELECT 1 AS x"}
+      - {name: none, kind: table, omit_empty: true, title: {en: None, zh: 无}, query: "SELECT 1 AS x WHERE false"}
+  - title: {en: Gone, zh: 省略}
+    charts:
+      - {name: also_none, kind: table, omit_empty: true, title: {en: Also none, zh: 也无}, query: "SELECT 1 AS x WHERE false"}
+`))
+	require.NoError(t, err)
+	dir := t.TempDir()
+	res, err := render.Render(context.Background(), db, []spec.Page{page}, render.Options{OutDir: dir, DataAsOf: asOf})
+	require.NoError(t, err)
+	require.Len(t, res.Pages[0].Charts, 1)
+	require.Equal(t, "one", res.Pages[0].Charts[0].Name)
+	html := read(t, dir, "cuts.html")
+	require.Contains(t, html, "Kept")
+	require.NotContains(t, html, "Gone")
+	require.NotContains(t, html, "No data")
 }

@@ -173,12 +173,18 @@ func Render(ctx context.Context, db *sql.DB, pages []spec.Page, o Options) (Resu
 		if !pd.render {
 			continue
 		}
+		kept := pd.charts[:0]
 		for j := range pd.charts {
-			cd := &pd.charts[j]
-			cd.res, cd.err = runQuery(ctx, db, cd.spec.Query)
+			c := pd.charts[j]
+			c.res, c.err = runQuery(ctx, db, c.spec.Query)
 			if ctx.Err() != nil {
 				return Result{}, fmt.Errorf("rendering dashboards: %w", ctx.Err())
 			}
+			if c.err == nil && c.spec.OmitEmpty && len(c.res.rows) == 0 {
+				continue // nothing to show for this project's data
+			}
+			kept = append(kept, c)
+			cd := &kept[len(kept)-1]
 			if cd.err != nil {
 				cd.err = fmt.Errorf("query: %w", cd.err)
 			} else {
@@ -188,6 +194,7 @@ func Render(ctx context.Context, db *sql.DB, pages []spec.Page, o Options) (Resu
 				errs = append(errs, &ChartError{Page: pd.page.Name, Chart: cd.spec, Err: cd.err})
 			}
 		}
+		pd.charts = kept
 	}
 	res, err := s.write()
 	if err != nil {

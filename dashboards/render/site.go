@@ -454,6 +454,14 @@ func (s *site) pageView(k linker, i int, csvs map[[2]string][]byte) *view {
 		}
 		v.Page[cd.section].Charts = append(v.Page[cd.section].Charts, cv)
 	}
+	// A section whose charts were all left out (omit_empty) goes.
+	secs := v.Page[:0]
+	for _, sec := range v.Page {
+		if len(sec.Charts) > 0 {
+			secs = append(secs, sec)
+		}
+	}
+	v.Page = secs
 	return v
 }
 

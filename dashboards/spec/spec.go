@@ -90,6 +90,10 @@ type Chart struct {
 	Width Width `yaml:"width"`
 	// Requires lists entities the chart needs (see Page.Requires).
 	Requires []string `yaml:"requires"`
+	// OmitEmpty leaves the chart out when its query returns no rows,
+	// instead of showing "No data.": for cuts some projects' data do not
+	// have (churn by region when no source knows regions).
+	OmitEmpty bool `yaml:"omit_empty"`
 
 	// X is the category axis of line, bar, stacked_bar and area charts (a
 	// column of the query), the columns of a heatmap, the horizontal value

@@ -28,11 +28,15 @@ months as (
     select cast(unnest(generate_series(min(order_month), max(order_month), interval 1 month)) as date) as month
     from fct_orders where status = 'paid'
 ),
+-- Region and channel are cuts only when the data know some customer's
+-- (a project whose sources have neither gets no rows of 'unknown').
 cuts as (
     select customer_id, 'all' as dimension, 'all' as dimension_value from customers
     union all select customer_id, 'rfm_segment', rfm_segment from customers
     union all select customer_id, 'region', region from customers
+        where exists (select 1 from customers where region <> 'unknown')
     union all select customer_id, 'acquisition_channel', acquisition_channel from customers
+        where exists (select 1 from customers where acquisition_channel <> 'unknown')
 ),
 churned_revenue as (
     select c.customer_id, sum(o.net_revenue) as revenue_12m
