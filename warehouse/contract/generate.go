@@ -10,6 +10,7 @@ import (
 	"crmwh/pipelines"
 	"crmwh/project/strictyaml"
 	"crmwh/warehouse/models"
+	"crmwh/warehouse/query"
 )
 
 // Options of Generate.
@@ -396,28 +397,15 @@ func placeholder(e *Entity, o Options) *models.Model {
 
 // describe returns the column types of a query, or DuckDB's message.
 func (g *generator) describe(q string) ([]string, error) {
-	rows, err := g.db.QueryContext(g.ctx, "DESCRIBE "+q)
+	res, err := query.Run(g.ctx, g.db, "DESCRIBE "+q)
 	if err != nil {
 		return nil, fmt.Errorf("%s", oneLine(err.Error()))
 	}
-	defer rows.Close()
-	cols, err := rows.Columns()
-	if err != nil {
-		return nil, err
+	types := make([]string, len(res.Rows))
+	for i, r := range res.Rows {
+		types[i] = fmt.Sprint(r[1])
 	}
-	var types []string
-	for rows.Next() {
-		vals := make([]any, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
-			return nil, err
-		}
-		types = append(types, fmt.Sprint(vals[1]))
-	}
-	return types, rows.Err()
+	return types, nil
 }
 
 func oneLine(s string) string {
