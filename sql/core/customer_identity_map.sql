@@ -61,10 +61,11 @@ cust_golden as (
 ),
 -- Order customer numbers: matched by key, else by e-mail, else by phone.
 orders_matched as (
-    select o.source_key, gk.customer_id as by_key, ge.customer_id as by_email, gp.customer_id as by_phone
+    select o.source_key,
+        case when (select match_key from s) then gk.customer_id end as by_key,
+        ge.customer_id as by_email, gp.customer_id as by_phone
     from customer_contacts o
-    cross join s
-    left join cust_golden gk on s.match_key and gk.source_key = o.source_key
+    left join cust_golden gk on gk.source_key = o.source_key
     left join email_first e on e.email_norm = o.email_norm
     left join cust_golden ge on ge.source_key = e.first_key
     left join phone_first p on p.phone_norm = o.phone_norm
@@ -87,11 +88,11 @@ orders_golden as (
 -- or the order system's), else e-mail, else phone.
 surveys_matched as (
     select v.source_key,
-        coalesce(gk.customer_id, ok.customer_id) as by_key, ge.customer_id as by_email, gp.customer_id as by_phone
+        case when (select match_key from s) then coalesce(gk.customer_id, ok.customer_id) end as by_key,
+        ge.customer_id as by_email, gp.customer_id as by_phone
     from customer_contacts v
-    cross join s
-    left join cust_golden gk on s.match_key and gk.source_key = v.customer_key
-    left join orders_golden ok on s.match_key and ok.source_key = v.customer_key
+    left join cust_golden gk on gk.source_key = v.customer_key
+    left join orders_golden ok on ok.source_key = v.customer_key
     left join email_first e on e.email_norm = v.email_norm
     left join cust_golden ge on ge.source_key = e.first_key
     left join phone_first p on p.phone_norm = v.phone_norm

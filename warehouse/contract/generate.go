@@ -277,8 +277,10 @@ func (g *generator) requiredNotNull() string {
 }
 
 // latestVersion keeps, of the rows with one key, the latest: by
-// updated_at, then the entity's time, then the order of the sources, then
-// a hash of the values (so the result never depends on the scan order).
+// updated_at, then the entity's time, then the order of the sources. Rows
+// of one stream equal in all three are versions nothing tells apart; one
+// of them is kept (breaking the tie on every value doubled the cost of the
+// largest staging models).
 func (g *generator) latestVersion() string {
 	var keys, order []string
 	for _, k := range g.e.Key {
@@ -291,18 +293,6 @@ func (g *generator) latestVersion() string {
 		order = append(order, quoteIdent(g.e.Time)+" DESC NULLS LAST")
 	}
 	order = append(order, "source_rank")
-	// Rows equal so far but for their values: a hash of the values
-	// decides, so the result never depends on the scan order (one BIGINT
-	// to sort by, not every column).
-	var rest []string
-	for _, f := range g.e.Fields {
-		if !contains(g.e.Key, f.Name) && f.Name != "updated_at" && f.Name != g.e.Time {
-			rest = append(rest, quoteIdent(f.Name))
-		}
-	}
-	if len(rest) > 0 {
-		order = append(order, "hash("+strings.Join(rest, ", ")+")")
-	}
 	return fmt.Sprintf("    SELECT * FROM complete\n    QUALIFY row_number() OVER (PARTITION BY %s ORDER BY %s) = 1",
 		strings.Join(keys, ", "), strings.Join(order, ", "))
 }
