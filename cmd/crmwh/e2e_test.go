@@ -347,7 +347,7 @@ func TestAFailedBuildLeavesThePublishedWarehouseByteIdentical(t *testing.T) {
 		[]byte("select order_id::INTEGER as n from fct_orders\n"), 0o644))
 	r := crmwh(t, dir, "refresh")
 	require.Equal(t, 5, r.code, "build failure exit code\n%s%s", r.stdout, r.stderr)
-	require.Contains(t, r.stderr, "crmwh: build: build failed: model mart_broken (sql/marts/mart_broken.sql): Conversion Error")
+	require.Contains(t, r.stderr, "crmwh: build: build failed: model mart_broken (sql/marts/mart_broken.sql:1): Conversion Error")
 	require.Contains(t, r.stdout, "dashboards  skipped")
 	after, err := os.ReadFile(wh)
 	require.NoError(t, err)

@@ -98,7 +98,7 @@ func TestStateShowResetAndFullReload(t *testing.T) {
 	t.Run("a second writer exits 3 and changes nothing", func(t *testing.T) {
 		l, err := lake.Open(filepath.Join(dir, "data", "lake"))
 		require.NoError(t, err)
-		unlock, err := l.Lock()
+		unlock, err := l.Lock("a test")
 		require.NoError(t, err)
 		defer unlock()
 		for _, args := range [][]string{{"extract"}, {"extract", "--full", "crm.customers"}, {"state", "reset", "crm"}, {"refresh"}} {
@@ -116,7 +116,7 @@ func TestStateShowResetAndFullReload(t *testing.T) {
 		require.NoError(t, err)
 		l, err := lake.Open(filepath.Join(dir, "data", "lake"))
 		require.NoError(t, err)
-		unlockLake, err := l.Lock()
+		unlockLake, err := l.Lock("a test")
 		require.NoError(t, err)
 		unlock := func() {
 			unlockLake()
