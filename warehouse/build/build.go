@@ -290,7 +290,7 @@ func Build(ctx context.Context, o Options) (res Result, err error) {
 		if err := duckdb.Lockdown(ctx, db, duckdb.Sandbox{Dirs: []string{l.Dir}}); err != nil {
 			return res, err
 		}
-		res.Tests = runTests(ctx, db, allTests(ms), o.RunID, o.TestProgress, log)
+		res.Tests = runTests(ctx, db, allTests(ms), o.RunID, []string{l.Dir}, o.TestProgress, log)
 	}
 	res.Duration = time.Since(start)
 	if err := writeRunMeta(ctx, db, res, start, manifests); err != nil {

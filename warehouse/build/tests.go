@@ -57,7 +57,7 @@ const SampleRows = 10
 
 // runTests runs every test against db and records the results in
 // meta.test_results.
-func runTests(ctx context.Context, db *sql.DB, tests []models.DataTest, runID string, progress func(TestResult), log *slog.Logger) []TestResult {
+func runTests(ctx context.Context, db *sql.DB, tests []models.DataTest, runID string, dirs []string, progress func(TestResult), log *slog.Logger) []TestResult {
 	var out []TestResult
 	now := time.Now().UTC()
 	for _, t := range tests {
@@ -69,7 +69,7 @@ func runTests(ctx context.Context, db *sql.DB, tests []models.DataTest, runID st
 		err := checkTest(ctx, db, t)
 		if err == nil {
 			err = db.QueryRowContext(ctx, "SELECT count(*) FROM (\n"+t.SQL+"\n)").Scan(&r.Failures)
-			err = query.Explain(err, nil)
+			err = query.Explain(err, dirs)
 		}
 		if err == nil && r.Failures > 0 {
 			r.Sample, r.SampleText, err = sample(ctx, db, t.SQL)
@@ -216,7 +216,7 @@ func RunTests(ctx context.Context, o TestOptions) ([]TestResult, error) {
 		return nil, err
 	}
 	start := time.Now()
-	res := runTests(ctx, db, tests, o.RunID, o.Progress, o.Logger)
+	res := runTests(ctx, db, tests, o.RunID, dirs, o.Progress, o.Logger)
 	status := "ok"
 	failed := failedTests(res)
 	var errText any

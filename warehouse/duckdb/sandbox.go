@@ -99,23 +99,35 @@ func Lockdown(ctx context.Context, db *sql.DB, s Sandbox) error {
 // on the same file) allows what this caller needs.
 func sameLockdown(ctx context.Context, conn *sql.Conn, dirs, files []string) error {
 	var external bool
-	var gotDirs, gotFiles string
-	if err := conn.QueryRowContext(ctx, `SELECT CAST(current_setting('enable_external_access') AS BOOLEAN),
-		CAST(current_setting('allowed_directories') AS VARCHAR), CAST(current_setting('allowed_paths') AS VARCHAR)`).
-		Scan(&external, &gotDirs, &gotFiles); err != nil {
+	if err := conn.QueryRowContext(ctx, "SELECT CAST(current_setting('enable_external_access') AS BOOLEAN)").Scan(&external); err != nil {
 		return fmt.Errorf("locking the database down: %w", err)
 	}
 	if external {
 		return errors.New("locking the database down: its configuration was locked with external access on")
 	}
-	for _, d := range dirs {
-		if !strings.Contains(gotDirs, strings.TrimSuffix(d, "/")+"/") {
-			return fmt.Errorf("locking the database down: it is already locked down without access to %s", d)
+	for _, c := range []struct {
+		setting string
+		want    []string
+		suffix  string
+	}{{"allowed_directories", dirs, "/"}, {"allowed_paths", files, ""}} {
+		rows, err := conn.QueryContext(ctx, "SELECT unnest(current_setting('"+c.setting+"'))")
+		if err != nil {
+			return fmt.Errorf("locking the database down: %w", err)
 		}
-	}
-	for _, f := range files {
-		if !strings.Contains(gotFiles, f) {
-			return fmt.Errorf("locking the database down: it is already locked down without access to %s", f)
+		have := map[string]bool{}
+		for rows.Next() {
+			var p string
+			if err := rows.Scan(&p); err != nil {
+				rows.Close()
+				return fmt.Errorf("locking the database down: %w", err)
+			}
+			have[strings.TrimSuffix(p, "/")] = true
+		}
+		rows.Close()
+		for _, w := range c.want {
+			if !have[strings.TrimSuffix(w, "/")] {
+				return fmt.Errorf("locking the database down: it is already locked down without access to %s", w)
+			}
 		}
 	}
 	return nil
@@ -253,9 +265,12 @@ func parseError(root map[string]any, text string, offset int) error {
 	}
 	msg, _ := root["error_message"].(string)
 	if root["error_type"] == "not implemented" {
-		kw := strings.ToUpper(FirstKeyword(text))
-		if kw == "" {
-			kw = "this statement"
+		kw := "this statement"
+		for _, st := range splitStatements(text) {
+			if k := strings.ToUpper(FirstKeyword(st)); k != "" && !queryKeywords[k] {
+				kw = k
+				break
+			}
 		}
 		return fmt.Errorf("%w: %s is not a query; only one SELECT (or WITH, FROM, VALUES, SHOW, DESCRIBE, SUMMARIZE, EXPLAIN) statement may run", ErrNotAllowed, kw)
 	}
@@ -318,4 +333,37 @@ func FirstKeyword(q string) string {
 		}
 		return q[:end]
 	}
+}
+
+// queryKeywords start statements that json_serialize_sql takes as queries.
+var queryKeywords = map[string]bool{"SELECT": true, "WITH": true, "FROM": true, "VALUES": true, "SHOW": true,
+	"DESCRIBE": true, "SUMMARIZE": true, "TABLE": true}
+
+// splitStatements splits SQL text at semicolons outside quotes and
+// comments. It only picks the statement an error message names; DuckDB's
+// parser decides what runs.
+func splitStatements(q string) []string {
+	var out []string
+	start := 0
+	for i := 0; i < len(q); i++ {
+		switch {
+		case q[i] == '\'' || q[i] == '"':
+			quote := q[i]
+			for i++; i < len(q) && q[i] != quote; i++ {
+			}
+		case strings.HasPrefix(q[i:], "--"):
+			for ; i < len(q) && q[i] != '\n'; i++ {
+			}
+		case strings.HasPrefix(q[i:], "/*"):
+			if end := strings.Index(q[i+2:], "*/"); end >= 0 {
+				i += end + 3
+			} else {
+				i = len(q)
+			}
+		case q[i] == ';':
+			out = append(out, q[start:i])
+			start = i + 1
+		}
+	}
+	return append(out, q[start:])
 }
