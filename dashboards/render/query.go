@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"crmwh/warehouse/duckdb"
+	"crmwh/warehouse/query"
 )
 
 // cellKind is what a query value is, after the driver's types are
@@ -72,7 +73,7 @@ func runQuery(ctx context.Context, db *sql.DB, q string) (*result, error) {
 	}
 	rows, err := db.QueryContext(ctx, q)
 	if err != nil {
-		return nil, err
+		return nil, query.Explain(err, nil)
 	}
 	defer rows.Close()
 	cols, err := rows.ColumnTypes()

@@ -206,11 +206,12 @@ func CheckQuery(ctx context.Context, db Querier, q string) error {
 // expression are allowed; they run in the sandbox like any query.
 func CheckExpression(ctx context.Context, db Querier, expr string) error {
 	const prefix = "SELECT (\n"
-	root, err := serialize(ctx, db, prefix+expr+"\n)")
+	parsed := prefix + expr + "\n)"
+	root, err := serialize(ctx, db, parsed)
 	if err != nil {
 		return err
 	}
-	if err := parseError(root, expr, len(prefix)); err != nil {
+	if err := parseError(root, parsed, len(prefix)); err != nil {
 		return err
 	}
 	statements, _ := root["statements"].([]any)
@@ -257,16 +258,15 @@ func serialize(ctx context.Context, db Querier, q string) (map[string]any, error
 
 // parseError turns the error of a parse tree into an error: a statement
 // other than SELECT is not allowed; a syntax error gets the line and
-// column of its position in text (offset is how many bytes the parsed
-// text had in front of text).
-func parseError(root map[string]any, text string, offset int) error {
+// column of its position in what the user wrote, parsed[offset:].
+func parseError(root map[string]any, parsed string, offset int) error {
 	if root["error"] != true {
 		return nil
 	}
 	msg, _ := root["error_message"].(string)
 	if root["error_type"] == "not implemented" {
 		kw := "this statement"
-		for _, st := range splitStatements(text) {
+		for _, st := range splitStatements(parsed) {
 			if k := strings.ToUpper(FirstKeyword(st)); k != "" && !queryKeywords[k] {
 				kw = k
 				break
@@ -275,7 +275,7 @@ func parseError(root map[string]any, text string, offset int) error {
 		return fmt.Errorf("%w: %s is not a query; only one SELECT (or WITH, FROM, VALUES, SHOW, DESCRIBE, SUMMARIZE, EXPLAIN) statement may run", ErrNotAllowed, kw)
 	}
 	if pos, ok := Position(root["position"]); ok {
-		line, col := LineColumn(text, pos-offset)
+		line, col := LineColumn(parsed[offset:], pos-offset)
 		return fmt.Errorf("%s (line %d, column %d)", msg, line, col)
 	}
 	return errors.New(msg)

@@ -240,3 +240,14 @@ func TestCheckExpression(t *testing.T) {
 	}
 	require.EqualError(t, duckdb.CheckExpression(ctx, db, "status = = 'paid'"), `syntax error at or near "=" (line 1, column 10)`)
 }
+
+// TestTheDriverRunsEveryStatementButTheLast pins why CheckQuery counts
+// statements before anything is prepared: the driver runs all but the last
+// statement of a query while preparing it.
+func TestTheDriverRunsEveryStatementButTheLast(t *testing.T) {
+	db := warehousetest.Open(t, "", false)
+	rows, err := db.Query("CREATE TABLE ran AS SELECT 1 AS x; SELECT 2")
+	require.NoError(t, err)
+	rows.Close()
+	require.Equal(t, "1", warehousetest.Scalar(t, db, "SELECT x FROM ran"))
+}

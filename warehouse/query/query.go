@@ -205,7 +205,8 @@ func moveFile(src, dst string) error {
 }
 
 // Explain turns an error of DuckDB's sandbox into one line that says what
-// the SQL may read (the database and dirs); it wraps duckdb.ErrNotAllowed.
+// the SQL may read (the database and dirs, or when dirs are not known, the
+// warehouse and the lake); it wraps duckdb.ErrNotAllowed.
 // Other errors are returned as they are.
 func Explain(err error, dirs []string) error {
 	if err == nil {
@@ -215,9 +216,9 @@ func Explain(err error, dirs []string) error {
 	first, _, _ := strings.Cut(msg, "\n")
 	switch {
 	case strings.Contains(first, "Permission Error"), strings.Contains(first, "disabled through configuration"):
-		where := "the database"
+		where := "the warehouse and the lake"
 		if len(dirs) > 0 {
-			where += " and " + strings.Join(dirs, ", ")
+			where = "the database and " + strings.Join(dirs, ", ")
 		}
 		return fmt.Errorf("%w: %s (this SQL may read only %s)", duckdb.ErrNotAllowed, first, where)
 	case strings.Contains(first, "configuration has been locked"):

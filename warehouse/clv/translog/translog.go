@@ -55,19 +55,26 @@ type Source struct {
 	Files []string
 }
 
-// Expand returns the files a path names: the path itself, or the files a
-// glob (*, ?, [...]) matches, sorted. A glob that matches nothing is an
-// error naming it.
+// Expand returns the files a path names, as absolute paths: the path
+// itself, or the files a glob (*, ?, [...]) matches, sorted. A glob that
+// matches nothing is an error naming it.
 func Expand(path string) ([]string, error) {
-	if !strings.ContainsAny(path, "*?[") {
-		return []string{path}, nil
+	m := []string{path}
+	if strings.ContainsAny(path, "*?[") {
+		var err error
+		if m, err = filepath.Glob(path); err != nil {
+			return nil, fmt.Errorf("%w: %s: %v", ErrLog, path, err)
+		}
+		if len(m) == 0 {
+			return nil, fmt.Errorf("%w: no file matches %s", ErrLog, path)
+		}
 	}
-	m, err := filepath.Glob(path)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %s: %v", ErrLog, path, err)
-	}
-	if len(m) == 0 {
-		return nil, fmt.Errorf("%w: no file matches %s", ErrLog, path)
+	for i, f := range m {
+		a, err := filepath.Abs(f)
+		if err != nil {
+			return nil, err
+		}
+		m[i] = a
 	}
 	return m, nil
 }
