@@ -133,6 +133,7 @@ func writeFileAtomic(path string, write func(io.Writer) error) error {
 	if err != nil {
 		return err
 	}
+	_ = f.Chmod(0o644) // as os.Create would, not CreateTemp's 0600
 	if err := write(f); err != nil {
 		f.Close()
 		os.Remove(f.Name())
