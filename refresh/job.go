@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"sync"
 	"time"
 
 	"crmwh/refresh/history"
@@ -110,6 +111,8 @@ func (j *Job) Run(ctx context.Context) (Outcome, error) {
 		}
 	}
 	j.save(log, run)
+	stopBeating := j.heartbeat(log, run.RunID)
+	defer stopBeating()
 	log.Info("run started", "steps", j.Steps, "command", j.Command)
 	defer func() {
 		// A panic is the program's fault; record it, then let it go on to
@@ -142,6 +145,7 @@ func (j *Job) Run(ctx context.Context) (Outcome, error) {
 	}
 	sum, err := r.Run(runCtx, j.Steps)
 	r.Hooks.StepDone = prevDone
+	stopBeating()
 
 	run.FinishedAt = time.Now().UTC()
 	var failedStep string
@@ -180,6 +184,47 @@ func (j *Job) Run(ctx context.Context) (Outcome, error) {
 	}
 	log.Info("run finished", attrs...)
 	return Outcome{Run: run, Summary: sum}, err
+}
+
+// HeartbeatEvery is how often a running job records that it is alive. A
+// run whose process is killed is recorded as ending at its last heartbeat,
+// so its duration is short by less than this.
+const HeartbeatEvery = 250 * time.Millisecond
+
+// heartbeat records, until stop is called, that the run is alive.
+func (j *Job) heartbeat(log *slog.Logger, runID string) (stop func()) {
+	if j.History == nil {
+		return func() {}
+	}
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(HeartbeatEvery)
+		defer t.Stop()
+		failed := false
+		for {
+			select {
+			case <-done:
+				return
+			case now := <-t.C:
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				err := j.History.Heartbeat(ctx, runID, now)
+				cancel()
+				if err != nil && !failed {
+					failed = true // once is enough
+					log.Warn("could not write the run history", "err", err)
+				}
+			}
+		}
+	}()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			close(done)
+			<-finished
+		})
+	}
 }
 
 // save records the run; a history that cannot be written is reported but

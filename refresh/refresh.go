@@ -24,8 +24,8 @@ import (
 	"crmwh/warehouse/analytics"
 	"crmwh/warehouse/build"
 	"crmwh/warehouse/contract"
-	"crmwh/warehouse/duckdb"
 	"crmwh/warehouse/models"
+	"crmwh/warehouse/query"
 )
 
 // Step names.
@@ -188,6 +188,10 @@ func (r *Runner) runStep(ctx context.Context, step string) (StepSummary, error) 
 		if needs := res.MissingEntities(); len(needs) > 0 {
 			sum.Detail += fmt.Sprintf("; left out what needs %s", strings.Join(needs, ", "))
 		}
+		if len(res.Models) == 0 && err != nil {
+			// The project's models could not be read or ordered.
+			sum.Detail = "stopped before building any model"
+		}
 		sum.Result = res
 	case StepTest:
 		var res []build.TestResult
@@ -233,8 +237,11 @@ func (r *Runner) Extract(ctx context.Context) (extract.Result, error) {
 		Parallelism: r.Project.Config.Extract.Parallelism,
 		Only:        r.Only,
 		Full:        r.FullExtract,
-		Progress:    r.Hooks.Extract,
-		Logger:      r.Logger,
+		// Files a reload or a new snapshot replaced are deleted only once
+		// no warehouse file reads them.
+		Readers:  func() (map[string]bool, error) { return build.LakeParts(ctx, r.Project.WarehouseFile()) },
+		Progress: r.Hooks.Extract,
+		Logger:   r.Logger,
 	})
 }
 
@@ -266,6 +273,7 @@ func (r *Runner) Test(ctx context.Context) ([]build.TestResult, error) {
 	p := r.Project
 	return build.RunTests(ctx, build.TestOptions{
 		Warehouse: p.WarehouseFile(),
+		LakeDir:   p.LakeDir(),
 		Models:    p.FS,
 		ModelsDir: "sql",
 		RunID:     r.RunID,
@@ -289,11 +297,13 @@ func (r *Runner) RenderDashboards(ctx context.Context) (render.Result, error) {
 	if loadErr != nil && len(pages) == 0 {
 		return render.Result{}, loadErr
 	}
-	db, err := duckdb.Open(p.WarehouseFile(), duckdb.Options{ReadOnly: true})
+	// Chart queries are SQL the user wrote: they run in the sandbox.
+	sess, err := query.OpenWarehouse(p.WarehouseFile(), p.LakeDir(), "the published warehouse")
 	if err != nil {
 		return render.Result{}, err
 	}
-	defer db.Close()
+	defer sess.Close()
+	db := sess.DB
 	var asOf time.Time
 	if err := db.QueryRowContext(ctx, "SELECT max(finished_at) FROM meta.build_runs WHERE kind = 'build' AND status = 'ok'").Scan(&asOf); err != nil {
 		return render.Result{}, fmt.Errorf("reading the last build time: %w", err)

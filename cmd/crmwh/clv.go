@@ -1,10 +1,13 @@
 package main
 
 import (
+	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -75,11 +78,14 @@ does not converge; the diagnostics are printed.`,
 			if !(co.Margin > 0 && co.Margin <= 1) {
 				return &usageError{fmt.Errorf("--margin %g: expected a share of spend in (0, 1]", co.Margin)}
 			}
-			db, err := duckdb.Open("", duckdb.Options{})
+			if src.Files, err = translog.Expand(src.Path); err != nil {
+				return err
+			}
+			db, cleanup, err := openCLVSandbox(cmd.Context(), src.Files)
 			if err != nil {
 				return err
 			}
-			defer db.Close()
+			defer cleanup()
 			res, err := logfit.Run(cmd.Context(), db, logfit.Options{Source: src, Periods: periods, Unit: u})
 			if res != nil {
 				if g.json {
@@ -129,4 +135,29 @@ does not converge; the diagnostics are printed.`,
 	f.Float64Var(&co.MonthlyDiscount, "discount", 0, "monthly discount rate of the CLV (with --scores)")
 	f.Float64Var(&co.Margin, "margin", 1, "profit margin applied to spend in the CLV (with --scores)")
 	return c
+}
+
+// openCLVSandbox opens the in-memory database clv fit works in. --where is
+// SQL the user wrote, so the database may read the transaction log's files
+// and nothing else (see duckdb.Sandbox); it spills into a temporary folder
+// of its own, which cleanup removes.
+func openCLVSandbox(ctx context.Context, files []string) (*sql.DB, func(), error) {
+	tmp, err := os.MkdirTemp("", "crmwh-clv-")
+	if err != nil {
+		return nil, nil, err
+	}
+	db, err := duckdb.Open("", duckdb.Options{TempDir: filepath.Join(tmp, "spill")})
+	if err != nil {
+		os.RemoveAll(tmp)
+		return nil, nil, err
+	}
+	cleanup := func() {
+		db.Close()
+		os.RemoveAll(tmp)
+	}
+	if err := duckdb.Lockdown(ctx, db, duckdb.Sandbox{Files: files}); err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	return db, cleanup, nil
 }

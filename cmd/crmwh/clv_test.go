@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -115,4 +116,31 @@ func TestCLVFitErrors(t *testing.T) {
 	out := mustRun(t, dir, "clv", "fit", "--help")
 	require.Contains(t, out, "Examples:")
 	require.Contains(t, out, "crmwh clv fit")
+}
+
+// TestCLVFitWhereRunsInTheSandbox: --where is SQL the user wrote; it may
+// read the transaction log and nothing else, and must be one condition.
+func TestCLVFitWhereRunsInTheSandbox(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "log.csv"), []byte("customer_id,date,amount\nA,2025-01-01,5\nA,2025-02-01,7\nB,2025-01-03,4\n"), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "other.csv"), []byte("customer_id\nA\n"), 0o644))
+	for _, c := range []struct{ where, want string }{
+		{"1=1) UNION ALL (SELECT 1", "is not one expression"},
+		{"true; COPY (SELECT 42) TO 'log.csv'; SELECT true", `syntax error at or near ";"`},
+		{"true) ; COPY (SELECT 42) TO 'log.csv'; SELECT (true", "COPY is not a query"},
+		{"customer_id IN (SELECT customer_id FROM read_csv('other.csv'))", "Permission Error"},
+		{"customer_id IN (SELECT column0 FROM read_csv('/etc/passwd'))", "Permission Error"},
+		{"EXISTS (SELECT * FROM glob('/etc/*'))", "Permission Error"},
+	} {
+		r := crmwh(t, dir, "clv", "fit", "log.csv", "--where", c.where)
+		require.Equal(t, 1, r.code, c.where)
+		require.Contains(t, r.stderr, c.want, c.where)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "log.csv"))
+	require.NoError(t, err)
+	require.True(t, strings.HasPrefix(string(b), "customer_id,date,amount\n"), "the log is untouched")
+	// A glob is expanded by crmwh: the files it names may be read. (Two
+	// customers are too few for the fit to converge; the rows are read.)
+	r := crmwh(t, dir, "clv", "fit", "l*.csv", "--where", "amount::double > 4", "--json")
+	require.Contains(t, r.stdout, `"rows": 2,`, r.stderr)
 }

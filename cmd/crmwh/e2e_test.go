@@ -7,6 +7,7 @@ package main_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -306,6 +307,10 @@ func TestRefreshOnTheDemoCompany(t *testing.T) {
 		bad := map[string]string{
 			"dashboards/zz_kind.yaml":  "name: zz-kind\ntitle: {en: K, zh: 类}\nsections:\n  - charts:\n      - {name: pie, kind: donut, title: {en: P, zh: 饼}, query: SELECT 1}\n",
 			"dashboards/zz_query.yaml": "name: zz-query\ntitle: {en: Q, zh: 查}\nsections:\n  - charts:\n      - {name: broken, kind: table, title: {en: B, zh: 坏}, query: SELECT * FROM no_such_mart}\n      - {name: fine, kind: table, title: {en: F, zh: 好}, query: SELECT 1 AS one}\n",
+			// Chart queries run in the sandbox like crmwh sql.
+			"dashboards/zz_attack.yaml": "name: zz-attack\ntitle: {en: A, zh: 攻}\nsections:\n  - charts:\n" +
+				"      - {name: copy, kind: table, title: {en: C, zh: 复}, query: \"SELECT 1; COPY (SELECT 42) TO 'pwned.csv'\"}\n" +
+				"      - {name: passwd, kind: table, title: {en: P, zh: 密}, query: \"SELECT * FROM read_csv('/etc/passwd')\"}\n",
 		}
 		for f, text := range bad {
 			require.NoError(t, os.WriteFile(filepath.Join(dir, f), []byte(text), 0o644))
@@ -319,6 +324,9 @@ func TestRefreshOnTheDemoCompany(t *testing.T) {
 		require.Equal(t, 6, r.code, "dashboards exit code\n%s%s", r.stdout, r.stderr)
 		require.Contains(t, r.stderr, `dashboards/zz_kind.yaml:5: sections[0].charts[0].kind: unknown chart kind "donut"`)
 		require.Contains(t, r.stderr, "dashboards/zz_query.yaml:5: sections[0].charts[0]: chart broken: query: Catalog Error: Table with name no_such_mart does not exist")
+		require.Contains(t, r.stderr, "dashboards/zz_attack.yaml:5: sections[0].charts[0]: chart copy: query: not allowed in read-only SQL: COPY is not a query")
+		require.Contains(t, r.stderr, "dashboards/zz_attack.yaml:6: sections[0].charts[1]: chart passwd: query: not allowed in read-only SQL: Permission Error")
+		require.NoFileExists(t, filepath.Join(dir, "pwned.csv"))
 		var s summary
 		require.NoError(t, json.Unmarshal([]byte(r.stdout), &s))
 		require.Equal(t, "failed", s.Status)
@@ -327,13 +335,13 @@ func TestRefreshOnTheDemoCompany(t *testing.T) {
 			Failed int
 		}
 		require.NoError(t, json.Unmarshal(s.Steps[0].Result, &res))
-		require.Equal(t, 1, res.Failed)
+		require.Equal(t, 3, res.Failed)
 		var names []string
 		for _, p := range res.Pages {
 			names = append(names, p.Name)
 		}
 		// The other pages were rendered; the file that could not be read was not.
-		require.Equal(t, []string{"zz-query", "overview", "value", "retention", "segments", "watchlist", "service", "health"}, names)
+		require.Equal(t, []string{"zz-attack", "zz-query", "overview", "value", "retention", "segments", "watchlist", "service", "health"}, names)
 		page, err := os.ReadFile(filepath.Join(dir, "site", "zz-query.html"))
 		require.NoError(t, err)
 		require.Contains(t, string(page), `<div class="chart-error"`)
@@ -353,7 +361,7 @@ func TestAFailedBuildLeavesThePublishedWarehouseByteIdentical(t *testing.T) {
 		[]byte("select order_id::INTEGER as n from fct_orders\n"), 0o644))
 	r := crmwh(t, dir, "refresh")
 	require.Equal(t, 5, r.code, "build failure exit code\n%s%s", r.stdout, r.stderr)
-	require.Contains(t, r.stderr, "crmwh: build: build failed: model mart_broken (sql/marts/mart_broken.sql): Conversion Error")
+	require.Contains(t, r.stderr, "crmwh: build: build failed: model mart_broken (sql/marts/mart_broken.sql:1): Conversion Error")
 	require.Contains(t, r.stdout, "dashboards  skipped")
 	after, err := os.ReadFile(wh)
 	require.NoError(t, err)
@@ -439,7 +447,106 @@ func TestSQLPrintsFromTheWarehouseReadOnly(t *testing.T) {
 	require.Contains(t, r.stderr, "read-only")
 	r = crmwh(t, dir, "sql", "SELEC 1")
 	require.NotEqual(t, 0, r.code)
-	require.Contains(t, r.stderr, "syntax error")
+	require.Equal(t, "crmwh: syntax error at or near \"SELEC\" (line 1, column 1)\n", r.stderr)
+
+	// JSON keeps the query's column order.
+	require.Equal(t, "[\n  {\n    \"z\": 1,\n    \"a\": \"x\",\n    \"m\": null\n  }\n]\n",
+		mustRun(t, dir, "sql", "SELECT 1 AS z, 'x' AS a, NULL AS m", "--format", "json"))
+	// --out is written by crmwh, wherever the user says.
+	mustRun(t, dir, "sql", "SELECT 2 AS b, 1 AS a", "--format", "csv", "--out", "o.csv")
+	b, err := os.ReadFile(filepath.Join(dir, "o.csv"))
+	require.NoError(t, err)
+	require.Equal(t, "b,a\n2,1\n", string(b))
+
+	t.Run("the sandbox refuses every attack and changes nothing", func(t *testing.T) {
+		mustRun(t, dir, "build") // a second build makes the .prev file
+		wh := filepath.Join(dir, "data", "crmwh.duckdb")
+		prev := wh + ".prev"
+		before := fileSums(t, wh, prev)
+		for _, c := range []struct{ q, want string }{
+			{"COPY (SELECT 42) TO 'data/crmwh.duckdb'", "COPY is not a query"},
+			{"COPY (SELECT 42) TO 'data/crmwh.duckdb' (USE_TMP_FILE false)", "COPY is not a query"},
+			{"COPY (SELECT 42) TO 'data/lake/raw/x.csv'", "COPY is not a query"},
+			{"EXPORT DATABASE 'exported'", "EXPORT is not a query"},
+			{"ATTACH 'data/crmwh.duckdb.prev' AS p (READ_WRITE)", "ATTACH is not a query"},
+			{"ATTACH 'data/crmwh.duckdb.prev' AS p (READ_WRITE); DROP TABLE p.mart_kpi_monthly", "ATTACH is not a query"},
+			{"INSTALL httpfs", "INSTALL is not a query"},
+			{"LOAD httpfs", "LOAD is not a query"},
+			{"SET threads = 1", "SET is not a query"},
+			{"SET enable_external_access = true", "SET is not a query"},
+			{"PRAGMA threads = 1", "PRAGMA is not a query"},
+			{"CALL pragma_version()", "CALL is not a query"},
+			{"SELECT 1; SELECT 2", "2 statements"},
+			{"SELECT 1; DROP TABLE mart_kpi_monthly", "DROP is not a query"},
+			{"SELECT * FROM read_csv('/etc/passwd')", "Permission Error"},
+			{"SELECT * FROM read_text('/etc/passwd')", "Permission Error"},
+			{"SELECT * FROM glob('/etc/*')", "Permission Error"},
+			{"SELECT * FROM read_csv('q.sql')", "Permission Error"},
+			{"SELECT * FROM read_blob('data/crmwh.duckdb.prev')", "Permission Error"},
+			{"SELECT * FROM read_text('data/lake/../crmwh.duckdb.prev')", "Permission Error"},
+			{"SELECT * FROM query('COPY (SELECT 1) TO ''pwned.csv''')", "Expected a single SELECT"},
+		} {
+			r := crmwh(t, dir, "sql", c.q)
+			require.Equal(t, 1, r.code, "%s: %s", c.q, r.stdout)
+			require.Contains(t, r.stderr, c.want, c.q)
+			if c.want != "Expected a single SELECT" {
+				require.Contains(t, r.stderr, "crmwh: not allowed in read-only SQL: ", c.q)
+				require.Equal(t, 1, strings.Count(r.stderr, "\n"), "one line: %s", r.stderr)
+			}
+		}
+		require.Equal(t, before, fileSums(t, wh, prev), "the published warehouse and .prev are unchanged")
+		require.NoDirExists(t, filepath.Join(dir, "exported"))
+		require.NoFileExists(t, filepath.Join(dir, "data", "lake", "raw", "x.csv"))
+		require.NoFileExists(t, filepath.Join(dir, "pwned.csv"))
+		out := mustRun(t, dir, "build", "--rollback")
+		require.Contains(t, out, "restored the previous warehouse")
+		mustRun(t, dir, "sql", "SELECT count(*) FROM mart_kpi_monthly")
+
+		// What it may read: the warehouse, and the lake's files.
+		lakeFile := filepath.Join(dir, "data", "lake", "_manifest", "billing", "orders.json")
+		out = mustRun(t, dir, "sql", "SELECT json_extract_string(content, '$.stream') AS s FROM read_text('"+lakeFile+"')")
+		require.Contains(t, out, "orders")
+	})
+
+	t.Run("sql --lake reads what was extracted since the last build", func(t *testing.T) {
+		count := "SELECT count(*) AS n FROM raw.billing_orders"
+		inWarehouse := mustRun(t, dir, "sql", count, "--format", "csv")
+		require.Equal(t, inWarehouse, mustRun(t, dir, "sql", "--lake", count, "--format", "csv"))
+		// A new export with one order arrives and is extracted.
+		files, err := filepath.Glob(filepath.Join(dir, "data", "demo", "billing", "orders", "orders_*.csv"))
+		require.NoError(t, err)
+		lines := strings.SplitN(string(must(os.ReadFile(files[0]))), "\n", 3)
+		fields := strings.Split(lines[1], ",")
+		fields[0] = "SO-LATE-1"
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "data", "demo", "billing", "orders", "orders_29991231.csv"),
+			[]byte(lines[0]+"\n"+strings.Join(fields, ",")+"\n"), 0o644))
+		mustRun(t, dir, "extract")
+		require.Equal(t, inWarehouse, mustRun(t, dir, "sql", count, "--format", "csv"), "not built yet")
+		var before, after int
+		fmt.Sscanf(strings.TrimPrefix(inWarehouse, "n\n"), "%d", &before)
+		fmt.Sscanf(strings.TrimPrefix(mustRun(t, dir, "sql", "--lake", count, "--format", "csv"), "n\n"), "%d", &after)
+		require.Equal(t, before+1, after)
+		require.Equal(t, "order_id\nSO-LATE-1\n", mustRun(t, dir, "sql", "--lake", "SELECT order_id FROM raw.billing_orders WHERE order_id LIKE 'SO-LATE%'", "--format", "csv"))
+	})
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
+
+// fileSums returns the SHA-256 of each file.
+func fileSums(t *testing.T, paths ...string) []string {
+	t.Helper()
+	var out []string
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		require.NoError(t, err)
+		out = append(out, fmt.Sprintf("%x", sha256.Sum256(b)))
+	}
+	return out
 }
 
 // ---- the independent computation, straight from the demo's files ----

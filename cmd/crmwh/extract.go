@@ -24,7 +24,8 @@ with no new data adds nothing, and a killed run loses and doubles nothing.
 old ones when the reload completes. With --wait, a run that finds another
 extract or refresh under way waits for it (up to the time given) instead
 of exiting. Exit codes: 0 ok, 2 bad command line or configuration, 3
-another process is writing the lake, 4 a stream failed.`,
+another process is writing the lake (the message names it), 4 a stream
+failed, 8 the lake folder is not writable.`,
 		Example: `  crmwh extract
   crmwh extract billing.orders --json
   crmwh extract --full crm.customers`,

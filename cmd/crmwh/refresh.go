@@ -31,7 +31,8 @@ and failure notification, for outside schedulers (cron, Kubernetes).
 
 Exit codes: 0 ok, 1 anything else, 2 configuration error, 3 another refresh
 holds the project lock, 4 a source failed, 5 the build or a data test
-failed, 6 the dashboards failed, 7 stopped by SIGTERM or SIGINT.`,
+failed, 6 the dashboards failed, 7 stopped by SIGTERM or SIGINT, 8 the
+lake folder is not writable.`,
 		Example: `  crmwh refresh
   crmwh refresh --json > run.json
   crmwh refresh --wait 10m --schedule nightly`,

@@ -30,6 +30,7 @@ const (
 	exitBuild      = 5 // a model or an error-level data test failed
 	exitDashboards = 6 // rendering the dashboards failed
 	exitInterrupt  = 7 // stopped by SIGTERM or SIGINT before it finished
+	exitLakeWrite  = 8 // the lake folder cannot be written (read-only file system, permissions)
 )
 
 // globals are the flags every verb takes.
@@ -108,6 +109,8 @@ func exitCode(err error) int {
 		return exitLockHeld
 	case errors.Is(err, refresh.ErrInterrupted):
 		return exitInterrupt
+	case errors.Is(err, lake.ErrNotWritable):
+		return exitLakeWrite
 	case strings.HasPrefix(err.Error(), "unknown command"), strings.HasPrefix(err.Error(), "unknown flag"),
 		strings.Contains(err.Error(), "arg(s)"):
 		return exitConfig

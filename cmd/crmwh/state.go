@@ -76,18 +76,31 @@ The same as crmwh extract --full STREAM, but without extracting now.`,
 			if err != nil {
 				return err
 			}
-			names, err := extract.RequestReloads(l, p.Config.Sources, args, "crmwh state reset", cancel)
+			by := "crmwh state reset"
+			if cancel {
+				by += " --cancel"
+			}
+			changes, err := extract.RequestReloads(l, p.Config.Sources, args, by, cancel)
 			if err != nil {
 				return err
 			}
 			if g.json {
-				return json.NewEncoder(g.out).Encode(map[string]any{"streams": names, "cancelled": cancel})
+				names := make([]string, len(changes))
+				for i, c := range changes {
+					names[i] = c.Name
+				}
+				return json.NewEncoder(g.out).Encode(map[string]any{"streams": names, "cancel": cancel, "changes": changes})
 			}
-			for _, n := range names {
-				if cancel {
-					fmt.Fprintf(g.out, "%s: no reload pending; the stream stays as it is\n", n)
-				} else {
-					fmt.Fprintf(g.out, "%s: the next extract reloads it from scratch (its current rows stay until the reload completes)\n", n)
+			for _, c := range changes {
+				switch {
+				case c.Cancelled != nil:
+					r := c.Cancelled
+					fmt.Fprintf(g.out, "%s: cancelled the full reload asked for by %s %s ago (%s rows loaded so far, discarded); the stream stays as it is\n",
+						c.Name, r.RequestedBy, ago(time.Since(r.RequestedAt)), thousands(r.Rows))
+				case cancel:
+					fmt.Fprintf(g.out, "%s: no reload pending; the stream stays as it is\n", c.Name)
+				default:
+					fmt.Fprintf(g.out, "%s: the next extract reloads it from scratch (its current rows stay until the reload completes)\n", c.Name)
 				}
 			}
 			return nil

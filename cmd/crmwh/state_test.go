@@ -3,6 +3,8 @@ package main_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -51,6 +53,33 @@ func TestStateShowResetAndFullReload(t *testing.T) {
 	require.Contains(t, table, "crm.customers")
 	require.Contains(t, table, "updated_at "+cust.Watermark.Value)
 
+	t.Run("before any build, crmwh sql reads the lake's raw views, in the sandbox", func(t *testing.T) {
+		r := crmwh(t, dir, "sql", "SELECT count(*) AS n FROM raw.crm_customers", "--format", "csv")
+		require.Equal(t, 0, r.code, r.stderr)
+		require.Equal(t, fmt.Sprintf("n\n%d\n", cust.Rows), r.stdout)
+		require.Equal(t, "no warehouse is published yet: reading the lake's raw.* views (crmwh build makes the models)\n", r.stderr)
+		require.Equal(t, r.stdout, mustRun(t, dir, "sql", "--lake", "SELECT count(*) AS n FROM raw.crm_customers", "--format", "csv"))
+		r = crmwh(t, dir, "sql", "COPY (SELECT 1) TO 'data/lake/x.csv'")
+		require.Equal(t, 1, r.code)
+		require.Contains(t, r.stderr, "crmwh: not allowed in read-only SQL: COPY is not a query")
+		r = crmwh(t, dir, "sql", "SELECT * FROM read_csv('/etc/passwd')")
+		require.Equal(t, 1, r.code)
+		require.Contains(t, r.stderr, "Permission Error")
+		require.Contains(t, r.stderr, "(this SQL may read only the database and "+filepath.Join(dir, "data", "lake")+")")
+		r = crmwh(t, dir, "sql", "--failed-build", "SELECT 1")
+		require.Equal(t, 1, r.code)
+		require.Contains(t, r.stderr, "no failed build is kept")
+	})
+
+	t.Run("reset --cancel says what it cancelled", func(t *testing.T) {
+		mustRun(t, dir, "state", "reset", "crm.tickets")
+		out := mustRun(t, dir, "state", "reset", "--cancel", "crm.tickets", "crm.campaigns")
+		require.Regexp(t, `^crm.tickets: cancelled the full reload asked for by crmwh state reset \d+s ago \(0 rows loaded so far, discarded\); the stream stays as it is\n`+
+			`crm.campaigns: no reload pending; the stream stays as it is\n$`, out)
+		show()
+		require.Nil(t, states[byName["crm.tickets"]].Reload)
+	})
+
 	t.Run("reset asks for a reload that the next extract does; rows are not doubled", func(t *testing.T) {
 		out := mustRun(t, dir, "state", "reset", "crm.customers")
 		require.Contains(t, out, "crm.customers: the next extract reloads it from scratch")
@@ -98,13 +127,15 @@ func TestStateShowResetAndFullReload(t *testing.T) {
 	t.Run("a second writer exits 3 and changes nothing", func(t *testing.T) {
 		l, err := lake.Open(filepath.Join(dir, "data", "lake"))
 		require.NoError(t, err)
-		unlock, err := l.Lock()
+		unlock, err := l.Lock("a test")
 		require.NoError(t, err)
 		defer unlock()
 		for _, args := range [][]string{{"extract"}, {"extract", "--full", "crm.customers"}, {"state", "reset", "crm"}, {"refresh"}} {
 			r := crmwh(t, dir, args...)
 			require.Equal(t, 3, r.code, "%v: %s", args, r.stderr)
 			require.Contains(t, r.stderr, "another crmwh process is writing to the lake")
+			require.Contains(t, r.stderr, fmt.Sprintf("is held by pid %d", os.Getpid()), "names the holder")
+			require.Contains(t, r.stderr, "(a test) since ")
 		}
 		show()
 		require.Nil(t, states[byName["crm.customers"]].Reload, "nothing was asked for")
@@ -116,7 +147,7 @@ func TestStateShowResetAndFullReload(t *testing.T) {
 		require.NoError(t, err)
 		l, err := lake.Open(filepath.Join(dir, "data", "lake"))
 		require.NoError(t, err)
-		unlockLake, err := l.Lock()
+		unlockLake, err := l.Lock("a test")
 		require.NoError(t, err)
 		unlock := func() {
 			unlockLake()

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -43,14 +44,15 @@ func isTerminal(w io.Writer) bool {
 }
 
 // logger returns the slog logger for this run: quiet text on a terminal
-// (warnings and errors), JSON lines at info level otherwise.
+// (warnings and errors, except those the progress lines already show),
+// JSON lines otherwise (warnings and errors; info with -v).
 func (u *ui) logger(verbose bool) *slog.Logger {
 	if u.tty {
 		lvl := slog.LevelWarn
 		if verbose {
 			lvl = slog.LevelInfo
 		}
-		return slog.New(slog.NewTextHandler(u.errw, &slog.HandlerOptions{Level: lvl}))
+		return slog.New(shownOnce{slog.NewTextHandler(u.errw, &slog.HandlerOptions{Level: lvl})})
 	}
 	lvl := slog.LevelWarn
 	if verbose {
@@ -58,6 +60,24 @@ func (u *ui) logger(verbose bool) *slog.Logger {
 	}
 	return slog.New(slog.NewJSONHandler(u.errw, &slog.HandlerOptions{Level: lvl}))
 }
+
+// shownByProgress are log messages whose news a progress line on the
+// terminal already gives (a failed stream or model, a data test that did
+// not pass): on a terminal they are not logged as well.
+var shownByProgress = map[string]bool{"stream failed": true, "model failed": true, "data test did not pass": true}
+
+// shownOnce is a slog handler that leaves out shownByProgress messages.
+type shownOnce struct{ slog.Handler }
+
+func (h shownOnce) Handle(ctx context.Context, r slog.Record) error {
+	if shownByProgress[r.Message] {
+		return nil
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+func (h shownOnce) WithAttrs(as []slog.Attr) slog.Handler { return shownOnce{h.Handler.WithAttrs(as)} }
+func (h shownOnce) WithGroup(n string) slog.Handler       { return shownOnce{h.Handler.WithGroup(n)} }
 
 // line prints a permanent progress line (terminal only).
 func (u *ui) line(format string, args ...any) {
@@ -159,11 +179,31 @@ func (u *ui) testProgress(t build.TestResult) {
 		return
 	}
 	mark := map[string]string{"warn": "!", "fail": "✗", "error": "✗"}[t.Status]
-	detail := fmt.Sprintf("%d failing rows", t.Failures)
-	if t.Error != "" {
-		detail = t.Error
+	for _, l := range testLines(t) {
+		if strings.HasPrefix(l, "test ") {
+			u.line("  %s %s", mark, l)
+		} else {
+			u.line("      %s", l)
+		}
 	}
-	u.line("  %s test %s (%s): %s", mark, t.Name, t.Where, detail)
+}
+
+// testLines describe a data test that did not pass: a line naming it, and
+// up to build.SampleRows of its failing rows as a table.
+func testLines(t build.TestResult) []string {
+	if t.Error != "" {
+		return []string{fmt.Sprintf("test %s (%s): %s", t.Name, t.Where, t.Error)}
+	}
+	head := fmt.Sprintf("test %s (%s): %s", t.Name, t.Where, t.FailingRows())
+	if t.SampleText == "" {
+		return []string{head}
+	}
+	if t.Failures > build.SampleRows {
+		head += fmt.Sprintf("; the first %d:", build.SampleRows)
+	} else {
+		head += ":"
+	}
+	return append([]string{head}, strings.Split(strings.TrimRight(t.SampleText, "\n"), "\n")...)
 }
 
 // stepHeader announces a step.
@@ -197,6 +237,39 @@ func (u *ui) summary(s refresh.Summary) {
 			}
 		}
 	}
+	if u.tty {
+		return // the progress lines showed the tests that did not pass
+	}
+	for _, t := range failingTests(s) {
+		for i, l := range testLines(t) {
+			if i == 0 {
+				fmt.Fprintf(u.out, "  %s\n", l)
+			} else {
+				fmt.Fprintf(u.out, "      %s\n", l)
+			}
+		}
+	}
+}
+
+// failingTests are the data tests of a run's build or test step that did
+// not pass.
+func failingTests(s refresh.Summary) []build.TestResult {
+	var out []build.TestResult
+	for _, st := range s.Steps {
+		var tests []build.TestResult
+		switch r := st.Result.(type) {
+		case build.Result:
+			tests = r.Tests
+		case []build.TestResult:
+			tests = r
+		}
+		for _, t := range tests {
+			if t.Status != "pass" {
+				out = append(out, t)
+			}
+		}
+	}
+	return out
 }
 
 func rate(n int64, d time.Duration) int64 {

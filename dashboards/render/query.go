@@ -10,6 +10,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"crmwh/warehouse/duckdb"
+	"crmwh/warehouse/query"
 )
 
 // cellKind is what a query value is, after the driver's types are
@@ -62,11 +65,15 @@ func (r *result) column(name string) (int, error) {
 	return 0, fmt.Errorf("column %q is not in the query's result (columns: %s)", name, strings.Join(r.columns, ", "))
 }
 
-// runQuery runs q and reads all its rows.
+// runQuery runs q, which must be one SELECT statement (it is SQL the user
+// wrote: see duckdb.Sandbox), and reads all its rows.
 func runQuery(ctx context.Context, db *sql.DB, q string) (*result, error) {
+	if err := duckdb.CheckQuery(ctx, db, q); err != nil {
+		return nil, err
+	}
 	rows, err := db.QueryContext(ctx, q)
 	if err != nil {
-		return nil, err
+		return nil, query.Explain(err, nil)
 	}
 	defer rows.Close()
 	cols, err := rows.ColumnTypes()

@@ -27,6 +27,9 @@ type Options struct {
 	// Full reloads the selected streams from scratch: the reload's rows
 	// replace the stream's when it completes (see lake.Reload).
 	Full bool
+	// Readers says which retired lake files warehouses still read (see
+	// lake.Readers); nil means none do.
+	Readers lake.Readers
 	// Progress, if set, is called about twice a second and once at the end
 	// with every stream's counters.
 	Progress func([]StreamResult)
@@ -98,18 +101,26 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	}
 	start := time.Now()
 	res := Result{RunID: o.RunID}
-	unlock, err := o.Lake.Lock()
+	unlock, err := o.Lake.Lock("extract, run " + o.RunID)
 	if err != nil {
 		return res, err
 	}
 	defer unlock()
-	n, err := o.Lake.Recover()
+	rec, err := o.Lake.Recover(o.Readers)
 	if err != nil {
 		return res, err
 	}
-	res.Recovered = n
-	if n > 0 {
-		log.Warn("removed files left by an interrupted run", "files", n)
+	res.Recovered = rec.Removed
+	if rec.Removed > 0 {
+		log.Warn("removed files left by an interrupted run", "files", rec.Removed)
+	}
+	if rec.Deleted > 0 {
+		log.Info("deleted replaced lake files that no warehouse reads", "files", rec.Deleted)
+	}
+	if rec.KeptAll != nil {
+		log.Info("kept every replaced lake file", "files", rec.Kept, "reason", rec.KeptAll.Error())
+	} else if rec.Kept > 0 {
+		log.Info("kept replaced lake files that a warehouse still reads", "files", rec.Kept)
 	}
 
 	var jobs []*job

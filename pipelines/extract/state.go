@@ -96,12 +96,20 @@ func States(l *lake.Lake, sources []pipelines.SourceConfig, only []string) ([]St
 	return out, nil
 }
 
+// ReloadChange is what RequestReloads did to one stream.
+type ReloadChange struct {
+	Name string `json:"stream"`
+	// Cancelled is the reload that --cancel dropped (nil when none was
+	// pending); its rows so far are discarded.
+	Cancelled *ReloadState `json:"cancelled,omitempty"`
+}
+
 // RequestReloads asks for a full reload of each selected stream (at least
 // one must be named), holding the lake's lock; the next extract of each
 // stream reloads it from scratch, and its rows replace the stream's only
 // when the reload completes. With cancel it drops requested or half-done
-// reloads instead. It returns the streams' names.
-func RequestReloads(l *lake.Lake, sources []pipelines.SourceConfig, only []string, by string, cancel bool) ([]string, error) {
+// reloads instead, and says which it dropped.
+func RequestReloads(l *lake.Lake, sources []pipelines.SourceConfig, only []string, by string, cancel bool) ([]ReloadChange, error) {
 	if len(only) == 0 {
 		return nil, fmt.Errorf("%w: name the streams to reset (SOURCE or SOURCE.STREAM); nothing is reset by default", ErrNoStream)
 	}
@@ -109,22 +117,27 @@ func RequestReloads(l *lake.Lake, sources []pipelines.SourceConfig, only []strin
 	if err != nil {
 		return nil, err
 	}
-	unlock, err := l.Lock()
+	unlock, err := l.Lock(by)
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
-	var names []string
+	var out []ReloadChange
 	for _, s := range states {
+		c := ReloadChange{Name: s.Name()}
 		if cancel {
-			err = l.CancelReload(s.Source, s.Stream)
+			var r *lake.Reload
+			r, err = l.CancelReload(s.Source, s.Stream)
+			if r != nil {
+				c.Cancelled = &ReloadState{RequestedBy: r.RequestedBy, RequestedAt: r.RequestedAt, Rows: r.Rows()}
+			}
 		} else {
 			err = l.RequestReload(s.Source, s.Stream, by)
 		}
 		if err != nil {
-			return names, err
+			return out, err
 		}
-		names = append(names, s.Name())
+		out = append(out, c)
 	}
-	return names, nil
+	return out, nil
 }

@@ -157,9 +157,10 @@ type StreamManifest struct {
 	Schemas map[string]pipelines.Schema `json:"schemas"`
 	// Reload is the full reload under way, if any.
 	Reload *Reload `json:"reload,omitempty"`
-	// Retired are parts replaced by a reload or a newer snapshot; the next
-	// run deletes them (not this one, so a warehouse built before still
-	// reads its files until the next build).
+	// Retired are parts replaced by a reload or a newer snapshot. A later
+	// run deletes them once no warehouse reads them any more (see
+	// Recover): not the published one, not its previous version, not a
+	// failed build kept for inspection.
 	Retired   []Part     `json:"retired,omitempty"`
 	LastRun   *RunRecord `json:"last_run,omitempty"`
 	UpdatedAt time.Time  `json:"updated_at"`
@@ -184,12 +185,13 @@ func Open(dir string) (*Lake, error) {
 	if err != nil {
 		return nil, err
 	}
+	l := &Lake{Dir: abs, streams: map[string]*streamState{}}
 	for _, sub := range []string{"raw", "quarantine", "_manifest"} {
 		if err := os.MkdirAll(filepath.Join(abs, sub), 0o755); err != nil {
-			return nil, fmt.Errorf("creating lake folder: %w", err)
+			return nil, l.writeError(fmt.Errorf("creating lake folder: %w", err))
 		}
 	}
-	return &Lake{Dir: abs, streams: map[string]*streamState{}}, nil
+	return l, nil
 }
 
 func (l *Lake) manifestPath(source, stream string) string {
@@ -249,15 +251,19 @@ func (l *Lake) RequestReload(source, stream, by string) error {
 }
 
 // CancelReload drops a requested or half-done reload; the live generation
-// stays as it is.
-func (l *Lake) CancelReload(source, stream string) error {
-	return l.update(source, stream, func(m *StreamManifest) error {
+// stays as it is. It returns the reload it dropped (its parts are retired),
+// or nil when none was pending.
+func (l *Lake) CancelReload(source, stream string) (*Reload, error) {
+	var dropped *Reload
+	err := l.update(source, stream, func(m *StreamManifest) error {
 		if m.Reload != nil {
+			dropped = m.Reload
 			m.Retired = append(m.Retired, m.Reload.allParts()...)
 		}
 		m.Reload = nil
 		return nil
 	})
+	return dropped, err
 }
 
 func (l *Lake) stream(source, stream string) (*streamState, error) {
@@ -393,15 +399,46 @@ func SyncDir(dir string) error {
 	return d.Sync()
 }
 
+// Readers tells which committed lake files are still read from outside
+// the lake: the raw views of the published warehouse, of its previous
+// version and of a failed build kept for inspection name part files by
+// path. It returns their paths relative to the lake folder; an error means
+// it cannot tell (a build is under way, a warehouse does not say), and then
+// every retired part is kept.
+type Readers func() (map[string]bool, error)
+
+// Recovery is what Recover did.
+type Recovery struct {
+	// Removed counts files left by killed runs that were removed.
+	Removed int
+	// Deleted counts retired parts deleted because no one reads them.
+	Deleted int
+	// Kept counts retired parts kept because something still reads them.
+	Kept int
+	// KeptAll is why every retired part was kept (readers could not tell),
+	// or nil.
+	KeptAll error
+}
+
 // Recover removes what a killed run left behind: temporary files, and part
 // files that no manifest lists (renamed into place but never committed);
-// and the parts that earlier runs retired. Call it before a run starts,
+// and the parts that earlier runs retired (replaced by a full reload or a
+// newer snapshot) which readers say no one reads any more. A nil readers
+// means nothing outside the lake reads it. Call it before a run starts,
 // holding the lock.
-func (l *Lake) Recover() (removed int, err error) {
-	listed := map[string]bool{}
+func (l *Lake) Recover(readers Readers) (Recovery, error) {
+	var rec Recovery
+	var read map[string]bool
+	if readers != nil {
+		var err error
+		if read, err = readers(); err != nil {
+			rec.KeptAll = err
+		}
+	}
+	listed, retired := map[string]bool{}, map[string]bool{}
 	ms, err := l.Manifests()
 	if err != nil {
-		return 0, err
+		return rec, err
 	}
 	for _, m := range ms {
 		for _, p := range m.allParts() {
@@ -412,12 +449,22 @@ func (l *Lake) Recover() (removed int, err error) {
 				listed[p.Path] = true
 			}
 		}
-		if len(m.Retired) > 0 {
+		var still []Part
+		for _, p := range m.Retired {
+			if rec.KeptAll != nil || read[p.Path] {
+				still = append(still, p)
+				listed[p.Path] = true
+			} else {
+				retired[p.Path] = true
+			}
+		}
+		rec.Kept += len(still)
+		if len(still) < len(m.Retired) {
 			if err := l.update(m.Source, m.Stream, func(m *StreamManifest) error {
-				m.Retired = nil
+				m.Retired = still
 				return nil
 			}); err != nil {
-				return removed, err
+				return rec, err
 			}
 		}
 	}
@@ -438,44 +485,129 @@ func (l *Lake) Recover() (removed int, err error) {
 				if err := os.Remove(path); err != nil {
 					return err
 				}
-				removed++
+				if retired[rel] {
+					rec.Deleted++
+				} else {
+					rec.Removed++
+				}
 			}
 			return nil
 		})
 		if err != nil {
-			return removed, fmt.Errorf("recovering lake: %w", err)
+			return rec, fmt.Errorf("recovering lake: %w", err)
 		}
 	}
-	return removed, nil
+	return rec, nil
 }
 
 // ErrLocked means another process is extracting into, or resetting, the
 // lake.
 var ErrLocked = errors.New("another crmwh process is writing to the lake")
 
+// ErrNotWritable means the lake folder cannot be written (read-only file
+// system, or permissions): nothing can be extracted into it.
+var ErrNotWritable = errors.New("the lake folder is not writable")
+
+// Holder is who holds the lake's lock, as written into the lock file.
+type Holder struct {
+	PID   int       `json:"pid"`
+	Host  string    `json:"host,omitempty"`
+	By    string    `json:"by"`
+	Since time.Time `json:"since"`
+}
+
+// String describes the holder for messages.
+func (h Holder) String() string {
+	s := fmt.Sprintf("pid %d", h.PID)
+	if h.Host != "" {
+		s += " on " + h.Host
+	}
+	if h.By != "" {
+		s += " (" + h.By + ")"
+	}
+	if !h.Since.IsZero() {
+		s += " since " + h.Since.Local().Format("2006-01-02 15:04:05 MST")
+	}
+	return s
+}
+
 // Lock takes the lake's writer lock (an flock on _manifest/.lock) for the
-// life of a run; a second writer gets ErrLocked at once instead of
-// interleaving manifest updates. The lock goes with the process, so a
-// killed run never leaves it held. Taking it also drops the cached
-// manifests, which another process may have changed.
-func (l *Lake) Lock() (unlock func(), err error) {
+// life of a run; a second writer gets ErrLocked at once, naming the holder,
+// instead of interleaving manifest updates. by says what holds it (such as
+// "extract, run 20261123T101500Z-3fa2"). The lock goes with the process,
+// so a killed run never leaves it held. Taking it also drops the cached
+// manifests, which another process may have changed. A lake that cannot be
+// written gives ErrNotWritable, naming the folder.
+func (l *Lake) Lock(by string) (unlock func(), err error) {
+	if err := l.checkWritable(); err != nil {
+		return nil, err
+	}
 	path := filepath.Join(l.Dir, "_manifest", ".lock")
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
 	if err != nil {
-		return nil, fmt.Errorf("opening the lake lock: %w", err)
+		return nil, l.writeError(fmt.Errorf("opening the lake lock: %w", err))
 	}
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		f.Close()
 		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, fmt.Errorf("%w (%s is locked); try again when it has finished", ErrLocked, l.Dir)
+			who := "another process"
+			if h := readHolder(path); h != nil {
+				who = h.String()
+			}
+			return nil, fmt.Errorf("%w %s (its lock %s is held by %s); try again when it has finished", ErrLocked, l.Dir, path, who)
 		}
 		return nil, fmt.Errorf("locking the lake: %w", err)
+	}
+	host, _ := os.Hostname()
+	b, _ := json.Marshal(Holder{PID: os.Getpid(), Host: host, By: by, Since: time.Now()})
+	if err := f.Truncate(0); err == nil {
+		_, _ = f.WriteAt(append(b, '\n'), 0)
 	}
 	l.mu.Lock()
 	l.streams = map[string]*streamState{}
 	l.mu.Unlock()
 	return func() {
+		// Clear the holder first, so that no one is blamed for a lock
+		// that is free.
+		_ = f.Truncate(0)
 		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
 		f.Close()
 	}, nil
+}
+
+func readHolder(path string) *Holder {
+	b, err := os.ReadFile(path)
+	if err != nil || len(b) == 0 {
+		return nil
+	}
+	var h Holder
+	if json.Unmarshal(b, &h) != nil || h.PID == 0 {
+		return nil
+	}
+	return &h
+}
+
+// checkWritable makes sure a file can be created in each of the lake's
+// folders, so that a read-only lake fails at once, naming the folder,
+// instead of failing every stream.
+func (l *Lake) checkWritable() error {
+	for _, sub := range []string{"_manifest", "raw", "quarantine"} {
+		dir := filepath.Join(l.Dir, sub)
+		f, err := os.CreateTemp(dir, ".write-check-*.tmp")
+		if err != nil {
+			return l.writeError(err)
+		}
+		f.Close()
+		os.Remove(f.Name())
+	}
+	return nil
+}
+
+// writeError wraps an error of writing into the lake in ErrNotWritable when
+// it comes from permissions or a read-only file system.
+func (l *Lake) writeError(err error) error {
+	if errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EROFS) {
+		return fmt.Errorf("%w: %s: %v (make it writable for the user running crmwh, or set paths.lake in crmwh.yaml)", ErrNotWritable, l.Dir, err)
+	}
+	return err
 }

@@ -105,9 +105,9 @@ func TestRecoverRemovesUncommittedFiles(t *testing.T) {
 
 	l2, err := lake.Open(dir)
 	require.NoError(t, err)
-	n, err := l2.Recover()
+	rec, err := l2.Recover(nil)
 	require.NoError(t, err)
-	require.Equal(t, 2, n)
+	require.Equal(t, 2, rec.Removed)
 	require.Equal(t, committed, files(t, filepath.Join(dir, "raw")))
 }
 

@@ -68,6 +68,9 @@ type Doc struct {
 	File     string
 	lines    map[string]int
 	Problems Problems
+	// Syntax is set when the file is not YAML at all: nothing was decoded,
+	// and the syntax error is the only problem worth reporting.
+	Syntax bool
 }
 
 // Line returns the line of the key path, or of its nearest parent that has one.
@@ -93,8 +96,12 @@ func (d *Doc) Addf(path, format string, args ...any) {
 // drops those on lines that already have a decoding problem: a value that
 // could not be decoded is left at its zero value, and saying so twice would
 // only confuse. It also gives decoding problems without a key path the path
-// of the key on their line.
+// of the key on their line. A file with a syntax error is not validated:
+// every value would be missing, and the syntax error is reported alone.
 func (d *Doc) ValidateAfterDecode(validate func()) {
+	if d.Syntax {
+		return
+	}
 	decoded := len(d.Problems)
 	badLines := map[int]bool{}
 	for i, p := range d.Problems {
@@ -139,6 +146,7 @@ func Decode(file string, data []byte, out any) *Doc {
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
 		d.Problems = append(d.Problems, yamlProblem(file, err)...)
+		d.Syntax = true
 		return d
 	}
 	if root.Kind == 0 { // empty file

@@ -122,7 +122,8 @@ CREATE TABLE IF NOT EXISTS runs (
 	rows_extracted INTEGER NOT NULL DEFAULT 0,
 	error         TEXT NOT NULL DEFAULT '',
 	pid           INTEGER NOT NULL DEFAULT 0,
-	host          TEXT NOT NULL DEFAULT ''
+	host          TEXT NOT NULL DEFAULT '',
+	heartbeat_at  INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS runs_by_schedule ON runs (schedule, started_at);
 CREATE INDEX IF NOT EXISTS runs_by_start ON runs (started_at);
@@ -187,6 +188,16 @@ func initialize(db *sql.DB) error {
 	if _, err := tx.Exec(schema); err != nil {
 		return err
 	}
+	// Histories written before runs had a heartbeat get the column.
+	var n int
+	if err := tx.QueryRow("SELECT count(*) FROM pragma_table_info('runs') WHERE name = 'heartbeat_at'").Scan(&n); err != nil {
+		return err
+	}
+	if n == 0 {
+		if _, err := tx.Exec("ALTER TABLE runs ADD COLUMN heartbeat_at INTEGER NOT NULL DEFAULT 0"); err != nil {
+			return err
+		}
+	}
 	return tx.Commit()
 }
 
@@ -243,11 +254,11 @@ func (s *Store) Save(ctx context.Context, r Run) error {
 	}
 	defer tx.Rollback()
 	_, err = tx.ExecContext(ctx, `INSERT OR REPLACE INTO runs (run_id, schedule, command, trigger, attempt, max_attempts,
-		scheduled_at, started_at, finished_at, status, steps, rows_extracted, error, pid, host)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		scheduled_at, started_at, finished_at, status, steps, rows_extracted, error, pid, host, heartbeat_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		r.RunID, r.Schedule, r.Command, r.Trigger, max(r.Attempt, 1), max(r.MaxAttempts, 1),
 		nanos(r.ScheduledAt), nanos(r.StartedAt), nanos(r.FinishedAt), r.Status, string(steps), r.RowsExtracted,
-		r.Error, r.PID, r.Host)
+		r.Error, r.PID, r.Host, nanos(r.StartedAt))
 	if err != nil {
 		return fmt.Errorf("saving run %s: %w", r.RunID, err)
 	}
@@ -368,13 +379,26 @@ func (s *Store) LastSuccess(ctx context.Context) (map[string]time.Time, error) {
 	return out, rows.Err()
 }
 
+// Heartbeat records that a running run is still alive at at. A run whose
+// process dies is recorded by MarkAbandoned as ending at its last
+// heartbeat.
+func (s *Store) Heartbeat(ctx context.Context, runID string, at time.Time) error {
+	_, err := s.db.ExecContext(ctx, "UPDATE runs SET heartbeat_at = ? WHERE run_id = ? AND status = 'running'", nanos(at), runID)
+	if err != nil {
+		return fmt.Errorf("recording run %s's heartbeat: %w", runID, err)
+	}
+	return nil
+}
+
 // MarkAbandoned records runs still marked running as interrupted: their
-// process ended without finishing them. Call it only while holding the
-// project lock, when no run can be running.
+// process ended without finishing them. Each ends at its last heartbeat,
+// the last moment it was known to be running (not now, when the next run
+// finds it). Call it only while holding the project lock, when no run can
+// be running.
 func (s *Store) MarkAbandoned(ctx context.Context) (int, error) {
-	res, err := s.db.ExecContext(ctx, `UPDATE runs SET status = 'interrupted', finished_at = ?,
+	res, err := s.db.ExecContext(ctx, `UPDATE runs SET status = 'interrupted', finished_at = max(started_at, heartbeat_at),
 		error = 'the process (pid ' || pid || ') ended without finishing the run'
-		WHERE status = 'running'`, time.Now().UnixNano())
+		WHERE status = 'running'`)
 	if err != nil {
 		return 0, fmt.Errorf("marking abandoned runs: %w", err)
 	}

@@ -2,8 +2,10 @@ package history_test
 
 import (
 	"context"
+	"database/sql"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
@@ -166,4 +168,56 @@ func ids(runs []history.Run) []string {
 		out = append(out, r.RunID)
 	}
 	return out
+}
+
+// TestAKilledRunEndsAtItsLastHeartbeat: a run whose process was killed
+// 4.99 s after it started is recorded, when the next run finds it, as
+// lasting 4.99 s, not until the next run came.
+func TestAKilledRunEndsAtItsLastHeartbeat(t *testing.T) {
+	s, err := history.Open(t.TempDir(), 0)
+	require.NoError(t, err)
+	defer s.Close()
+	start := time.Now().Add(-time.Minute).UTC()
+	require.NoError(t, s.Save(ctx, run("killed", "", history.TriggerManual, history.StatusRunning, start)))
+	require.NoError(t, s.Save(ctx, run("early", "", history.TriggerManual, history.StatusRunning, start.Add(time.Second))))
+	require.NoError(t, s.Heartbeat(ctx, "killed", start.Add(4990*time.Millisecond)))
+	n, err := s.MarkAbandoned(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 2, n)
+	got, err := s.Get(ctx, "killed")
+	require.NoError(t, err)
+	require.Equal(t, history.StatusInterrupted, got.Status)
+	require.Equal(t, 4990*time.Millisecond, got.Duration())
+	got, err = s.Get(ctx, "early")
+	require.NoError(t, err)
+	require.Zero(t, got.Duration(), "killed before its first heartbeat: it ends where it started")
+
+	// A heartbeat never touches a run that has finished.
+	require.NoError(t, s.Heartbeat(ctx, "killed", start.Add(time.Hour)))
+	got, err = s.Get(ctx, "killed")
+	require.NoError(t, err)
+	require.Equal(t, 4990*time.Millisecond, got.Duration())
+}
+
+func TestAHistoryFromBeforeHeartbeatsIsUpgraded(t *testing.T) {
+	dir := t.TempDir()
+	old, err := sql.Open("sqlite", filepath.Join(dir, history.File))
+	require.NoError(t, err)
+	_, err = old.Exec(`CREATE TABLE runs (run_id TEXT PRIMARY KEY, schedule TEXT NOT NULL DEFAULT '', command TEXT NOT NULL,
+		trigger TEXT NOT NULL, attempt INTEGER NOT NULL DEFAULT 1, max_attempts INTEGER NOT NULL DEFAULT 1,
+		scheduled_at INTEGER NOT NULL DEFAULT 0, started_at INTEGER NOT NULL, finished_at INTEGER NOT NULL DEFAULT 0,
+		status TEXT NOT NULL, steps TEXT NOT NULL DEFAULT '[]', rows_extracted INTEGER NOT NULL DEFAULT 0,
+		error TEXT NOT NULL DEFAULT '', pid INTEGER NOT NULL DEFAULT 0, host TEXT NOT NULL DEFAULT '');
+		INSERT INTO runs (run_id, command, trigger, started_at, status) VALUES ('r1', 'refresh', 'manual', 1000, 'running')`)
+	require.NoError(t, err)
+	require.NoError(t, old.Close())
+	s, err := history.Open(dir, 0)
+	require.NoError(t, err)
+	defer s.Close()
+	n, err := s.MarkAbandoned(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	got, err := s.Get(ctx, "r1")
+	require.NoError(t, err)
+	require.Equal(t, time.Unix(0, 1000).UTC(), got.FinishedAt)
 }

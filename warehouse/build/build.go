@@ -25,6 +25,7 @@ import (
 	"crmwh/pipelines/lake"
 	"crmwh/warehouse/duckdb"
 	"crmwh/warehouse/models"
+	"crmwh/warehouse/query"
 )
 
 // Options configure a build.
@@ -88,8 +89,10 @@ type Step struct {
 
 // ModelResult is one model's outcome.
 type ModelResult struct {
-	Name        string        `json:"name"`
-	Path        string        `json:"path"`
+	Name string `json:"name"`
+	Path string `json:"path"`
+	// Line is the line of Path a failure points at, when DuckDB says.
+	Line        int           `json:"line,omitempty"`
 	Materialize string        `json:"materialized"`
 	Status      string        `json:"status"` // ok, failed, skipped, kept
 	Rows        int64         `json:"rows"`
@@ -104,10 +107,13 @@ type Result struct {
 	Models []ModelResult `json:"models"`
 	Tests  []TestResult  `json:"tests"`
 	// LeftOut lists what needs data the project does not map.
-	LeftOut   []LeftOut     `json:"left_out"`
-	RawTables int           `json:"raw_tables"`
-	Published bool          `json:"published"`
-	Duration  time.Duration `json:"duration_ns"`
+	LeftOut   []LeftOut `json:"left_out"`
+	RawTables int       `json:"raw_tables"`
+	Published bool      `json:"published"`
+	// Failed is the file a failed build was kept as for inspection
+	// (FailedFile), until the next build.
+	Failed   string        `json:"failed_build,omitempty"`
+	Duration time.Duration `json:"duration_ns"`
 }
 
 // TestCounts counts tests by status.
@@ -188,8 +194,21 @@ func Build(ctx context.Context, o Options) (res Result, err error) {
 	defer os.RemoveAll(tmp + ".tmp")
 	closed := false
 	defer func() {
-		if !closed {
-			db.Close()
+		if closed {
+			return
+		}
+		// A build that failed (not one that was stopped) is kept for
+		// inspection until the next build: checkpointed, so that it
+		// opens read-only, and renamed out of the way of stale builds.
+		keep := err != nil && ctx.Err() == nil && len(res.Models) > 0
+		if keep {
+			_, cerr := db.ExecContext(context.Background(), "CHECKPOINT")
+			keep = cerr == nil
+		}
+		cerr := db.Close()
+		if keep && cerr == nil && os.Rename(tmp, FailedFile(o.Warehouse)) == nil {
+			res.Failed = FailedFile(o.Warehouse)
+			err = fmt.Errorf("%w; the failed build is kept for inspection: crmwh sql --failed-build", err)
 		}
 	}()
 	db.SetMaxOpenConns(o.Workers + 1)
@@ -215,11 +234,14 @@ func Build(ctx context.Context, o Options) (res Result, err error) {
 	if err != nil {
 		return res, err
 	}
-	sources, err := createRawViews(ctx, db, l, manifests)
+	sources, err := query.CreateRawViews(ctx, db, l, manifests)
 	if err != nil {
 		return res, err
 	}
 	res.RawTables = len(sources)
+	if err := recordLakeParts(ctx, db, manifests); err != nil {
+		return res, fmt.Errorf("recording the lake files the build reads: %w", err)
+	}
 	if o.Generate != nil {
 		gen, err := o.Generate(ctx, db, sources)
 		if err != nil {
@@ -295,11 +317,20 @@ func Build(ctx context.Context, o Options) (res Result, err error) {
 	var failedModels []string
 	for _, r := range res.Models {
 		if r.Status == "failed" {
-			failedModels = append(failedModels, fmt.Sprintf("model %s (%s): %s", r.Name, r.Path, r.Error))
+			where := r.Path
+			if r.Line > 0 {
+				where += fmt.Sprintf(":%d", r.Line)
+			}
+			failedModels = append(failedModels, fmt.Sprintf("model %s (%s): %s", r.Name, where, r.Error))
 		}
 	}
 	if len(failedModels) == 0 && !o.SkipTests {
-		res.Tests = runTests(ctx, db, publishedTests(ms, caps), o.RunID, o.TestProgress, log)
+		// Data tests are SQL a user wrote: from here on the build's
+		// database reads only itself and the lake, for good.
+		if err := duckdb.Lockdown(ctx, db, duckdb.Sandbox{Dirs: []string{l.Dir}}); err != nil {
+			return res, err
+		}
+		res.Tests = runTests(ctx, db, publishedTests(ms, caps), o.RunID, []string{l.Dir}, o.TestProgress, log)
 	}
 	res.Duration = time.Since(start)
 	if err := writeRunMeta(ctx, db, res, start, manifests); err != nil {
@@ -341,8 +372,15 @@ func Rollback(warehouse string) error {
 	return duckdb.Swap(warehouse, warehouse+".prev")
 }
 
-// removeStaleBuilds deletes build files left by killed builds.
+// FailedFile is where the last failed build of a warehouse is kept for
+// inspection (`crmwh sql --failed-build`) until the next build.
+func FailedFile(warehouse string) string { return warehouse + ".failed" }
+
+// removeStaleBuilds deletes build files left by killed builds, and the
+// failed build kept from last time.
 func removeStaleBuilds(warehouse string) {
+	os.Remove(FailedFile(warehouse))
+	os.Remove(FailedFile(warehouse) + ".wal")
 	for _, pat := range []string{".build-*", ".test-*"} {
 		matches, _ := filepath.Glob(warehouse + pat)
 		for _, m := range matches {
@@ -375,29 +413,6 @@ func copyFile(src, dst string) error {
 		return err
 	}
 	return out.Close()
-}
-
-// createRawViews creates raw.<source>_<stream> over each stream's committed
-// Parquet files, raw.<source>_<stream>__quarantine over its quarantined
-// rows, and raw.quarantine over every stream's. The SQL of each view comes
-// from the lake, which knows its files.
-func createRawViews(ctx context.Context, db *sql.DB, l *lake.Lake, ms []*lake.StreamManifest) (map[string]bool, error) {
-	out := map[string]bool{}
-	for _, m := range ms {
-		for _, v := range l.RawViews(m) {
-			stmt := fmt.Sprintf("CREATE OR REPLACE VIEW raw.%s AS %s", duckdb.QuoteIdent(v.Name), v.SQL)
-			if _, err := db.ExecContext(ctx, stmt); err != nil {
-				return nil, fmt.Errorf("creating raw.%s: %w", v.Name, err)
-			}
-			out["raw."+v.Name] = true
-		}
-	}
-	v := l.QuarantineView(ms)
-	if _, err := db.ExecContext(ctx, fmt.Sprintf("CREATE OR REPLACE VIEW raw.%s AS %s", duckdb.QuoteIdent(v.Name), v.SQL)); err != nil {
-		return nil, fmt.Errorf("creating raw.%s: %w", v.Name, err)
-	}
-	out["raw."+v.Name] = true
-	return out, nil
 }
 
 // publishedTests are the tests of the models the build publishes, leaving

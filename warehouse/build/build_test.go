@@ -81,13 +81,18 @@ func TestFailedBuildLeavesPublishedFileByteIdentical(t *testing.T) {
 
 	broken := fstest.MapFS{
 		"sql/staging/s/stg_s__orders.sql": goodModels["sql/staging/s/stg_s__orders.sql"],
-		"sql/core/fct_broken.sql":         {Data: []byte("select id, amount / 'x' from stg_s__orders")},
-		"sql/marts/mart_after.sql":        {Data: []byte("select * from fct_broken")},
-		"sql/marts/mart_total.sql":        goodModels["sql/marts/mart_total.sql"],
+		// The error is on line 5 of the file: DuckDB's own line numbers
+		// count the statement crmwh wraps the model in, and the file's
+		// leading blank lines are trimmed.
+		"sql/core/fct_broken.sql":  {Data: []byte("\n\n-- broken on purpose\nselect id,\n  amount / 'x'\nfrom stg_s__orders\n")},
+		"sql/marts/mart_after.sql": {Data: []byte("select * from fct_broken")},
+		"sql/marts/mart_total.sql": goodModels["sql/marts/mart_total.sql"],
 	}
-	res, err := build.Build(context.Background(), opts(dir, broken, "run2"))
-	require.ErrorIs(t, err, build.ErrModelsFailed)
-	require.Contains(t, err.Error(), "model fct_broken (sql/core/fct_broken.sql): ")
+	res, buildErr := build.Build(context.Background(), opts(dir, broken, "run2"))
+	require.ErrorIs(t, buildErr, build.ErrModelsFailed)
+	err = buildErr
+	require.Contains(t, err.Error(), "model fct_broken (sql/core/fct_broken.sql:5): Conversion Error")
+	require.Contains(t, err.Error(), "\nLINE 5:   amount / 'x'\n")
 	require.False(t, res.Published)
 	status := map[string]string{}
 	for _, m := range res.Models {
@@ -101,6 +106,19 @@ func TestFailedBuildLeavesPublishedFileByteIdentical(t *testing.T) {
 	require.True(t, bytes.Equal(before, after), "published warehouse changed")
 	leftovers, _ := filepath.Glob(wh + ".build-*")
 	require.Empty(t, leftovers)
+
+	// The failed build is kept for inspection, readable, until the next
+	// build.
+	require.Equal(t, wh+".failed", res.Failed)
+	require.Contains(t, buildErr.Error(), "crmwh sql --failed-build")
+	db := warehousetest.Open(t, res.Failed, true)
+	require.Equal(t, "3", warehousetest.Scalar(t, db, "select count(*) from stg_s__orders"))
+	require.Equal(t, [][]string{{"run2", "failed", "2", "1", "1"}},
+		warehousetest.Rows(t, db, "select run_id, status, models_ok, models_failed, models_skipped from meta.build_runs where run_id = 'run2'"))
+	require.NoError(t, db.Close())
+	_, err = build.Build(context.Background(), opts(dir, goodModels, "run3"))
+	require.NoError(t, err)
+	require.NoFileExists(t, res.Failed)
 }
 
 func TestReaderKeepsWorkingAcrossAPublish(t *testing.T) {

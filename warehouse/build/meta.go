@@ -29,6 +29,9 @@ var metaDDL = []string{
 		source VARCHAR, stream VARCHAR, row_count BIGINT, quarantined BIGINT, parts INTEGER,
 		files_loaded INTEGER, schema_hash VARCHAR, watermark VARCHAR, updated_at TIMESTAMPTZ)`,
 	`CREATE TABLE IF NOT EXISTS meta.incremental_state (model VARCHAR, sql_hash VARCHAR, relation VARCHAR, part_path VARCHAR)`,
+	// Every lake file the raw views read (paths relative to the lake), so
+	// that extraction never deletes a file this warehouse still reads.
+	`CREATE TABLE IF NOT EXISTS meta.lake_parts (path VARCHAR)`,
 	// Each test's latest status, when its current run of failures began,
 	// and its failure counts over time, oldest first.
 	`CREATE OR REPLACE VIEW meta.test_status AS
@@ -52,7 +55,7 @@ var metaDDL = []string{
 // currentTables describe the build itself and are not carried forward;
 // every other table of the meta schema is history (build_runs, model_runs,
 // test_results, and the tables of Go steps such as clv_fits).
-var currentTables = map[string]bool{"lineage": true, "lake_streams": true, "incremental_state": true}
+var currentTables = map[string]bool{"lineage": true, "lake_streams": true, "incremental_state": true, "lake_parts": true}
 
 // createMeta creates the meta tables (when missing).
 func createMeta(ctx context.Context, db *sql.DB) error {

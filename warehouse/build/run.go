@@ -5,9 +5,12 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
+	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -101,6 +104,10 @@ func (b *builder) runAll(ctx context.Context, run map[string]bool) []ModelResult
 				r.Duration = time.Since(t0)
 				if err != nil {
 					r.Status, r.Error = "failed", err.Error()
+					var me *ModelError
+					if errors.As(err, &me) {
+						r.Line = me.Line
+					}
 				} else {
 					r.Status = "ok"
 				}
@@ -178,9 +185,9 @@ func (b *builder) runNode(ctx context.Context, n *node) (int64, string, error) {
 	if err := dropOther(ctx, conn, m.Name, kind); err != nil {
 		return 0, "", err
 	}
-	stmt := fmt.Sprintf("CREATE OR REPLACE %s %s AS\n%s", kind, duckdb.QuoteIdent(m.Name), m.SQL)
-	if _, err := conn.ExecContext(ctx, stmt); err != nil {
-		return 0, "", err
+	prefix := fmt.Sprintf("CREATE OR REPLACE %s %s AS\n", kind, duckdb.QuoteIdent(m.Name))
+	if _, err := conn.ExecContext(ctx, prefix+m.SQL); err != nil {
+		return 0, "", modelError(m, prefix, err)
 	}
 	if kind == "VIEW" {
 		return -1, "", nil
@@ -345,8 +352,9 @@ func (b *builder) runIncremental(ctx context.Context, m *models.Model) (rows int
 		if err := dropOther(ctx, conn, m.Name, "TABLE"); err != nil {
 			return 0, "", err
 		}
-		if _, err := conn.ExecContext(ctx, fmt.Sprintf("CREATE OR REPLACE TABLE %s AS\n%s", name, m.SQL)); err != nil {
-			return 0, "", err
+		prefix := fmt.Sprintf("CREATE OR REPLACE TABLE %s AS\n", name)
+		if _, err := conn.ExecContext(ctx, prefix+m.SQL); err != nil {
+			return 0, "", modelError(m, prefix, err)
 		}
 		if err := record(); err != nil {
 			return 0, "", err
@@ -401,7 +409,7 @@ func (b *builder) runIncremental(ctx context.Context, m *models.Model) (rows int
 		}
 	}
 	if _, err := conn.ExecContext(ctx, "CREATE OR REPLACE TEMP TABLE __delta AS\n"+m.SQL); err != nil {
-		return 0, "", err
+		return 0, "", modelError(m, "CREATE OR REPLACE TEMP TABLE __delta AS\n", err)
 	}
 	defer conn.ExecContext(context.Background(), "DROP TABLE IF EXISTS __delta")
 	var added int64
@@ -438,4 +446,39 @@ func (b *builder) runIncremental(ctx context.Context, m *models.Model) (rows int
 	}
 	rows, err = count(ctx, conn, name)
 	return rows, fmt.Sprintf("%d new lake parts: %d rows merged (%d replaced)", nNew, added, replaced), err
+}
+
+// ModelError is DuckDB's error for a model's SQL, with its line numbers
+// (DuckDB's "LINE n:") made lines of the model's file.
+type ModelError struct {
+	// Line is the line of the model's file the error points at (0 when
+	// DuckDB did not say).
+	Line int
+	Err  error
+	msg  string
+}
+
+func (e *ModelError) Error() string { return e.msg }
+func (e *ModelError) Unwrap() error { return e.Err }
+
+var duckdbLineRE = regexp.MustCompile(`(?m)^LINE (\d+):`)
+
+// modelError makes err, from running prefix+m.SQL, a *ModelError.
+func modelError(m *models.Model, prefix string, err error) error {
+	shift := strings.Count(prefix, "\n") - (m.Line - 1)
+	me := &ModelError{Err: err}
+	me.msg = duckdbLineRE.ReplaceAllStringFunc(err.Error(), func(s string) string {
+		n, _ := strconv.Atoi(duckdbLineRE.FindStringSubmatch(s)[1])
+		line := n - shift
+		if me.Line == 0 {
+			me.Line = line
+		}
+		// Keep the width, so that DuckDB's caret still points at the spot.
+		out := fmt.Sprintf("LINE %d:", line)
+		if pad := len(s) - len(out); pad > 0 {
+			out += strings.Repeat(" ", pad)
+		}
+		return out
+	})
+	return me
 }

@@ -33,6 +33,7 @@ func (b *builder) runSnapshot(ctx context.Context, m *models.Model) (int64, stri
 	}
 	defer conn.Close()
 	if _, err := conn.ExecContext(ctx, "CREATE OR REPLACE TEMP TABLE __cur AS\n"+m.SQL); err != nil {
+		err = modelError(m, "CREATE OR REPLACE TEMP TABLE __cur AS\n", err)
 		return 0, "", err
 	}
 	defer conn.ExecContext(context.Background(), "DROP TABLE IF EXISTS __cur")

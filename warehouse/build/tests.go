@@ -3,7 +3,6 @@ package build
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
 	"io/fs"
 	"log/slog"
@@ -19,17 +18,21 @@ import (
 
 // TestResult is one data test's outcome.
 type TestResult struct {
-	Name     string        `json:"name"`
-	Model    string        `json:"model"`
-	Column   string        `json:"column,omitempty"`
-	Kind     string        `json:"kind"`
-	Severity string        `json:"severity"`
-	Status   string        `json:"status"` // pass, warn, fail (error severity), error (the query failed)
-	Failures int64         `json:"failures"`
-	Sample   string        `json:"sample,omitempty"`
-	Where    string        `json:"where"`
-	Duration time.Duration `json:"duration_ns"`
-	Error    string        `json:"error,omitempty"`
+	Name     string `json:"name"`
+	Model    string `json:"model"`
+	Column   string `json:"column,omitempty"`
+	Kind     string `json:"kind"`
+	Severity string `json:"severity"`
+	Status   string `json:"status"` // pass, warn, fail (error severity), error (the query failed)
+	Failures int64  `json:"failures"`
+	// Sample is up to SampleRows failing rows as JSON (an array of objects,
+	// keys in column order), as recorded in meta.test_results.
+	Sample string `json:"sample,omitempty"`
+	// SampleText is the same rows as an aligned table, for the terminal.
+	SampleText string        `json:"-"`
+	Where      string        `json:"where"`
+	Duration   time.Duration `json:"duration_ns"`
+	Error      string        `json:"error,omitempty"`
 }
 
 // blocks reports whether the result stops a publish.
@@ -39,7 +42,7 @@ func failedTests(rs []TestResult) []string {
 	var out []string
 	for _, t := range rs {
 		if t.blocks() {
-			msg := fmt.Sprintf("test %s (%s): %d failing rows", t.Name, t.Where, t.Failures)
+			msg := fmt.Sprintf("test %s (%s): %s", t.Name, t.Where, t.FailingRows())
 			if t.Error != "" {
 				msg = fmt.Sprintf("test %s (%s): %s", t.Name, t.Where, t.Error)
 			}
@@ -49,12 +52,12 @@ func failedTests(rs []TestResult) []string {
 	return out
 }
 
-// sampleRows is how many failing rows a result keeps, as JSON.
-const sampleRows = 5
+// SampleRows is how many failing rows a result keeps, as JSON.
+const SampleRows = 10
 
 // runTests runs every test against db and records the results in
 // meta.test_results.
-func runTests(ctx context.Context, db *sql.DB, tests []models.DataTest, runID string, progress func(TestResult), log *slog.Logger) []TestResult {
+func runTests(ctx context.Context, db *sql.DB, tests []models.DataTest, runID string, dirs []string, progress func(TestResult), log *slog.Logger) []TestResult {
 	var out []TestResult
 	now := time.Now().UTC()
 	for _, t := range tests {
@@ -63,9 +66,13 @@ func runTests(ctx context.Context, db *sql.DB, tests []models.DataTest, runID st
 		}
 		r := TestResult{Name: t.Name, Model: t.Model, Column: t.Column, Kind: t.Kind, Severity: t.Severity, Where: t.Where}
 		t0 := time.Now()
-		err := db.QueryRowContext(ctx, "SELECT count(*) FROM ("+t.SQL+")").Scan(&r.Failures)
+		err := checkTest(ctx, db, t)
+		if err == nil {
+			err = db.QueryRowContext(ctx, "SELECT count(*) FROM (\n"+t.SQL+"\n)").Scan(&r.Failures)
+			err = query.Explain(err, dirs)
+		}
 		if err == nil && r.Failures > 0 {
-			r.Sample, err = sample(ctx, db, t.SQL)
+			r.Sample, r.SampleText, err = sample(ctx, db, t.SQL)
 		}
 		r.Duration = time.Since(t0)
 		switch {
@@ -107,26 +114,44 @@ func nullable(s string) any {
 	return s
 }
 
-func sample(ctx context.Context, db *sql.DB, q string) (string, error) {
-	res, err := query.Run(ctx, db, fmt.Sprintf("SELECT * FROM (%s) LIMIT %d", q, sampleRows))
-	if err != nil {
-		return "", err
-	}
-	out := make([]map[string]any, len(res.Rows))
-	for i, row := range res.Rows {
-		m := map[string]any{}
-		for j, c := range res.Columns {
-			m[c] = duckdb.JSONValue(row[j])
+// checkTest refuses a test that is not one SELECT (or whose assert
+// condition is not one expression) before it runs: a data test reads the
+// warehouse and the lake and changes nothing.
+func checkTest(ctx context.Context, db *sql.DB, t models.DataTest) error {
+	if t.Expr != "" {
+		if err := duckdb.CheckExpression(ctx, db, t.Expr); err != nil {
+			return err
 		}
-		out[i] = m
 	}
-	b, err := json.Marshal(out)
-	return string(b), err
+	return duckdb.CheckQuery(ctx, db, t.SQL)
+}
+
+// sample reads up to SampleRows of a test's failing rows, as JSON and as
+// an aligned table.
+func sample(ctx context.Context, db *sql.DB, q string) (js, text string, err error) {
+	res, err := query.Run(ctx, db, fmt.Sprintf("SELECT * FROM (\n%s\n) LIMIT %d", q, SampleRows))
+	if err != nil {
+		return "", "", err
+	}
+	js, err = res.JSON()
+	return js, res.Text(), err
+}
+
+// FailingRows says how many rows failed a test: "1 failing row",
+// "1234 failing rows".
+func (t TestResult) FailingRows() string {
+	if t.Failures == 1 {
+		return "1 failing row"
+	}
+	return fmt.Sprintf("%d failing rows", t.Failures)
 }
 
 // TestOptions configure `crmwh test`.
 type TestOptions struct {
 	Warehouse string
+	// LakeDir is the lake folder, which the raw views read: the tests may
+	// read it and the warehouse, and nothing else.
+	LakeDir   string
 	Models    fs.FS
 	ModelsDir string
 	RunID     string
@@ -182,8 +207,16 @@ func RunTests(ctx context.Context, o TestOptions) ([]TestResult, error) {
 		db.Close()
 		return nil, err
 	}
+	var dirs []string
+	if o.LakeDir != "" {
+		dirs = append(dirs, o.LakeDir)
+	}
+	if err := duckdb.Lockdown(ctx, db, duckdb.Sandbox{Dirs: dirs}); err != nil {
+		db.Close()
+		return nil, err
+	}
 	start := time.Now()
-	res := runTests(ctx, db, tests, o.RunID, o.Progress, o.Logger)
+	res := runTests(ctx, db, tests, o.RunID, dirs, o.Progress, o.Logger)
 	status := "ok"
 	failed := failedTests(res)
 	var errText any

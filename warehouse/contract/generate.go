@@ -10,7 +10,6 @@ import (
 	"crmwh/pipelines"
 	"crmwh/project/strictyaml"
 	"crmwh/warehouse/models"
-	"crmwh/warehouse/query"
 )
 
 // Options of Generate.
@@ -392,17 +391,20 @@ func placeholder(e *Entity, o Options) *models.Model {
 	}
 }
 
-// describe returns the column types of a query, or DuckDB's message.
+// describe returns the column types of a query, or DuckDB's message (the
+// mapping is the project's own configuration, read like a model, on the
+// build's connection).
 func (g *generator) describe(q string) ([]string, error) {
-	res, err := query.Run(g.ctx, g.db, "DESCRIBE "+q)
+	var n int
+	var types string
+	err := g.db.QueryRowContext(g.ctx, "SELECT count(*), coalesce(string_agg(column_type, '\x1f'), '') FROM (DESCRIBE "+q+")").Scan(&n, &types)
 	if err != nil {
 		return nil, fmt.Errorf("%s", oneLine(err.Error()))
 	}
-	types := make([]string, len(res.Rows))
-	for i, r := range res.Rows {
-		types[i] = fmt.Sprint(r[1])
+	if n == 0 {
+		return nil, nil
 	}
-	return types, nil
+	return strings.Split(types, "\x1f"), nil
 }
 
 func oneLine(s string) string {

@@ -17,6 +17,9 @@ type DataTest struct {
 	Severity string
 	// SQL returns the failing rows.
 	SQL string
+	// Expr is the condition of an assert test (part of SQL), checked on
+	// its own as one expression before the test runs.
+	Expr string
 	// Refs are the other relations the test reads (relationships, sql).
 	Refs []string
 	// Where is file:line of the declaration, for messages.
@@ -34,7 +37,7 @@ func (m *Model) DataTests() []DataTest {
 			name = t.Name
 		}
 		out = append(out, DataTest{Name: name, Model: m.Name, Column: column, Kind: t.Kind, Severity: t.Severity,
-			SQL: sql, Refs: refs, Where: fmt.Sprintf("%s:%d", m.SpecPath, t.Line)})
+			SQL: sql, Expr: t.Expr, Refs: refs, Where: fmt.Sprintf("%s:%d", m.SpecPath, t.Line)})
 	}
 	rel := qi(m.Name)
 	for _, c := range m.Spec.Columns {

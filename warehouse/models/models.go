@@ -8,12 +8,15 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io/fs"
 	"path"
 	"regexp"
 	"sort"
 	"strings"
+
+	"crmwh/warehouse/duckdb"
 )
 
 // Materializations.
@@ -32,6 +35,9 @@ type Model struct {
 	Layer string
 	// SQL is the file's text: one SELECT (WITH …) statement.
 	SQL string
+	// Line is the file's line where SQL starts (1 unless the file starts
+	// with blank lines), to give errors the line in the file.
+	Line int
 	// Materialize is view, table, incremental or snapshot: from the YAML
 	// beside the model, else the header `-- @materialize: table`, else the
 	// layer's default (view in staging/, table elsewhere).
@@ -96,7 +102,9 @@ func Discover(fsys fs.FS, dir string) ([]*Model, error) {
 		if !strings.Contains(rel, "/") {
 			layer = ""
 		}
-		m := &Model{Name: name, Path: p, Layer: layer, SQL: strings.TrimSpace(string(b))}
+		text := string(b)
+		lead := text[:len(text)-len(strings.TrimLeft(text, " \t\r\n"))]
+		m := &Model{Name: name, Path: p, Layer: layer, SQL: strings.TrimSpace(text), Line: 1 + strings.Count(lead, "\n")}
 		m.Materialize = Table
 		if layer == "staging" {
 			m.Materialize = View
@@ -179,6 +187,20 @@ func (r Relation) String() string {
 	return r.Schema + "." + r.Name
 }
 
+// ParseError is a statement DuckDB's parser refused, with the line and
+// column (counted from 1 in the parsed text; 0 when DuckDB gave none).
+type ParseError struct {
+	Line, Column int
+	Msg          string
+}
+
+func (e *ParseError) Error() string {
+	if e.Line == 0 {
+		return e.Msg
+	}
+	return fmt.Sprintf("%s (line %d, column %d)", e.Msg, e.Line, e.Column)
+}
+
 // References returns the tables a SELECT statement reads, parsed by DuckDB
 // (json_serialize_sql). Names of common table expressions are left out.
 func References(ctx context.Context, db *sql.DB, query string) ([]Relation, error) {
@@ -192,7 +214,11 @@ func References(ctx context.Context, db *sql.DB, query string) ([]Relation, erro
 	}
 	if m, ok := root.(map[string]any); ok && m["error"] == true {
 		msg, _ := m["error_message"].(string)
-		return nil, fmt.Errorf("%s", msg)
+		if pos, ok := duckdb.Position(m["position"]); ok {
+			line, col := duckdb.LineColumn(query, pos)
+			return nil, &ParseError{Line: line, Column: col, Msg: msg}
+		}
+		return nil, &ParseError{Msg: msg}
 	}
 	if m, ok := root.(map[string]any); ok {
 		if st, ok := m["statements"].([]any); ok && len(st) != 1 {
@@ -261,7 +287,12 @@ func Resolve(ctx context.Context, db *sql.DB, ms []*Model, sources map[string]bo
 	for _, m := range ms {
 		refs, err := References(ctx, db, m.SQL)
 		if err != nil {
-			problems = append(problems, fmt.Sprintf("%s: cannot parse: %v", m.Path, err))
+			var pe *ParseError
+			if errors.As(err, &pe) && pe.Line > 0 {
+				problems = append(problems, fmt.Sprintf("%s:%d: cannot parse: %s (column %d)", m.Path, m.Line+pe.Line-1, pe.Msg, pe.Column))
+			} else {
+				problems = append(problems, fmt.Sprintf("%s: cannot parse: %v", m.Path, err))
+			}
 			continue
 		}
 		deps := map[string]bool{}

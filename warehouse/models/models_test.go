@@ -109,6 +109,16 @@ func TestMissingReferenceAndBadFilesAreErrors(t *testing.T) {
 	require.EqualError(t, err, "sql/core/a.sql: model a reads nowhere, which is neither a model nor a lake table (raw.<source>_<stream>)\n"+
 		"sql/core/b.sql: model b reads raw.unknown_stream, which is neither a model nor a lake table (raw.<source>_<stream>)")
 
+	// A parse error names the line of the file (leading blank lines
+	// count) and the column.
+	ms, err = models.Discover(project(map[string]string{
+		"sql/core/c.sql": "\n\n-- c\nselect a,\n  ,, b\nfrom t\n",
+	}), "sql")
+	require.NoError(t, err)
+	require.Equal(t, 3, ms[0].Line, "the comment on line 3 starts the SQL")
+	err = models.Resolve(context.Background(), db, ms, nil, nil)
+	require.EqualError(t, err, `sql/core/c.sql:5: cannot parse: syntax error at or near "," (column 3)`)
+
 	_, err = models.Discover(project(map[string]string{
 		"sql/core/Bad-Name.sql": "select 1",
 		"sql/core/x.sql":        "-- @materialize: sometimes\nselect 1",

@@ -47,8 +47,36 @@ type Source struct {
 	// without one are taken at their face value.
 	TimeZone string
 	// Where is an optional SQL condition on the file's columns that keeps
-	// only purchases, e.g. "status = 'paid'".
+	// only purchases, e.g. "status = 'paid'". It must be one expression
+	// (duckdb.CheckExpression).
 	Where string
+	// Files, when set, are the files Path names (see Expand): the caller
+	// may then let the database read these files and no others.
+	Files []string
+}
+
+// Expand returns the files a path names, as absolute paths: the path
+// itself, or the files a glob (*, ?, [...]) matches, sorted. A glob that
+// matches nothing is an error naming it.
+func Expand(path string) ([]string, error) {
+	m := []string{path}
+	if strings.ContainsAny(path, "*?[") {
+		var err error
+		if m, err = filepath.Glob(path); err != nil {
+			return nil, fmt.Errorf("%w: %s: %v", ErrLog, path, err)
+		}
+		if len(m) == 0 {
+			return nil, fmt.Errorf("%w: no file matches %s", ErrLog, path)
+		}
+	}
+	for i, f := range m {
+		a, err := filepath.Abs(f)
+		if err != nil {
+			return nil, err
+		}
+		m[i] = a
+	}
+	return m, nil
 }
 
 // NoAmount as Source.Amount says the log has no amounts.
@@ -171,6 +199,13 @@ func Load(ctx context.Context, q Querier, src Source, o Options) (*Log, error) {
 // reader returns the table function that reads the file.
 func reader(src Source) string {
 	p := duckdb.QuoteString(src.Path)
+	if len(src.Files) > 0 {
+		q := make([]string, len(src.Files))
+		for i, f := range src.Files {
+			q[i] = duckdb.QuoteString(f)
+		}
+		p = "[" + strings.Join(q, ", ") + "]"
+	}
 	if strings.EqualFold(filepath.Ext(src.Path), ".parquet") {
 		return "read_parquet(" + p + ")"
 	}
@@ -236,7 +271,10 @@ func loadTable(ctx context.Context, db Querier, src Source) error {
 	dateExpr := dateSQL(date, dateType, src.DateFormat, tz)
 	where := ""
 	if strings.TrimSpace(src.Where) != "" {
-		where = "WHERE " + src.Where
+		if err := duckdb.CheckExpression(ctx, db, src.Where); err != nil {
+			return fmt.Errorf("%w: the condition %q on %s: %v", ErrLog, src.Where, src.Path, err)
+		}
+		where = "WHERE (\n" + src.Where + "\n)"
 	}
 	// One pass builds the table and classifies each row: 0 fine, 1 no
 	// customer id, 2 no date, 3 a date that does not parse, 4 an amount
