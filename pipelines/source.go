@@ -107,9 +107,16 @@ type Window struct {
 	// From is the lowest watermark value (canonical text, as in
 	// Watermark.Value) from which every row read is in Hashes.
 	From string `json:"from"`
+	// Kind says what was hashed: WindowRow (every value, trailing NULLs
+	// left out) or "" (every value; windows written before kinds existed).
+	Kind string `json:"kind,omitempty"`
 	// Hashes holds 16 bytes per row.
 	Hashes []byte `json:"hashes"`
 }
+
+// WindowRow is the kind of window that hashes every value of a row but
+// trailing NULLs (Batch.HashOf with trimNulls).
+const WindowRow = "row"
 
 // HashSet returns the window's hashes as a set.
 func (w *Window) HashSet() map[[16]byte]struct{} {

@@ -17,6 +17,7 @@ import (
 	"crmwh/dashboards/spec"
 	"crmwh/pipelines/extract"
 	"crmwh/pipelines/lake"
+	"crmwh/pipelines/secret"
 	"crmwh/project"
 	"crmwh/warehouse/analytics"
 	"crmwh/warehouse/build"
@@ -130,6 +131,7 @@ func (r *Runner) Run(ctx context.Context, steps []string) (Summary, error) {
 		}
 		sum, err := r.runStep(ctx, step)
 		if err != nil {
+			err = secret.Error(err)
 			sum.Status, sum.Error = "failed", err.Error()
 			failure = &StepError{Step: step, Err: err}
 			s.Status, s.Error = "failed", failure.Error()

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"crmwh/pipelines/extract"
+	"crmwh/pipelines/secret"
 	"crmwh/refresh"
 	"crmwh/warehouse/build"
 )
@@ -49,13 +50,13 @@ func (u *ui) logger(verbose bool) *slog.Logger {
 		if verbose {
 			lvl = slog.LevelInfo
 		}
-		return slog.New(slog.NewTextHandler(u.errw, &slog.HandlerOptions{Level: lvl}))
+		return slog.New(secret.Handler(slog.NewTextHandler(u.errw, &slog.HandlerOptions{Level: lvl})))
 	}
 	lvl := slog.LevelWarn
 	if verbose {
 		lvl = slog.LevelInfo
 	}
-	return slog.New(slog.NewJSONHandler(u.errw, &slog.HandlerOptions{Level: lvl}))
+	return slog.New(secret.Handler(slog.NewJSONHandler(u.errw, &slog.HandlerOptions{Level: lvl})))
 }
 
 // line prints a permanent progress line (terminal only).

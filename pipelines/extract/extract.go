@@ -13,6 +13,7 @@ import (
 
 	"crmwh/pipelines"
 	"crmwh/pipelines/lake"
+	"crmwh/pipelines/secret"
 )
 
 // Options configure a run.
@@ -256,6 +257,9 @@ func runJob(ctx context.Context, o Options, j *job, mu *sync.Mutex, open func(pi
 		}
 		return src.Extract(ctx, j.stream, state, j.sink)
 	}()
+	// Masked before it is recorded anywhere: the manifest, the summary,
+	// the logs.
+	err = secret.Error(err)
 	if ferr := j.sink.Finish(err); ferr != nil && err == nil {
 		err = ferr
 	}

@@ -7,6 +7,7 @@ import (
 
 	"crmwh/pipelines"
 	"crmwh/pipelines/lake"
+	"crmwh/pipelines/secret"
 )
 
 // StreamState is what `crmwh state show` prints for one stream.
@@ -69,6 +70,9 @@ func States(l *lake.Lake, sources []pipelines.SourceConfig, only []string) ([]St
 			st.NullWatermarkRows, _ = m.SnapshotRows("null_watermark")
 			st.Parts, st.Files, st.Columns = len(m.Parts), len(m.Files), len(m.Schema)
 			st.LastRun, st.UpdatedAt = m.LastRun, m.UpdatedAt
+			if st.LastRun != nil {
+				st.LastRun.Error = secret.Mask(st.LastRun.Error)
+			}
 			if m.Reload != nil {
 				st.Reload = &ReloadState{RequestedBy: m.Reload.RequestedBy, RequestedAt: m.Reload.RequestedAt, Rows: m.Reload.Rows()}
 			}

@@ -211,7 +211,7 @@ func ValidateCommon(st pipelines.StreamConfig, path, kind string, report func(pa
 		key string
 	}{
 		{st.Table != "", "table"}, {st.Query != "", "query"}, {st.Watermark != "", "watermark"},
-		{!st.Lookback.IsZero(), "lookback"}, {len(st.PrimaryKey) > 0, "primary_key"}, {st.NullWatermark != "", "null_watermark"},
+		{st.Lookback.Given(), "lookback"}, {len(st.PrimaryKey) > 0, "primary_key"}, {st.NullWatermark != "", "null_watermark"},
 	} {
 		if k.set {
 			report(path+"."+k.key, "not used by "+kind+" sources")

@@ -25,6 +25,7 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 
 	"crmwh/pipelines"
+	"crmwh/pipelines/secret"
 	"crmwh/pipelines/sources/sqldb"
 )
 
@@ -43,17 +44,49 @@ type Dialect struct{}
 // DriverName implements sqldb.Dialect.
 func (Dialect) DriverName() string { return "pgx" }
 
-// DSN implements sqldb.Dialect: a postgres:// URL or a libpq key=value
-// string, used as it is.
+// DSN implements sqldb.Dialect; Open parses the DSN instead.
 func (Dialect) DSN(dsn string, _ pipelines.Env) string { return dsn }
 
-// OpenDB implements sqldb.Opener: sessions run in UTC, so that the text of
-// time values inside arrays does not depend on the server's zone, and say
-// they are crmwh.
-func (Dialect) OpenDB(dsn string) (*sql.DB, error) {
-	cfg, err := pgx.ParseConfig(dsn)
+// Config parses a resolved DSN (a postgres:// URL or a libpq key=value
+// string) into pgx's config, once: the values that ${NAME} references
+// stood for go into the parsed fields (password, user, database, host,
+// options) as they are, so no character of a password can change what the
+// rest of the string means, and the password reaches the driver as a
+// field, never re-assembled into a string. A password written in the DSN
+// itself is registered as a secret too.
+func Config(dsn pipelines.DSN) (*pgx.ConnConfig, error) {
+	cfg, err := pgx.ParseConfig(dsn.Text)
 	if err != nil {
 		return nil, err
+	}
+	cfg.Password = dsn.Fill(cfg.Password)
+	secret.Add(cfg.Password)
+	cfg.User = dsn.Fill(cfg.User)
+	cfg.Database = dsn.Fill(cfg.Database)
+	cfg.Host = dsn.Fill(cfg.Host)
+	if cfg.TLSConfig != nil {
+		cfg.TLSConfig.ServerName = dsn.Fill(cfg.TLSConfig.ServerName)
+	}
+	for _, fb := range cfg.Fallbacks {
+		fb.Host = dsn.Fill(fb.Host)
+		if fb.TLSConfig != nil {
+			fb.TLSConfig.ServerName = dsn.Fill(fb.TLSConfig.ServerName)
+		}
+	}
+	for k, v := range cfg.RuntimeParams {
+		cfg.RuntimeParams[k] = dsn.Fill(v)
+	}
+	return cfg, nil
+}
+
+// Open implements sqldb.Opener: sessions run in UTC, so that the text of
+// time values inside arrays does not depend on the server's zone, and say
+// they are crmwh. The server is local when it is reached by a Unix socket
+// or a loopback host.
+func (Dialect) Open(dsn pipelines.DSN, _ pipelines.Env) (*sql.DB, bool, error) {
+	cfg, err := Config(dsn)
+	if err != nil {
+		return nil, false, err
 	}
 	cfg.RuntimeParams["timezone"] = "UTC"
 	// Read the server's rows in large chunks: pgx's own buffer is 8 KB,
@@ -64,18 +97,9 @@ func (Dialect) OpenDB(dsn string) (*sql.DB, error) {
 	if cfg.RuntimeParams["application_name"] == "" {
 		cfg.RuntimeParams["application_name"] = "crmwh"
 	}
-	return stdlib.OpenDB(*cfg), nil
-}
-
-// LocalServer implements sqldb.LocalServer: a Unix socket or a loopback
-// host.
-func (Dialect) LocalServer(dsn string) bool {
-	cfg, err := pgx.ParseConfig(dsn)
-	if err != nil {
-		return false
-	}
 	h := cfg.Host
-	return strings.HasPrefix(h, "/") || h == "localhost" || h == "127.0.0.1" || h == "::1"
+	local := strings.HasPrefix(h, "/") || h == "localhost" || h == "127.0.0.1" || h == "::1"
+	return stdlib.OpenDB(*cfg), local, nil
 }
 
 // Placeholder implements sqldb.Dialect.
