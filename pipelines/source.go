@@ -19,6 +19,15 @@ type Source interface {
 	Close() error
 }
 
+// Retrier is implemented by sources that can tell a passing fault (a
+// connection cut, a server restarting) from a lasting one (a wrong
+// password, a missing table). The extract run retries a stream that failed
+// with a passing fault, with backoff, from what its last commit recorded,
+// so nothing is lost or loaded twice.
+type Retrier interface {
+	Retryable(err error) bool
+}
+
 // WriterThreads is implemented by sources that know how many cores the
 // lake writer should use for them: one whose database server runs on the
 // same machine leaves it a core.

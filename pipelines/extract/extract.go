@@ -32,6 +32,37 @@ type Options struct {
 	// with every stream's counters.
 	Progress func([]StreamResult)
 	Logger   *slog.Logger
+	// Retry is how a stream that fails with a passing fault of its source
+	// (pipelines.Retrier: a connection cut, a server restart) is tried
+	// again; zero fields take DefaultRetry's.
+	Retry Retry
+}
+
+// Retry says how often, and after how long, a stream is retried after a
+// passing fault. Each retry continues from the stream's last commit.
+type Retry struct {
+	// Max is the number of retries after the first attempt.
+	Max int
+	// Backoff is the wait before the first retry; it doubles for each
+	// further one, up to MaxBackoff.
+	Backoff, MaxBackoff time.Duration
+}
+
+// DefaultRetry retries five times over about half a minute: long enough
+// for a database server to restart.
+var DefaultRetry = Retry{Max: 5, Backoff: time.Second, MaxBackoff: 15 * time.Second}
+
+func (r Retry) orDefault() Retry {
+	if r.Max <= 0 {
+		r.Max = DefaultRetry.Max
+	}
+	if r.Backoff <= 0 {
+		r.Backoff = DefaultRetry.Backoff
+	}
+	if r.MaxBackoff < r.Backoff {
+		r.MaxBackoff = max(DefaultRetry.MaxBackoff, r.Backoff)
+	}
+	return r
 }
 
 // StreamResult is one stream's outcome.
@@ -248,14 +279,33 @@ func runJob(ctx context.Context, o Options, j *job, mu *sync.Mutex, open func(pi
 		if wt, ok := src.(pipelines.WriterThreads); ok {
 			j.sink.Threads = wt.WriterThreads()
 		}
-		state, err := j.sink.State()
-		if err != nil {
-			return err
+		retry := o.Retry.orDefault()
+		delay := retry.Backoff
+		for attempt := 1; ; attempt++ {
+			// Each attempt starts from what the stream's last commit
+			// recorded: rows of an aborted unit are not in the lake.
+			state, err := j.sink.State()
+			if err != nil {
+				return err
+			}
+			if state.Full && attempt == 1 {
+				log.Info("reloading stream from scratch", "run_id", o.RunID, "stream", j.src.Name+"."+j.stream.Name)
+			}
+			err = src.Extract(ctx, j.stream, state, j.sink)
+			r, ok := src.(pipelines.Retrier)
+			if err == nil || !ok || !r.Retryable(err) || attempt > retry.Max || ctx.Err() != nil {
+				return err
+			}
+			j.sink.Count("retries", 1)
+			log.Warn("stream interrupted by a passing fault of its source; retrying from its last commit", "run_id", o.RunID,
+				"stream", j.src.Name+"."+j.stream.Name, "attempt", attempt, "retry_in", delay, "err", secret.Mask(err.Error()))
+			select {
+			case <-time.After(delay):
+			case <-ctx.Done():
+				return err
+			}
+			delay = min(2*delay, retry.MaxBackoff)
 		}
-		if state.Full {
-			log.Info("reloading stream from scratch", "run_id", o.RunID, "stream", j.src.Name+"."+j.stream.Name)
-		}
-		return src.Extract(ctx, j.stream, state, j.sink)
 	}()
 	// Masked before it is recorded anywhere: the manifest, the summary,
 	// the logs.

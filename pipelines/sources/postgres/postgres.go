@@ -13,13 +13,18 @@ import (
 	"bufio"
 	"context"
 	"database/sql"
+	"database/sql/driver"
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgproto3"
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/stdlib"
@@ -271,4 +276,42 @@ func (c *cursor) Text(i int) string {
 		}
 	}
 	return fmt.Sprintf("%x", raw)
+}
+
+// Transient implements sqldb.Transient: the connection was closed, reset
+// or refused (the server restarting, a backend terminated by an
+// administrator, a network cut), the server is shutting down or starting
+// up, or a transaction lost a serialisation conflict. A wrong password, a
+// missing database or table, a host name that does not resolve and any
+// other error of the query are not passing.
+func (Dialect) Transient(err error) bool {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		switch pgErr.Code {
+		case "57P01", "57P02", "57P03", "40001", "40P01", "53300":
+			// admin_shutdown (pg_terminate_backend), crash_shutdown,
+			// cannot_connect_now, serialization_failure,
+			// deadlock_detected, too_many_connections.
+			return true
+		}
+		return strings.HasPrefix(pgErr.Code, "08") // connection_exception
+	}
+	var dns *net.DNSError
+	if errors.As(err, &dns) {
+		return dns.IsTemporary || dns.IsTimeout
+	}
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, driver.ErrBadConn) ||
+		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) ||
+		errors.Is(err, net.ErrClosed) || errors.Is(err, pgconn.ErrConnClosed) {
+		return true
+	}
+	var op *net.OpError
+	if errors.As(err, &op) {
+		// A Unix socket that is not there: the server is restarting.
+		return op.Op == "dial" || op.Op == "read" || op.Op == "write"
+	}
+	return pgconn.Timeout(err)
 }

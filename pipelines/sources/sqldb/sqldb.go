@@ -49,6 +49,21 @@ type Opener interface {
 	Open(dsn pipelines.DSN, env pipelines.Env) (db *sql.DB, local bool, err error)
 }
 
+// Transient is implemented by dialects that recognise passing faults of
+// their database: a connection closed or reset, the server shutting down
+// or starting up, a serialisation failure.
+type Transient interface {
+	Transient(err error) bool
+}
+
+// Retryable implements pipelines.Retrier through the dialect.
+func (s *Source) Retryable(err error) bool {
+	if t, ok := s.dialect.(Transient); ok && err != nil {
+		return t.Transient(err)
+	}
+	return false
+}
+
 // QueryOptions are a stream's settings that decoding needs.
 type QueryOptions struct {
 	// Location is the zone of timestamps stored without one.
