@@ -1,6 +1,7 @@
 package pipelines
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -68,7 +69,57 @@ type StreamConfig struct {
 	// MaxBadRatio fails the stream's run when more than this share of the
 	// rows read went to quarantine. Default 0.01.
 	MaxBadRatio *float64 `yaml:"max_bad_ratio"`
+
+	// Optional lets the stream's table, file or glob be missing: the run
+	// says so and goes on. Without it a missing one fails the stream,
+	// naming it: nothing is silently read as nothing.
+	Optional bool `yaml:"optional"`
+	// OnFileChange says what happens when a file of a file stream changes
+	// or grows after it was loaded: warn (default: reported in the run
+	// summary, the logs, state show and meta.lake_warnings; nothing
+	// reloaded), fail (the stream fails, naming the file) or reload (the
+	// stream is reloaded from scratch: its new rows replace the old).
+	OnFileChange string `yaml:"on_file_change"`
 }
+
+// Policies of on_file_change.
+const (
+	FileChangeWarn   = "warn"
+	FileChangeFail   = "fail"
+	FileChangeReload = "reload"
+)
+
+// FileChangePolicy returns on_file_change or its default, warn.
+func (s StreamConfig) FileChangePolicy() string {
+	if s.OnFileChange == "" {
+		return FileChangeWarn
+	}
+	return s.OnFileChange
+}
+
+// ErrMissing is what errors.Is matches for the error of a stream whose
+// table, SQLite file or files are not there (a *MissingError). A stream
+// with optional: true is then reported and skipped; any other fails.
+var ErrMissing = errors.New("not found")
+
+// MissingError says what is not there, naming it.
+type MissingError struct{ Msg string }
+
+// Error is the message, such as "no file matches data/billing/*.csv".
+func (e *MissingError) Error() string { return e.Msg }
+
+// Is makes errors.Is(err, ErrMissing) true.
+func (e *MissingError) Is(target error) bool { return target == ErrMissing }
+
+// Missing returns a *MissingError.
+func Missing(format string, args ...any) error {
+	return &MissingError{Msg: fmt.Sprintf(format, args...)}
+}
+
+// ErrReload is returned by a source that found the stream must be reloaded
+// from scratch (on_file_change: reload); the run asks for the reload and
+// extracts the stream again.
+var ErrReload = errors.New("the stream must be reloaded")
 
 // Policies of on_schema_change and null_watermark.
 const (

@@ -156,6 +156,9 @@ func (r *Runner) runStep(ctx context.Context, step string) (StepSummary, error) 
 		rows, bad := res.Totals()
 		sum.Rows = rows
 		sum.Detail = fmt.Sprintf("%d streams, %d rows, %d quarantined", len(res.Streams), rows, bad)
+		if n := res.Warnings(); n > 0 {
+			sum.Detail += fmt.Sprintf(", %d warning(s)", n)
+		}
 		sum.Result = res
 	case StepBuild:
 		var res build.Result

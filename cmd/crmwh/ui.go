@@ -185,6 +185,16 @@ func (u *ui) summary(s refresh.Summary) {
 		}
 		fmt.Fprintf(u.out, "  %-11s %-8s %10s  %s\n", st.Step, st.Status, d, st.Detail)
 	}
+	// On a terminal the progress lines showed them already.
+	for _, st := range s.Steps {
+		if res, ok := st.Result.(extract.Result); ok && !u.tty {
+			for _, r := range res.Streams {
+				for _, rep := range r.Reports {
+					fmt.Fprintf(u.out, "  warning: %s: %s: %s\n", r.Name(), rep.Kind, rep.Msg)
+				}
+			}
+		}
+	}
 }
 
 func rate(n int64, d time.Duration) int64 {

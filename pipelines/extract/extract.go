@@ -105,6 +105,15 @@ func (r Result) Totals() (rows, bad int64) {
 	return
 }
 
+// Warnings counts the streams' reports (changed files and the like).
+func (r Result) Warnings() int {
+	n := 0
+	for _, s := range r.Streams {
+		n += len(s.Reports)
+	}
+	return n
+}
+
 // ErrStreamsFailed wraps a run in which some streams failed.
 var ErrStreamsFailed = errors.New("extract failed")
 
@@ -281,6 +290,7 @@ func runJob(ctx context.Context, o Options, j *job, mu *sync.Mutex, open func(pi
 		}
 		retry := o.Retry.orDefault()
 		delay := retry.Backoff
+		reloaded := false
 		for attempt := 1; ; attempt++ {
 			// Each attempt starts from what the stream's last commit
 			// recorded: rows of an aborted unit are not in the lake.
@@ -292,6 +302,20 @@ func runJob(ctx context.Context, o Options, j *job, mu *sync.Mutex, open func(pi
 				log.Info("reloading stream from scratch", "run_id", o.RunID, "stream", j.src.Name+"."+j.stream.Name)
 			}
 			err = src.Extract(ctx, j.stream, state, j.sink)
+			if errors.Is(err, pipelines.ErrReload) && !reloaded && !state.Full {
+				// on_file_change: reload. The reload's rows replace the
+				// stream's when it completes, as with extract --full.
+				reloaded = true
+				why := secret.Mask(err.Error())
+				if rerr := o.Lake.RequestReload(j.src.Name, j.stream.Name, "on_file_change: reload, run "+o.RunID); rerr != nil {
+					return rerr
+				}
+				j.sink.Report("reloaded", why+": the stream is reloaded from scratch")
+				log.Warn("reloading stream from scratch: a file loaded before changed", "run_id", o.RunID,
+					"stream", j.src.Name+"."+j.stream.Name, "why", why)
+				attempt--
+				continue
+			}
 			r, ok := src.(pipelines.Retrier)
 			if err == nil || !ok || !r.Retryable(err) || attempt > retry.Max || ctx.Err() != nil {
 				return err
@@ -310,6 +334,10 @@ func runJob(ctx context.Context, o Options, j *job, mu *sync.Mutex, open func(pi
 	// Masked before it is recorded anywhere: the manifest, the summary,
 	// the logs.
 	err = secret.Error(err)
+	if err != nil && errors.Is(err, pipelines.ErrMissing) && j.stream.Optional {
+		j.sink.Report("missing", err.Error()+" (the stream is optional: nothing loaded)")
+		err = nil
+	}
 	if ferr := j.sink.Finish(err); ferr != nil && err == nil {
 		err = ferr
 	}
@@ -327,6 +355,9 @@ func runJob(ctx context.Context, o Options, j *job, mu *sync.Mutex, open func(pi
 	}
 	if merr == nil {
 		r.LakeRows = m.Rows()
+	}
+	for _, rep := range r.Reports {
+		log.Warn("stream warning", "run_id", o.RunID, "stream", r.Name(), "kind", rep.Kind, "msg", rep.Msg)
 	}
 	if err != nil {
 		r.State, r.Error = "failed", err.Error()

@@ -198,8 +198,31 @@ func (s *StreamSink) Finish(runErr error) error {
 			m.Reload = nil
 		}
 		m.LastRun = rec
+		m.Warnings = s.warnings(m.Warnings, runErr == nil, now)
 		return nil
 	})
+}
+
+// warnings are the stream's warnings after this run: its reports, and
+// when it failed (and may not have got as far as checking), the earlier
+// ones too.
+func (s *StreamSink) warnings(prev []Warning, ok bool, now time.Time) []Warning {
+	var out []Warning
+	seen := map[[2]string]bool{}
+	for _, r := range s.Reports() {
+		if !seen[[2]string{r.Kind, r.Msg}] {
+			seen[[2]string{r.Kind, r.Msg}] = true
+			out = append(out, Warning{Kind: r.Kind, Msg: r.Msg, RunID: s.runID, At: now})
+		}
+	}
+	if !ok {
+		for _, w := range prev {
+			if !seen[[2]string{w.Kind, w.Msg}] {
+				out = append(out, w)
+			}
+		}
+	}
+	return out
 }
 
 type unit struct {

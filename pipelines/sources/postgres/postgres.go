@@ -278,6 +278,13 @@ func (c *cursor) Text(i int) string {
 	return fmt.Sprintf("%x", raw)
 }
 
+// MissingRelation implements sqldb.MissingRelation: undefined_table or
+// invalid_schema_name.
+func (Dialect) MissingRelation(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && (pgErr.Code == "42P01" || pgErr.Code == "3F000")
+}
+
 // Transient implements sqldb.Transient: the connection was closed, reset
 // or refused (the server restarting, a backend terminated by an
 // administrator, a network cut), the server is shutting down or starting

@@ -56,6 +56,12 @@ type Transient interface {
 	Transient(err error) bool
 }
 
+// MissingRelation is implemented by dialects that recognise the error of a
+// query on a table (or schema) that does not exist.
+type MissingRelation interface {
+	MissingRelation(err error) bool
+}
+
 // Retryable implements pipelines.Retrier through the dialect.
 func (s *Source) Retryable(err error) bool {
 	if t, ok := s.dialect.(Transient); ok && err != nil {
@@ -187,7 +193,8 @@ func Validate(cfg pipelines.SourceConfig, report func(path, msg string)) {
 		for _, k := range []struct {
 			set bool
 			key string
-		}{{st.Path != "", "path"}, {st.Encoding != "", "encoding"}, {st.Delimiter != "", "delimiter"}, {st.Quote != "", "quote"}, {len(st.Columns) > 0, "columns"}} {
+		}{{st.Path != "", "path"}, {st.Encoding != "", "encoding"}, {st.Delimiter != "", "delimiter"}, {st.Quote != "", "quote"},
+			{len(st.Columns) > 0, "columns"}, {st.OnFileChange != "", "on_file_change"}} {
 			if k.set {
 				report(p+"."+k.key, "not used by SQL sources")
 			}
@@ -234,6 +241,13 @@ func (s *Source) describe(ctx context.Context, st pipelines.StreamConfig, o Quer
 		return nil
 	})
 	if err != nil {
+		if m, ok := s.dialect.(MissingRelation); ok && m.MissingRelation(err) {
+			what := origin(st)
+			if st.Table != "" {
+				what = "table " + st.Table + " of source " + s.cfg.Name
+			}
+			return nil, pipelines.Missing("%s does not exist (%v): check the name, or set optional: true on the stream if it may be absent", what, err)
+		}
 		return nil, fmt.Errorf("reading the columns of %s: %w", origin(st), err)
 	}
 	return cols, nil
