@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"crmwh/pipelines"
+	"crmwh/pipelines/secret"
 )
 
 // quarantineSchema is the schema of quarantine files.
@@ -114,6 +115,7 @@ func (s *StreamSink) Counters() map[string]int64 {
 
 // Report implements pipelines.Sink.
 func (s *StreamSink) Report(kind, msg string) {
+	msg = secret.Mask(msg)
 	s.mu.Lock()
 	s.reports = append(s.reports, Report{kind, msg})
 	s.mu.Unlock()
