@@ -20,7 +20,7 @@ func TestExpandDSNKeepsEveryValueWhole(t *testing.T) {
 	require.NotContains(t, d.Text, "Pa@ss", "a value with syntax in it is a placeholder in the text to parse")
 	require.Contains(t, d.Text, "@db.internal:5432/crm", "a value without any is written in place")
 	require.Regexp(t, `^postgres://crmwh:[a-z0-9]+@db\.internal:5432/crm\?sslmode=require$`, d.Text)
-	ph := d.Text[len("postgres://crmwh:"):len(d.Text)-len("@db.internal:5432/crm?sslmode=require")]
+	ph := d.Text[len("postgres://crmwh:") : len(d.Text)-len("@db.internal:5432/crm?sslmode=require")]
 	require.Equal(t, pw, d.Fill(ph), "Fill puts the value back into a parsed field")
 	require.Equal(t, "x"+pw+"y", d.Fill("x"+ph+"y"))
 	require.Equal(t, "postgres://crmwh:"+pw+"@db.internal:5432/crm?sslmode=require", d.Expanded())
