@@ -1,10 +1,9 @@
 // Package failpoint stops the process with SIGKILL at a named point when
 // the environment variable CRMWH_FAILPOINT names it ("publish.before-rename",
-// or "publish.before-rename:2" for its second pass), so that crash tests
-// can kill a real process at an exact place. The lake has its own points
-// (lake.write, lake.before-rename, lake.before-manifest,
-// lake.after-manifest) under the same variable; this package serves the
-// rest. A point costs one comparison when the variable is unset.
+// or "lake.write:3" for its third pass), so that crash tests can kill a
+// real process at an exact place. The lake's points are listed by
+// lake.Failpoints, the warehouse publish's by Points. A point costs one
+// comparison when the variable is unset.
 package failpoint
 
 import (
@@ -35,7 +34,7 @@ func init() {
 	}
 }
 
-// Points lists the points of this package.
+// Points lists the points of a warehouse publish (duckdb.Publish).
 var Points = []string{"publish.start", "publish.before-prev", "publish.before-rename", "publish.after-rename"}
 
 // Hit kills the process when CRMWH_FAILPOINT names this point and this is

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"crmwh/pipelines"
+	fp "crmwh/pipelines/failpoint"
 	"crmwh/pipelines/secret"
 )
 
@@ -603,50 +604,12 @@ func validUTF8(s string) string { return strings.ToValidUTF8(s, "\uFFFD") }
 
 // failpoint kills the process with SIGKILL when the environment variable
 // CRMWH_FAILPOINT names this point ("lake.before-manifest", or
-// "lake.write:3" for its third pass). Crash tests use it to stop a real
-// process at exact places; it costs one comparison otherwise.
-func failpoint(name string) {
-	if failpointName == "" || failpointName != name {
-		return
-	}
-	if failpointHits.Add(1) == failpointAt {
-		killSelf()
-	}
-}
-
-var (
-	failpointName string
-	failpointAt   int64 = 1
-	failpointHits atomic.Int64
-)
-
-func init() {
-	v := os.Getenv("CRMWH_FAILPOINT")
-	if v == "" {
-		return
-	}
-	name, n, found := strings.Cut(v, ":")
-	failpointName = name
-	if found {
-		var at int64
-		if _, err := fmt.Sscan(n, &at); err == nil && at > 0 {
-			failpointAt = at
-		}
-	}
-}
+// "lake.write:3" for its third pass); see package failpoint.
+func failpoint(name string) { fp.Hit(name) }
 
 // Failpoints lists the places CRMWH_FAILPOINT can name.
 func Failpoints() []string {
 	out := []string{"lake.write", "lake.before-rename", "lake.before-manifest", "lake.after-manifest"}
 	sort.Strings(out)
 	return out
-}
-
-func killSelf() {
-	p, err := os.FindProcess(os.Getpid())
-	if err == nil {
-		_ = p.Kill()
-	}
-	// Kill is asynchronous; never go on past the point.
-	select {}
 }
