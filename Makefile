@@ -4,7 +4,7 @@ GO      ?= go
 BIN     := bin/crmwh
 TESTOUT ?= $(CURDIR)/testout
 
-.PHONY: all build run demo refresh scheduler test test-deps fuzz bench vet fmt clean
+.PHONY: all build run demo refresh scheduler test test-deps crashtest fuzz bench vet fmt clean
 
 all: build
 
@@ -59,6 +59,15 @@ test: test-deps vet
 	@mkdir -p $(TESTOUT)
 	CRMWH_TEST_OUT=$(TESTOUT) $(GO) test -count=1 -timeout 80m ./...
 	$(MAKE) fuzz FUZZTIME=10s
+
+# The crash suite at length: crmwh extract, build and refresh killed with
+# SIGKILL at random times and failpoints on a project with PostgreSQL,
+# SQLite, CSV and JSON Lines sources, each run checked against an
+# uninterrupted one by content fingerprint (cmd/crmwh/crash_e2e_test.go).
+# make test runs one round of each kind. CRMWH_CRASHTEST_SEED=N replays.
+CRASHROUNDS ?= 100
+crashtest: test-deps
+	CRMWH_CRASHTEST_ROUNDS=$(CRASHROUNDS) $(GO) test -count=1 -timeout 4h -run '^TestCrashSuite$$' -v ./cmd/crmwh/
 
 # The fuzz targets, briefly (their seed corpora also run in every go test):
 # the CSV record reader against encoding/csv, and the hand-written text

@@ -430,10 +430,32 @@ func (b *Batch) RowText(i int) string {
 // RowHash is a 128-bit hash of row i's values (and which are NULL), the
 // same for equal rows whatever source or batch they came from. Extraction
 // uses it to recognise rows read again in a look-back window.
-func (b *Batch) RowHash(i int) [16]byte {
+func (b *Batch) RowHash(i int) [16]byte { return b.HashOf(i, nil, false) }
+
+// HashOf is RowHash over the columns cols (all when nil), in that order.
+// A look-back window uses it with every column and trimNulls.
+// With trimNulls, NULLs after the last non-NULL value are left out, so a
+// column added at the end of a table (NULL in the rows loaded before it)
+// does not change the hash of a row read again.
+func (b *Batch) HashOf(i int, cols []int, trimNulls bool) [16]byte {
 	h := b.hash[:0]
-	for c := range b.Cols {
-		v := &b.Cols[c]
+	n := len(b.Cols)
+	if cols != nil {
+		n = len(cols)
+	}
+	col := func(k int) int {
+		if cols == nil {
+			return k
+		}
+		return cols[k]
+	}
+	if trimNulls {
+		for n > 0 && b.Cols[col(n-1)].Null[i] {
+			n--
+		}
+	}
+	for k := 0; k < n; k++ {
+		v := &b.Cols[col(k)]
 		if v.Null[i] {
 			h = append(h, 0)
 			continue

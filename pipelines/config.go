@@ -1,8 +1,8 @@
 package pipelines
 
 import (
+	"errors"
 	"fmt"
-	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -34,7 +34,9 @@ type StreamConfig struct {
 	Watermark string `yaml:"watermark"`
 	// Lookback re-reads rows whose watermark is up to this far below the
 	// last one loaded, for rows committed late; rows already loaded are
-	// recognised and skipped.
+	// recognised and skipped. Left out, it is DefaultLookback of the
+	// watermark's type; lookback: 0 re-reads only the rows at the
+	// watermark itself (ties), which are always re-read.
 	Lookback   Lookback `yaml:"lookback"`
 	PrimaryKey []string `yaml:"primary_key"`
 	// NullWatermark says what happens to rows whose watermark column is
@@ -68,7 +70,57 @@ type StreamConfig struct {
 	// MaxBadRatio fails the stream's run when more than this share of the
 	// rows read went to quarantine. Default 0.01.
 	MaxBadRatio *float64 `yaml:"max_bad_ratio"`
+
+	// Optional lets the stream's table, file or glob be missing: the run
+	// says so and goes on. Without it a missing one fails the stream,
+	// naming it: nothing is silently read as nothing.
+	Optional bool `yaml:"optional"`
+	// OnFileChange says what happens when a file of a file stream changes
+	// or grows after it was loaded: warn (default: reported in the run
+	// summary, the logs, state show and meta.lake_warnings; nothing
+	// reloaded), fail (the stream fails, naming the file) or reload (the
+	// stream is reloaded from scratch: its new rows replace the old).
+	OnFileChange string `yaml:"on_file_change"`
 }
+
+// Policies of on_file_change.
+const (
+	FileChangeWarn   = "warn"
+	FileChangeFail   = "fail"
+	FileChangeReload = "reload"
+)
+
+// FileChangePolicy returns on_file_change or its default, warn.
+func (s StreamConfig) FileChangePolicy() string {
+	if s.OnFileChange == "" {
+		return FileChangeWarn
+	}
+	return s.OnFileChange
+}
+
+// ErrMissing is what errors.Is matches for the error of a stream whose
+// table, SQLite file or files are not there (a *MissingError). A stream
+// with optional: true is then reported and skipped; any other fails.
+var ErrMissing = errors.New("not found")
+
+// MissingError says what is not there, naming it.
+type MissingError struct{ Msg string }
+
+// Error is the message, such as "no file matches data/billing/*.csv".
+func (e *MissingError) Error() string { return e.Msg }
+
+// Is makes errors.Is(err, ErrMissing) true.
+func (e *MissingError) Is(target error) bool { return target == ErrMissing }
+
+// Missing returns a *MissingError.
+func Missing(format string, args ...any) error {
+	return &MissingError{Msg: fmt.Sprintf(format, args...)}
+}
+
+// ErrReload is returned by a source that found the stream must be reloaded
+// from scratch (on_file_change: reload); the run asks for the reload and
+// extracts the stream again.
+var ErrReload = errors.New("the stream must be reloaded")
 
 // Policies of on_schema_change and null_watermark.
 const (
@@ -186,10 +238,42 @@ func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 type Lookback struct {
 	Duration time.Duration
 	Count    int64
+	// Set is true when crmwh.yaml gives the key, so that lookback: 0 is
+	// told from a look-back left out (which takes the default).
+	Set bool
 }
 
-// IsZero reports whether no look-back is set.
+// IsZero reports whether the window is empty (no span below the
+// watermark).
 func (l Lookback) IsZero() bool { return l.Duration == 0 && l.Count == 0 }
+
+// Given reports whether the look-back was written (or set in Go), as
+// opposed to left to its default.
+func (l Lookback) Given() bool { return l.Set || !l.IsZero() }
+
+// Default look-back windows, for rows that commit late, by watermark type:
+// a transaction that stamped its rows 10:00 may commit after a run read up
+// to 10:03.
+var (
+	DefaultLookbackTimestamp = Lookback{Duration: 15 * time.Minute}
+	DefaultLookbackDate      = Lookback{Duration: 24 * time.Hour}
+	DefaultLookbackInt       = Lookback{Count: 1000}
+)
+
+// LookbackFor returns the stream's look-back, or the default for a
+// watermark of type t when crmwh.yaml leaves it out.
+func (s StreamConfig) LookbackFor(t Type) Lookback {
+	if s.Lookback.Given() {
+		return s.Lookback
+	}
+	switch t {
+	case TypeDate:
+		return DefaultLookbackDate
+	case TypeInt64:
+		return DefaultLookbackInt
+	}
+	return DefaultLookbackTimestamp
+}
 
 // String writes the look-back as in crmwh.yaml.
 func (l Lookback) String() string {
@@ -202,20 +286,21 @@ func (l Lookback) String() string {
 	return l.Duration.String()
 }
 
-// ParseLookback parses "2h", "3d" or "1000".
+// ParseLookback parses "2h", "3d" or "1000" (a look-back written down, so
+// Set, even when 0).
 func ParseLookback(s string) (Lookback, error) {
 	s = strings.TrimSpace(s)
 	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
 		if n < 0 {
 			return Lookback{}, fmt.Errorf("invalid look-back %q: must not be negative", s)
 		}
-		return Lookback{Count: n}, nil
+		return Lookback{Count: n, Set: true}, nil
 	}
 	d, err := ParseDuration(s)
 	if err != nil {
 		return Lookback{}, fmt.Errorf("invalid look-back %q (expected a duration such as 2h or 3d, or a number of values for an integer watermark)", s)
 	}
-	return Lookback{Duration: d}, nil
+	return Lookback{Duration: d, Set: true}, nil
 }
 
 // UnmarshalYAML parses a look-back.
@@ -243,35 +328,6 @@ func ParseDuration(s string) (time.Duration, error) {
 		return 0, fmt.Errorf("invalid duration %q (expected e.g. 90s, 15m, 2h, 3d)", s)
 	}
 	return v, nil
-}
-
-var envRE = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
-
-// ExpandEnv replaces ${NAME} with the environment variable's value. A
-// missing variable is an error that names it (and not its value).
-func ExpandEnv(s string) (string, error) {
-	var missing []string
-	out := envRE.ReplaceAllStringFunc(s, func(m string) string {
-		name := envRE.FindStringSubmatch(m)[1]
-		v, ok := os.LookupEnv(name)
-		if !ok {
-			missing = append(missing, name)
-		}
-		return v
-	})
-	if len(missing) > 0 {
-		return "", fmt.Errorf("environment variable %s is not set", strings.Join(missing, ", "))
-	}
-	return out, nil
-}
-
-// EnvNames lists the ${NAME} variables a string refers to.
-func EnvNames(s string) []string {
-	var out []string
-	for _, m := range envRE.FindAllStringSubmatch(s, -1) {
-		out = append(out, m[1])
-	}
-	return out
 }
 
 var (

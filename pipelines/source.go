@@ -19,6 +19,15 @@ type Source interface {
 	Close() error
 }
 
+// Retrier is implemented by sources that can tell a passing fault (a
+// connection cut, a server restarting) from a lasting one (a wrong
+// password, a missing table). The extract run retries a stream that failed
+// with a passing fault, with backoff, from what its last commit recorded,
+// so nothing is lost or loaded twice.
+type Retrier interface {
+	Retryable(err error) bool
+}
+
 // WriterThreads is implemented by sources that know how many cores the
 // lake writer should use for them: one whose database server runs on the
 // same machine leaves it a core.
@@ -107,9 +116,16 @@ type Window struct {
 	// From is the lowest watermark value (canonical text, as in
 	// Watermark.Value) from which every row read is in Hashes.
 	From string `json:"from"`
+	// Kind says what was hashed: WindowRow (every value, trailing NULLs
+	// left out) or "" (every value; windows written before kinds existed).
+	Kind string `json:"kind,omitempty"`
 	// Hashes holds 16 bytes per row.
 	Hashes []byte `json:"hashes"`
 }
+
+// WindowRow is the kind of window that hashes every value of a row but
+// trailing NULLs (Batch.HashOf with trimNulls).
+const WindowRow = "row"
 
 // HashSet returns the window's hashes as a set.
 func (w *Window) HashSet() map[[16]byte]struct{} {

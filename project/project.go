@@ -17,6 +17,7 @@ import (
 
 	"crmwh"
 	"crmwh/pipelines"
+	"crmwh/pipelines/secret"
 	"crmwh/project/strictyaml"
 	"crmwh/warehouse/contract"
 )
@@ -161,6 +162,18 @@ func Load(dir string) (*Project, error) {
 		return nil, err
 	}
 	p.Config = cfg
+	// Every value a DSN draws from the environment is a secret for every
+	// verb (runs, status and state show print errors recorded earlier).
+	for _, src := range cfg.Sources {
+		names := pipelines.EnvNames(src.DSN)
+		for _, name := range names {
+			if len(names) == 1 && strings.TrimSpace(src.DSN) == "${"+name+"}" {
+				secret.AddWhole(os.Getenv(name))
+			} else {
+				secret.Add(os.Getenv(name))
+			}
+		}
+	}
 	return p, nil
 }
 

@@ -19,6 +19,7 @@ import (
 	"crmwh/dashboards/spec"
 	"crmwh/pipelines/extract"
 	"crmwh/pipelines/lake"
+	"crmwh/pipelines/secret"
 	"crmwh/project"
 	"crmwh/project/strictyaml"
 	"crmwh/warehouse/analytics"
@@ -135,6 +136,7 @@ func (r *Runner) Run(ctx context.Context, steps []string) (Summary, error) {
 		}
 		sum, err := r.runStep(ctx, step)
 		if err != nil {
+			err = secret.Error(err)
 			sum.Status, sum.Error = "failed", err.Error()
 			failure = &StepError{Step: step, Err: err}
 			s.Status, s.Error = "failed", failure.Error()
@@ -159,6 +161,9 @@ func (r *Runner) runStep(ctx context.Context, step string) (StepSummary, error) 
 		rows, bad := res.Totals()
 		sum.Rows = rows
 		sum.Detail = fmt.Sprintf("%d streams, %d rows, %d quarantined", len(res.Streams), rows, bad)
+		if n := res.Warnings(); n > 0 {
+			sum.Detail += fmt.Sprintf(", %d warning(s)", n)
+		}
 		sum.Result = res
 	case StepBuild:
 		var res build.Result

@@ -9,6 +9,7 @@ import (
 
 	"crmwh/pipelines"
 	"crmwh/pipelines/demo"
+	pgsource "crmwh/pipelines/sources/postgres"
 )
 
 func demoCmd(g *globals) *cobra.Command {
@@ -49,11 +50,15 @@ files. The default project reads it from data/demo.`,
 			}
 			var pgRows map[string]int64
 			if postgres != "" {
-				dsn, err := pipelines.ExpandEnv(postgres)
+				dsn, err := pipelines.ExpandDSN(postgres)
 				if err != nil {
 					return &usageError{fmt.Errorf("--postgres: %w", err)}
 				}
-				if pgRows, err = demo.LoadPostgres(cmd.Context(), o.Out, dsn); err != nil {
+				cfg, err := pgsource.Config(dsn)
+				if err != nil {
+					return &usageError{fmt.Errorf("--postgres: %s", pipelines.Redact(err.Error()))}
+				}
+				if pgRows, err = demo.LoadPostgres(cmd.Context(), o.Out, cfg); err != nil {
 					return fmt.Errorf("copying the CRM into PostgreSQL: %s", pipelines.Redact(err.Error()))
 				}
 			}

@@ -215,6 +215,35 @@ func TestRefreshOnTheDemoCompany(t *testing.T) {
 		require.Equal(t, before, counts())
 	})
 
+	t.Run("a billing file that grows after it was loaded is a warning everywhere", func(t *testing.T) {
+		files, err := filepath.Glob(filepath.Join(dir, "data", "demo", "billing", "orders", "orders_*.csv"))
+		require.NoError(t, err)
+		f := files[len(files)/2]
+		name, _ := filepath.Rel(dir, f)
+		fh, err := os.OpenFile(f, os.O_APPEND|os.O_WRONLY, 0)
+		require.NoError(t, err)
+		_, err = fh.WriteString("X-LATE-1,B0000001,Late,late@example.com,,2026-01-01 10:00:00,paid,Shanghai,CNY,10.00,0.00,10.00,\n")
+		require.NoError(t, err)
+		require.NoError(t, fh.Close())
+		later := time.Now().Add(time.Minute)
+		require.NoError(t, os.Chtimes(f, later, later))
+
+		r := crmwh(t, dir, "refresh")
+		require.Equal(t, 0, r.code, r.stderr)
+		require.Contains(t, r.stdout, "extract     ok")
+		require.Contains(t, r.stdout, "1 warning(s)")
+		require.Contains(t, r.stdout, "  warning: billing.orders: grown_file: "+name+" grew from ")
+		require.Contains(t, r.stderr, `"msg":"stream warning","run_id"`, "logged")
+		state := mustRun(t, dir, "state", "show", "billing.orders")
+		require.Contains(t, state, "    warning (grown_file, run ")
+		require.Contains(t, state, name+" grew from ")
+		db := warehousetest.Open(t, wh, true)
+		defer db.Close()
+		require.Equal(t, [][]string{{"billing", "orders", "grown_file"}},
+			warehousetest.Rows(t, db, "SELECT source, stream, kind FROM meta.lake_warnings"), "the build keeps it for the data-health page")
+		require.Zero(t, warehousetest.Int(t, db, "SELECT count(*) FROM fct_orders WHERE order_id = 'X-LATE-1'"), "warn loads nothing of it")
+	})
+
 	t.Run("every column of core and mart models is described", func(t *testing.T) {
 		db := warehousetest.Open(t, wh, true)
 		p, err := project.Load(dir)

@@ -124,6 +124,9 @@ func runSchedule(cmd *cobra.Command, g *globals, name string) error {
 	if s == nil {
 		return &usageError{fmt.Errorf("--schedule %s: no such schedule in %s/ (known: %s)", name, spec.Dir, strings.Join(names, ", "))}
 	}
+	if err := s.Runnable(); err != nil {
+		return fmt.Errorf("--schedule %s is broken and does not run: %w", name, err)
+	}
 	if cmd.Flags().Changed("wait") {
 		c := *s
 		c.LockWait = g.wait

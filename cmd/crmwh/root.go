@@ -15,6 +15,7 @@ import (
 
 	"crmwh/pipelines/extract"
 	"crmwh/pipelines/lake"
+	"crmwh/pipelines/secret"
 	"crmwh/project"
 	"crmwh/refresh"
 	"crmwh/warehouse/duckdb"
@@ -88,7 +89,7 @@ when there is none.`,
 		return exitOK
 	}
 	code := exitCode(err)
-	msg := err.Error()
+	msg := secret.Mask(err.Error())
 	if code == exitConfig && strings.HasPrefix(msg, "unknown command") {
 		msg += " (see crmwh --help)"
 	}

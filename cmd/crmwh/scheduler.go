@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"crmwh/pipelines/secret"
 	"crmwh/project"
 	"crmwh/refresh/history"
 	"crmwh/schedules/scheduler"
@@ -66,6 +67,8 @@ changing them (crmwh status checks them first).`,
 			if listen == "off" {
 				listen = ""
 			}
+			token := os.Getenv(tokenEnv)
+			secret.AddWhole(token)
 			store, err := history.Open(p.StateDir(), keepDays)
 			if err != nil {
 				return err
@@ -73,7 +76,7 @@ changing them (crmwh status checks them first).`,
 			defer store.Close()
 			return scheduler.Run(cmd.Context(), scheduler.Options{
 				Project: p, Schedules: all, History: store,
-				Listen: listen, Token: os.Getenv(tokenEnv), TokenEnv: tokenEnv,
+				Listen: listen, Token: token, TokenEnv: tokenEnv,
 				Grace: grace, Logger: daemonLogger(g), Lang: g.lang, Out: g.out,
 				Abort: secondSignal(cmd.Context()),
 			})
@@ -96,9 +99,9 @@ func daemonLogger(g *globals) *slog.Logger {
 	}
 	opts := &slog.HandlerOptions{Level: lvl}
 	if isTerminal(g.errw) {
-		return slog.New(slog.NewTextHandler(g.errw, opts))
+		return slog.New(secret.Handler(slog.NewTextHandler(g.errw, opts)))
 	}
-	return slog.New(slog.NewJSONHandler(g.errw, opts))
+	return slog.New(secret.Handler(slog.NewJSONHandler(g.errw, opts)))
 }
 
 // secondSignal returns a context that ends at the second SIGTERM or SIGINT

@@ -801,3 +801,72 @@ func TestStatusAndRunsReadWithoutWriting(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, entries, "status and runs created files")
 }
+
+// A schedule that names a source or stream crmwh.yaml does not have (an
+// example left after the source was removed) is broken alone: status, the
+// daemon's banner, /runs, /healthz and /metrics say so, it never runs, and
+// the other schedules and verbs work.
+func TestAScheduleNamingAnUnknownSourceIsBrokenAlone(t *testing.T) {
+	t.Parallel()
+	dir := scheduleProject(t, map[string]string{
+		"good": "cron: \"0 0 1 1 *\"\nsteps:\n  - extract: [billing.orders]\n",
+		"old":  "cron: \"@hourly\"\nsteps:\n  - extract: [shop]\n  - build\nenabled: false\n",
+		"gone": "cron: \"@hourly\"\nsteps:\n  - extract: [crm.customers, crm.notes]\n",
+	})
+	const problem = `schedules/gone.yaml:3: steps[0].extract: unknown source or stream "crm.notes" (known: billing, billing.legacy_order_lines,`
+
+	out := mustRun(t, dir, "status")
+	require.Regexp(t, `gone +@hourly +Asia/Shanghai +extract +never +BROKEN`, out)
+	require.Regexp(t, `old +@hourly +Asia/Shanghai +extract,build +never +BROKEN`, out)
+	require.Regexp(t, `good +0 0 1 1 \* +Asia/Shanghai +extract +never +\d{4}-01-01 00:00 CST`, out, "no timezone: the project's")
+	require.Contains(t, out, "schedule gone is broken: it names what crmwh.yaml does not have, so it never runs (the other schedules do):\n  "+problem)
+	var st struct {
+		Schedules []struct {
+			Name, Status string
+			Problems     []string
+		}
+	}
+	require.NoError(t, json.Unmarshal([]byte(mustRun(t, dir, "status", "--json")), &st))
+	require.Len(t, st.Schedules, 3)
+	require.Equal(t, "broken", st.Schedules[0].Status)
+	require.Contains(t, st.Schedules[0].Problems[0], problem)
+	require.Equal(t, "enabled", st.Schedules[1].Status)
+	require.Equal(t, "broken", st.Schedules[2].Status)
+
+	r := crmwh(t, dir, "refresh", "--schedule", "gone")
+	require.Equal(t, 2, r.code)
+	require.Contains(t, r.stderr, "crmwh: --schedule gone is broken and does not run: "+problem)
+	var sum struct{ Status string }
+	require.NoError(t, json.Unmarshal([]byte(mustRun(t, dir, "refresh", "--schedule", "good", "--json")), &sum))
+	require.Equal(t, "ok", sum.Status, "the other schedules run")
+	mustRun(t, dir, "extract", "crm.customers")
+
+	d := startDaemon(t, dir, []string{"CRMWH_TRIGGER_TOKEN=right-token"})
+	require.Contains(t, d.stdout.String(), "BROKEN, does not run; steps extract\n    "+problem)
+	var listed []history.Run
+	code, _ := d.call(t, http.MethodGet, "/runs?schedule=gone", "", &listed)
+	require.Equal(t, http.StatusOK, code)
+	require.Len(t, listed, 1)
+	require.Equal(t, "broken", listed[0].Status)
+	require.Contains(t, listed[0].Error, problem)
+	code, _ = d.call(t, http.MethodGet, "/runs", "", &listed)
+	require.Equal(t, http.StatusOK, code)
+	require.Len(t, listed, 4, "two broken schedules, then the runs of good and of extract")
+	var health map[string]any
+	d.call(t, http.MethodGet, "/healthz", "", &health)
+	require.Equal(t, []any{"gone", "old"}, health["broken"])
+	var got map[string]string
+	code, _ = d.call(t, http.MethodPost, "/trigger/gone", "right-token", &got)
+	require.Equal(t, http.StatusConflict, code)
+	require.Contains(t, got["error"], "schedule gone is broken: "+problem)
+	m := metricFamilies(t, d)
+	require.Contains(t, m, `crmwh_schedule_broken{schedule="gone"} 1`)
+	require.Contains(t, m, `crmwh_schedule_broken{schedule="good"} 0`)
+	require.Contains(t, d.stderr.String(), `"msg":"schedule is broken and does not run; the others do","schedule":"gone"`)
+	d.trigger(t, "good", "right-token")
+	waitFor(t, 30*time.Second, "the good schedule's triggered run", func() bool {
+		r := runs(t, dir, "good")
+		return len(r) == 2 && r[0].Status == history.StatusOK
+	})
+	require.Equal(t, 0, d.stop(t, syscall.SIGTERM))
+}

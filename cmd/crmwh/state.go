@@ -33,8 +33,9 @@ func stateShowCmd(g *globals) *cobra.Command {
 		Long: `show lists every configured stream (or those named), and streams the lake
 still holds that crmwh.yaml no longer names: the watermark loaded so far,
 the last run (its id, outcome, rows and quarantined rows), the rows in the
-lake, the files loaded, the NULL-watermark snapshot and any full reload
-asked for or under way.`,
+lake, the files loaded, the NULL-watermark snapshot, any full reload
+asked for or under way, and warnings that still hold (a file changed or
+grew after it was loaded, an optional stream's files missing).`,
 		Example: `  crmwh state show
   crmwh state show crm --json`,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -142,6 +143,9 @@ func printStates(w io.Writer, states []extract.StreamState, now time.Time) {
 		}
 		if r := s.LastRun; r != nil && r.Status == "failed" {
 			notes = append(notes, "last error: "+firstLine(r.Error))
+		}
+		for _, w := range s.Warnings {
+			notes = append(notes, fmt.Sprintf("warning (%s, run %s): %s", w.Kind, w.RunID, w.Msg))
 		}
 		for _, n := range notes {
 			fmt.Fprintf(w, "    %s\n", n)

@@ -40,25 +40,31 @@ type lockStatus struct {
 }
 
 type scheduleStatus struct {
-	Name        string       `json:"name"`
-	Description string       `json:"description,omitempty"`
-	File        string       `json:"file"`
-	Cron        string       `json:"cron"`
-	Timezone    string       `json:"timezone"`
-	Enabled     bool         `json:"enabled"`
-	Steps       []string     `json:"steps"`
-	NextRun     time.Time    `json:"next_run,omitzero"`
-	LastRun     *history.Run `json:"last_run"`
+	Name        string `json:"name"`
+	Description string `json:"description,omitempty"`
+	File        string `json:"file"`
+	Cron        string `json:"cron"`
+	Timezone    string `json:"timezone"`
+	Enabled     bool   `json:"enabled"`
+	// Status is enabled, disabled or broken (it names sources or streams
+	// crmwh.yaml does not have; Problems says which, and it never runs).
+	Status   string       `json:"status"`
+	Problems []string     `json:"problems,omitempty"`
+	Steps    []string     `json:"steps"`
+	NextRun  time.Time    `json:"next_run,omitzero"`
+	LastRun  *history.Run `json:"last_run"`
 }
 
 func statusCmd(g *globals) *cobra.Command {
 	return &cobra.Command{
 		Use:   "status",
 		Short: "Show each schedule's last run and next planned run, the scheduler and the project lock",
-		Long: `status checks the schedule files (a broken one exits with code 2, naming
+		Long: `status checks the schedule files (a malformed one exits with code 2, naming
 file, line and key), then shows for every schedule its last run and when it
 runs next in its own time zone, whether a scheduler is running on the
-project, and who holds the project lock.`,
+project, and who holds the project lock. A schedule that names a source or
+stream crmwh.yaml does not have is shown as broken, with the reason; it
+never runs, and the other schedules are not affected.`,
 		Example: `  crmwh status
   crmwh status --json | jq '.schedules[] | {name, next_run}'`,
 		Args: cobra.NoArgs,
@@ -109,7 +115,11 @@ project, and who holds the project lock.`,
 			}
 			now := time.Now()
 			for _, s := range all {
-				st := scheduleStatus{Name: s.Name, Description: s.Description, File: s.File, Cron: s.Cron, Timezone: s.Timezone, Enabled: s.Enabled, Steps: s.Steps}
+				st := scheduleStatus{Name: s.Name, Description: s.Description, File: s.File, Cron: s.Cron, Timezone: s.Timezone, Enabled: s.Enabled,
+					Status: s.Status(), Steps: s.Steps}
+				for _, p := range s.Broken {
+					st.Problems = append(st.Problems, p.Error())
+				}
 				if r, ok := last[s.Name]; ok {
 					st.LastRun = &r
 				}
@@ -174,6 +184,8 @@ func printStatus(g *globals, rep statusReport, all []*spec.Schedule, loc *time.L
 		}
 		next := "disabled"
 		switch {
+		case len(st.Problems) > 0:
+			next = "BROKEN (never runs, see below)"
 		case !st.Enabled:
 		case st.NextRun.IsZero():
 			next = "when the scheduler runs"
@@ -183,6 +195,14 @@ func printStatus(g *globals, rep statusReport, all []*spec.Schedule, loc *time.L
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", st.Name, st.Cron, st.Timezone, strings.Join(st.Steps, ","), lastRun, next)
 	}
 	_ = tw.Flush()
+	for _, st := range rep.Schedules {
+		if len(st.Problems) > 0 {
+			fmt.Fprintf(w, "\nschedule %s is broken: it names what crmwh.yaml does not have, so it never runs (the other schedules do):\n", st.Name)
+			for _, p := range st.Problems {
+				fmt.Fprintf(w, "  %s\n", p)
+			}
+		}
+	}
 	if r := rep.Manual; r != nil {
 		fmt.Fprintf(w, "\nlast run by hand: crmwh %s, %s %s (run %s)\n", r.Command, r.Status,
 			r.StartedAt.In(loc).Format("2006-01-02 15:04 MST"), r.RunID)

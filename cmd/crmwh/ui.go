@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"crmwh/pipelines/extract"
+	"crmwh/pipelines/secret"
 	"crmwh/refresh"
 	"crmwh/warehouse/build"
 )
@@ -52,13 +53,13 @@ func (u *ui) logger(verbose bool) *slog.Logger {
 		if verbose {
 			lvl = slog.LevelInfo
 		}
-		return slog.New(shownOnce{slog.NewTextHandler(u.errw, &slog.HandlerOptions{Level: lvl})})
+		return slog.New(shownOnce{secret.Handler(slog.NewTextHandler(u.errw, &slog.HandlerOptions{Level: lvl}))})
 	}
 	lvl := slog.LevelWarn
 	if verbose {
 		lvl = slog.LevelInfo
 	}
-	return slog.New(slog.NewJSONHandler(u.errw, &slog.HandlerOptions{Level: lvl}))
+	return slog.New(secret.Handler(slog.NewJSONHandler(u.errw, &slog.HandlerOptions{Level: lvl})))
 }
 
 // shownByProgress are log messages whose news a progress line on the
@@ -234,6 +235,16 @@ func (u *ui) summary(s refresh.Summary) {
 			fmt.Fprintf(u.out, "  left out for want of data (map the entity in crmwh.yaml to build it; docs/your-data.md):\n")
 			for _, k := range keys {
 				fmt.Fprintf(u.out, "    %-24s %s\n", k, strings.Join(by[k], ", "))
+			}
+		}
+	}
+	// On a terminal the progress lines showed them already.
+	for _, st := range s.Steps {
+		if res, ok := st.Result.(extract.Result); ok && !u.tty {
+			for _, r := range res.Streams {
+				for _, rep := range r.Reports {
+					fmt.Fprintf(u.out, "  warning: %s: %s: %s\n", r.Name(), rep.Kind, rep.Msg)
+				}
 			}
 		}
 	}

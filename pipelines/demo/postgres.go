@@ -19,14 +19,15 @@ import (
 // DATETIME columns as timestamptz, DATE as date, NUMERIC(P,S) as
 // numeric(P,S), INTEGER as bigint, TEXT as text, with the same primary
 // keys and an index on each updated_at. Existing tables of the same names
-// are replaced. It returns the rows copied per table.
-func LoadPostgres(ctx context.Context, demoDir, dsn string) (map[string]int64, error) {
+// are replaced. cfg is the parsed connection (see postgres.Config). It
+// returns the rows copied per table.
+func LoadPostgres(ctx context.Context, demoDir string, cfg *pgx.ConnConfig) (map[string]int64, error) {
 	src, err := sql.Open("sqlite", "file:"+filepath.Join(demoDir, "crm.sqlite")+"?mode=ro")
 	if err != nil {
 		return nil, err
 	}
 	defer src.Close()
-	dst, err := pgx.Connect(ctx, dsn)
+	dst, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("connecting to PostgreSQL: %w", err)
 	}

@@ -223,6 +223,9 @@ func (s slowSource) Extract(ctx context.Context, st pipelines.StreamConfig, stat
 	return s.Source.Extract(ctx, st, state, slowSink{sink})
 }
 
+// Retryable passes on the postgres source's pipelines.Retrier.
+func (s slowSource) Retryable(err error) bool { return s.Source.(pipelines.Retrier).Retryable(err) }
+
 func init() {
 	pg, _ := pipelines.Lookup("postgres")
 	pipelines.Register("postgres_slow", pipelines.Kind{

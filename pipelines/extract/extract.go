@@ -13,6 +13,7 @@ import (
 
 	"crmwh/pipelines"
 	"crmwh/pipelines/lake"
+	"crmwh/pipelines/secret"
 )
 
 // Options configure a run.
@@ -34,6 +35,37 @@ type Options struct {
 	// with every stream's counters.
 	Progress func([]StreamResult)
 	Logger   *slog.Logger
+	// Retry is how a stream that fails with a passing fault of its source
+	// (pipelines.Retrier: a connection cut, a server restart) is tried
+	// again; zero fields take DefaultRetry's.
+	Retry Retry
+}
+
+// Retry says how often, and after how long, a stream is retried after a
+// passing fault. Each retry continues from the stream's last commit.
+type Retry struct {
+	// Max is the number of retries after the first attempt.
+	Max int
+	// Backoff is the wait before the first retry; it doubles for each
+	// further one, up to MaxBackoff.
+	Backoff, MaxBackoff time.Duration
+}
+
+// DefaultRetry retries five times over about half a minute: long enough
+// for a database server to restart.
+var DefaultRetry = Retry{Max: 5, Backoff: time.Second, MaxBackoff: 15 * time.Second}
+
+func (r Retry) orDefault() Retry {
+	if r.Max <= 0 {
+		r.Max = DefaultRetry.Max
+	}
+	if r.Backoff <= 0 {
+		r.Backoff = DefaultRetry.Backoff
+	}
+	if r.MaxBackoff < r.Backoff {
+		r.MaxBackoff = max(DefaultRetry.MaxBackoff, r.Backoff)
+	}
+	return r
 }
 
 // StreamResult is one stream's outcome.
@@ -74,6 +106,15 @@ func (r Result) Totals() (rows, bad int64) {
 		bad += s.Quarantine
 	}
 	return
+}
+
+// Warnings counts the streams' reports (changed files and the like).
+func (r Result) Warnings() int {
+	n := 0
+	for _, s := range r.Streams {
+		n += len(s.Reports)
+	}
+	return n
 }
 
 // ErrStreamsFailed wraps a run in which some streams failed.
@@ -258,15 +299,56 @@ func runJob(ctx context.Context, o Options, j *job, mu *sync.Mutex, open func(pi
 		if wt, ok := src.(pipelines.WriterThreads); ok {
 			j.sink.Threads = wt.WriterThreads()
 		}
-		state, err := j.sink.State()
-		if err != nil {
-			return err
+		retry := o.Retry.orDefault()
+		delay := retry.Backoff
+		reloaded := false
+		for attempt := 1; ; attempt++ {
+			// Each attempt starts from what the stream's last commit
+			// recorded: rows of an aborted unit are not in the lake.
+			state, err := j.sink.State()
+			if err != nil {
+				return err
+			}
+			if state.Full && attempt == 1 {
+				log.Info("reloading stream from scratch", "run_id", o.RunID, "stream", j.src.Name+"."+j.stream.Name)
+			}
+			err = src.Extract(ctx, j.stream, state, j.sink)
+			if errors.Is(err, pipelines.ErrReload) && !reloaded && !state.Full {
+				// on_file_change: reload. The reload's rows replace the
+				// stream's when it completes, as with extract --full.
+				reloaded = true
+				why := secret.Mask(err.Error())
+				if rerr := o.Lake.RequestReload(j.src.Name, j.stream.Name, "on_file_change: reload, run "+o.RunID); rerr != nil {
+					return rerr
+				}
+				j.sink.Report("reloaded", why+": the stream is reloaded from scratch")
+				log.Warn("reloading stream from scratch: a file loaded before changed", "run_id", o.RunID,
+					"stream", j.src.Name+"."+j.stream.Name, "why", why)
+				attempt--
+				continue
+			}
+			r, ok := src.(pipelines.Retrier)
+			if err == nil || !ok || !r.Retryable(err) || attempt > retry.Max || ctx.Err() != nil {
+				return err
+			}
+			j.sink.Count("retries", 1)
+			log.Warn("stream interrupted by a passing fault of its source; retrying from its last commit", "run_id", o.RunID,
+				"stream", j.src.Name+"."+j.stream.Name, "attempt", attempt, "retry_in", delay, "err", secret.Mask(err.Error()))
+			select {
+			case <-time.After(delay):
+			case <-ctx.Done():
+				return err
+			}
+			delay = min(2*delay, retry.MaxBackoff)
 		}
-		if state.Full {
-			log.Info("reloading stream from scratch", "run_id", o.RunID, "stream", j.src.Name+"."+j.stream.Name)
-		}
-		return src.Extract(ctx, j.stream, state, j.sink)
 	}()
+	// Masked before it is recorded anywhere: the manifest, the summary,
+	// the logs.
+	err = secret.Error(err)
+	if err != nil && errors.Is(err, pipelines.ErrMissing) && j.stream.Optional {
+		j.sink.Report("missing", err.Error()+" (the stream is optional: nothing loaded)")
+		err = nil
+	}
 	if ferr := j.sink.Finish(err); ferr != nil && err == nil {
 		err = ferr
 	}
@@ -284,6 +366,9 @@ func runJob(ctx context.Context, o Options, j *job, mu *sync.Mutex, open func(pi
 	}
 	if merr == nil {
 		r.LakeRows = m.Rows()
+	}
+	for _, rep := range r.Reports {
+		log.Warn("stream warning", "run_id", o.RunID, "stream", r.Name(), "kind", rep.Kind, "msg", rep.Msg)
 	}
 	if err != nil {
 		r.State, r.Error = "failed", err.Error()

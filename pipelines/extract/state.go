@@ -7,6 +7,7 @@ import (
 
 	"crmwh/pipelines"
 	"crmwh/pipelines/lake"
+	"crmwh/pipelines/secret"
 )
 
 // StreamState is what `crmwh state show` prints for one stream.
@@ -29,7 +30,10 @@ type StreamState struct {
 	Columns           int             `json:"columns"`
 	LastRun           *lake.RunRecord `json:"last_run,omitempty"`
 	Reload            *ReloadState    `json:"reload,omitempty"`
-	UpdatedAt         time.Time       `json:"updated_at,omitempty"`
+	// Warnings are what still holds of the stream's runs' reports (a
+	// file changed after it was loaded, an optional file missing).
+	Warnings  []lake.Warning `json:"warnings,omitempty"`
+	UpdatedAt time.Time      `json:"updated_at,omitempty"`
 }
 
 // ReloadState is a full reload asked for or under way.
@@ -69,6 +73,10 @@ func States(l *lake.Lake, sources []pipelines.SourceConfig, only []string) ([]St
 			st.NullWatermarkRows, _ = m.SnapshotRows("null_watermark")
 			st.Parts, st.Files, st.Columns = len(m.Parts), len(m.Files), len(m.Schema)
 			st.LastRun, st.UpdatedAt = m.LastRun, m.UpdatedAt
+			if st.LastRun != nil {
+				st.LastRun.Error = secret.Mask(st.LastRun.Error)
+			}
+			st.Warnings = m.Warnings
 			if m.Reload != nil {
 				st.Reload = &ReloadState{RequestedBy: m.Reload.RequestedBy, RequestedAt: m.Reload.RequestedAt, Rows: m.Reload.Rows()}
 			}

@@ -161,9 +161,22 @@ type StreamManifest struct {
 	// run deletes them once no warehouse reads them any more (see
 	// Recover): not the published one, not its previous version, not a
 	// failed build kept for inspection.
-	Retired   []Part     `json:"retired,omitempty"`
-	LastRun   *RunRecord `json:"last_run,omitempty"`
-	UpdatedAt time.Time  `json:"updated_at"`
+	Retired []Part     `json:"retired,omitempty"`
+	LastRun *RunRecord `json:"last_run,omitempty"`
+	// Warnings are what the stream's runs reported that still holds (a
+	// file changed after it was loaded, an optional file missing): each
+	// successful run replaces them with its own. Builds copy them into
+	// meta.lake_warnings.
+	Warnings  []Warning `json:"warnings,omitempty"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// Warning is a report of a stream's run kept in its manifest.
+type Warning struct {
+	Kind  string    `json:"kind"`
+	Msg   string    `json:"msg"`
+	RunID string    `json:"run_id"`
+	At    time.Time `json:"at"`
 }
 
 // Lake is an open lake folder.

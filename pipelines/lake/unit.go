@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"crmwh/pipelines"
+	fp "crmwh/pipelines/failpoint"
+	"crmwh/pipelines/secret"
 )
 
 // quarantineSchema is the schema of quarantine files.
@@ -114,6 +116,7 @@ func (s *StreamSink) Counters() map[string]int64 {
 
 // Report implements pipelines.Sink.
 func (s *StreamSink) Report(kind, msg string) {
+	msg = secret.Mask(msg)
 	s.mu.Lock()
 	s.reports = append(s.reports, Report{kind, msg})
 	s.mu.Unlock()
@@ -198,8 +201,31 @@ func (s *StreamSink) Finish(runErr error) error {
 			m.Reload = nil
 		}
 		m.LastRun = rec
+		m.Warnings = s.warnings(m.Warnings, runErr == nil, now)
 		return nil
 	})
+}
+
+// warnings are the stream's warnings after this run: its reports, and
+// when it failed (and may not have got as far as checking), the earlier
+// ones too.
+func (s *StreamSink) warnings(prev []Warning, ok bool, now time.Time) []Warning {
+	var out []Warning
+	seen := map[[2]string]bool{}
+	for _, r := range s.Reports() {
+		if !seen[[2]string{r.Kind, r.Msg}] {
+			seen[[2]string{r.Kind, r.Msg}] = true
+			out = append(out, Warning{Kind: r.Kind, Msg: r.Msg, RunID: s.runID, At: now})
+		}
+	}
+	if !ok {
+		for _, w := range prev {
+			if !seen[[2]string{w.Kind, w.Msg}] {
+				out = append(out, w)
+			}
+		}
+	}
+	return out
 }
 
 type unit struct {
@@ -578,50 +604,12 @@ func validUTF8(s string) string { return strings.ToValidUTF8(s, "\uFFFD") }
 
 // failpoint kills the process with SIGKILL when the environment variable
 // CRMWH_FAILPOINT names this point ("lake.before-manifest", or
-// "lake.write:3" for its third pass). Crash tests use it to stop a real
-// process at exact places; it costs one comparison otherwise.
-func failpoint(name string) {
-	if failpointName == "" || failpointName != name {
-		return
-	}
-	if failpointHits.Add(1) == failpointAt {
-		killSelf()
-	}
-}
-
-var (
-	failpointName string
-	failpointAt   int64 = 1
-	failpointHits atomic.Int64
-)
-
-func init() {
-	v := os.Getenv("CRMWH_FAILPOINT")
-	if v == "" {
-		return
-	}
-	name, n, found := strings.Cut(v, ":")
-	failpointName = name
-	if found {
-		var at int64
-		if _, err := fmt.Sscan(n, &at); err == nil && at > 0 {
-			failpointAt = at
-		}
-	}
-}
+// "lake.write:3" for its third pass); see package failpoint.
+func failpoint(name string) { fp.Hit(name) }
 
 // Failpoints lists the places CRMWH_FAILPOINT can name.
 func Failpoints() []string {
 	out := []string{"lake.write", "lake.before-rename", "lake.before-manifest", "lake.after-manifest"}
 	sort.Strings(out)
 	return out
-}
-
-func killSelf() {
-	p, err := os.FindProcess(os.Getpid())
-	if err == nil {
-		_ = p.Kill()
-	}
-	// Kill is asynchronous; never go on past the point.
-	select {}
 }

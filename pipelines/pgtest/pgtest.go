@@ -78,6 +78,8 @@ type Server struct {
 	Dir      string
 	Port     int
 	Password string
+	args     []string
+	cred     *syscall.Credential
 	cmd      *exec.Cmd
 	done     chan struct{} // closed when the postmaster has exited
 	stopOnce sync.Once
@@ -145,26 +147,67 @@ func StartServer(o Options) (*Server, error) {
 	for _, k := range keys {
 		args = append(args, "-c", k+"="+o.Settings[k])
 	}
-	logf, err := os.Create(filepath.Join(dir, "postgres.log"))
-	if err != nil {
-		return nil, err
-	}
-	defer logf.Close()
-	s.cmd = exec.Command(filepath.Join(bin, "postgres"), args...)
-	s.cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred, Setpgid: true}
-	s.cmd.Stdout, s.cmd.Stderr = logf, logf
-	s.cmd.Dir = dir
-	if err := s.cmd.Start(); err != nil {
-		return nil, fmt.Errorf("starting postgres: %w", err)
-	}
-	s.done = make(chan struct{})
-	go func() { _ = s.cmd.Wait(); close(s.done) }()
-	if err := s.waitReady(30 * time.Second); err != nil {
-		s.Stop()
+	s.args, s.cred = args, cred
+	if err := s.start(); err != nil {
 		return nil, err
 	}
 	ok = true
 	return s, nil
+}
+
+// start starts the postmaster on the cluster and waits until it accepts
+// connections.
+func (s *Server) start() error {
+	logf, err := os.OpenFile(filepath.Join(s.Dir, "postgres.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	defer logf.Close()
+	s.cmd = exec.Command(filepath.Join(s.Bin, "postgres"), s.args...)
+	s.cmd.SysProcAttr = &syscall.SysProcAttr{Credential: s.cred, Setpgid: true}
+	s.cmd.Stdout, s.cmd.Stderr = logf, logf
+	s.cmd.Dir = s.Dir
+	if err := s.cmd.Start(); err != nil {
+		return fmt.Errorf("starting postgres: %w", err)
+	}
+	done := make(chan struct{})
+	s.done = done
+	cmd := s.cmd
+	go func() { _ = cmd.Wait(); close(done) }()
+	if err := s.waitReady(30 * time.Second); err != nil {
+		s.Stop()
+		return err
+	}
+	return nil
+}
+
+// Restart shuts the server down (fast shutdown: sessions are ended, as
+// when an administrator restarts it), waits down for a moment and starts
+// it again on the same cluster, socket and port, waiting until it accepts
+// connections again.
+func (s *Server) Restart(down time.Duration) error {
+	_ = s.cmd.Process.Signal(syscall.SIGINT)
+	select {
+	case <-s.done:
+	case <-time.After(30 * time.Second):
+		return fmt.Errorf("postgres did not shut down within 30s: %s", s.LogTail())
+	}
+	time.Sleep(down)
+	return s.start()
+}
+
+// Terminate ends the sessions of an application (pg_terminate_backend, as
+// an administrator or a connection killer would) and returns how many.
+func (s *Server) Terminate(ctx context.Context, application string) (int, error) {
+	c, err := pgx.Connect(ctx, s.DSN("postgres"))
+	if err != nil {
+		return 0, err
+	}
+	defer c.Close(ctx)
+	var n int
+	err = c.QueryRow(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+		WHERE application_name = $1 AND pid <> pg_backend_pid()`, application).Scan(&n)
+	return n, err
 }
 
 // runAs makes dir usable by the unprivileged user the server runs as when

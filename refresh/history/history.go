@@ -23,6 +23,8 @@ import (
 	"time"
 
 	_ "modernc.org/sqlite" // the pure-Go SQLite driver, registered as "sqlite"
+
+	"crmwh/pipelines/secret"
 )
 
 // File is the database's name in the state folder.
@@ -444,6 +446,13 @@ func scan(rows *sql.Rows) (Run, error) {
 	if err := json.Unmarshal([]byte(steps), &r.Steps); err != nil {
 		return r, fmt.Errorf("reading run %s's steps: %w", r.RunID, err)
 	}
+	// Masked again on the way out: a record written before a secret was
+	// known as one (or by an older crmwh) must not show it either.
+	r.Error = Redact(r.Error)
+	for i := range r.Steps {
+		r.Steps[i].Error = Redact(r.Steps[i].Error)
+		r.Steps[i].Detail = Redact(r.Steps[i].Detail)
+	}
 	return r, nil
 }
 
@@ -457,6 +466,7 @@ var (
 // (postgres://user:secret@host), key=value pairs such as password=secret
 // in DSNs, and bearer tokens.
 func Redact(s string) string {
+	s = secret.Mask(s)
 	s = urlPassword.ReplaceAllString(s, "${1}xxxxx@")
 	s = keyValue.ReplaceAllString(s, "${1}${2}xxxxx")
 	s = bearer.ReplaceAllString(s, "${1}xxxxx")

@@ -12,6 +12,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"crmwh/pipelines/secret"
 	"crmwh/refresh/history"
 )
 
@@ -122,6 +123,22 @@ func TestSecretsNeverReachTheHistory(t *testing.T) {
 	require.NoError(t, err)
 	require.NotContains(t, string(b), "s3cr3t")
 	require.NotContains(t, string(b), "hunter2")
+
+	// A value from the environment, in any form, is masked when stored
+	// and, for records written before it was known as a secret, when read.
+	r = run("y", "", history.TriggerManual, history.StatusFailed, time.Now())
+	r.Error = `database "crm%40Ledger" does not exist`
+	require.NoError(t, s.Save(ctx, r))
+	secret.Add("crm@Ledger")
+	got, err = s.Get(ctx, "y")
+	require.NoError(t, err)
+	require.Equal(t, `database "***" does not exist`, got.Error)
+	r = run("z", "", history.TriggerManual, history.StatusFailed, time.Now())
+	r.Steps[0].Error = `no such database crm@Ledger`
+	require.NoError(t, s.Save(ctx, r))
+	b, err = os.ReadFile(s.Path())
+	require.NoError(t, err)
+	require.NotContains(t, string(b), "crm@Ledger")
 }
 
 func TestTheSchedulersState(t *testing.T) {

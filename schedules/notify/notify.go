@@ -1,6 +1,6 @@
 // Package notify tells people that a scheduled run failed: it POSTs a JSON
 // body to a webhook, runs a command with the same JSON on its standard
-// input, or both. The body carries the error and a link to the data-health
+// input (in a minimal environment, see CommandEnv), or both. The body carries the error and a link to the data-health
 // page. Webhook URLs are often secrets (chat webhooks embed a token), so
 // messages name only the webhook's host.
 package notify
@@ -18,6 +18,8 @@ import (
 	"os/exec"
 	"strings"
 	"time"
+
+	"crmwh/pipelines/secret"
 )
 
 // Event is the JSON body sent on a failure.
@@ -48,8 +50,12 @@ const RunFailed = "run_failed"
 type Target struct {
 	// Webhook is the URL to POST to; empty sends none.
 	Webhook string
-	// Command is the program and arguments to run; empty runs none.
+	// Command is the program and arguments to run; empty runs none. It
+	// runs with CommandEnv's environment, not the scheduler's.
 	Command []string
+	// PassEnv names further environment variables the command gets from
+	// the scheduler's environment (a paging service's key, say).
+	PassEnv []string
 	// Timeout bounds each delivery (default 15s).
 	Timeout time.Duration
 }
@@ -62,9 +68,11 @@ func Send(ctx context.Context, t Target, e Event) error {
 	if e.Event == "" {
 		e.Event = RunFailed
 	}
+	e.Error = secret.Mask(e.Error)
 	if e.Text == "" {
 		e.Text = Summary(e)
 	}
+	e.Text = secret.Mask(e.Text)
 	body, err := json.Marshal(e)
 	if err != nil {
 		return err
@@ -76,7 +84,7 @@ func Send(ctx context.Context, t Target, e Event) error {
 		}
 	}
 	if len(t.Command) > 0 {
-		if err := run(ctx, t.Command, body, e, t.Timeout); err != nil {
+		if err := run(ctx, t.Command, body, CommandEnv(e, t.PassEnv, os.LookupEnv), t.Timeout); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -127,12 +135,33 @@ func post(ctx context.Context, webhook string, body []byte, timeout time.Duratio
 	return nil
 }
 
-func run(ctx context.Context, argv []string, body []byte, e Event, timeout time.Duration) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
-	cmd.Stdin = bytes.NewReader(body)
-	cmd.Env = append(os.Environ(),
+// BaseEnv are the variables a notify command gets from the scheduler's
+// environment, when set there. Nothing else of it is passed on: not the
+// trigger token, the webhook URL or a database password.
+var BaseEnv = []string{"PATH", "HOME", "LANG", "TZ"}
+
+// defaultPath is the command's PATH when the scheduler has none.
+const defaultPath = "/usr/local/bin:/usr/bin:/bin"
+
+// CommandEnv is the whole environment of a notify command: BaseEnv and
+// the pass variables from lookup (PATH defaults to /usr/local/bin:/usr/bin:/bin),
+// then the run's CRMWH_EVENT, CRMWH_PROJECT, CRMWH_SCHEDULE, CRMWH_RUN_ID,
+// CRMWH_STATUS, CRMWH_ERROR and CRMWH_HEALTH_URL.
+func CommandEnv(e Event, pass []string, lookup func(string) (string, bool)) []string {
+	var env []string
+	seen := map[string]bool{}
+	for _, name := range append(append([]string(nil), BaseEnv...), pass...) {
+		if seen[name] || strings.HasPrefix(name, "CRMWH_") {
+			continue
+		}
+		seen[name] = true
+		if v, ok := lookup(name); ok {
+			env = append(env, name+"="+v)
+		} else if name == "PATH" {
+			env = append(env, "PATH="+defaultPath)
+		}
+	}
+	return append(env,
 		"CRMWH_EVENT="+e.Event,
 		"CRMWH_PROJECT="+e.Project,
 		"CRMWH_SCHEDULE="+e.Schedule,
@@ -141,6 +170,14 @@ func run(ctx context.Context, argv []string, body []byte, e Event, timeout time.
 		"CRMWH_ERROR="+e.Error,
 		"CRMWH_HEALTH_URL="+e.HealthURL,
 	)
+}
+
+func run(ctx context.Context, argv []string, body []byte, env []string, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd.Stdin = bytes.NewReader(body)
+	cmd.Env = env
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {

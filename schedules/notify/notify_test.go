@@ -95,3 +95,42 @@ func TestASlowTargetIsCutOff(t *testing.T) {
 	require.Error(t, err)
 	require.Less(t, time.Since(t0), 5*time.Second)
 }
+
+func TestTheCommandGetsAMinimalEnvironmentAndNoSecrets(t *testing.T) {
+	t.Setenv("HOME", "/home/ops")
+	t.Setenv("LANG", "en_US.UTF-8")
+	t.Setenv("TZ", "Europe/Berlin")
+	t.Setenv("PATH", "/usr/bin:/bin")
+	t.Setenv("CRMWH_TRIGGER_TOKEN", "tok-Secret-123")
+	t.Setenv("CRMWH_ALERT_WEBHOOK", "https://hooks.example.com/T0/B0/hookSecret")
+	t.Setenv("PGPASSWORD", "pg-Secret-456")
+	t.Setenv("PAGER_KEY", "pager-789")
+	dir := t.TempDir()
+	out := filepath.Join(dir, "env")
+	// /proc/$$/environ is the environment the shell was started with,
+	// before it adds PWD and the like.
+	script := filepath.Join(dir, "hook.sh")
+	require.NoError(t, os.WriteFile(script, []byte("#!/bin/sh\ncat /proc/$$/environ > \"$1\"\n"), 0o755))
+	require.NoError(t, notify.Send(context.Background(), notify.Target{Command: []string{script, out}, PassEnv: []string{"PAGER_KEY", "CRMWH_TRIGGER_TOKEN"}}, event))
+	b, err := os.ReadFile(out)
+	require.NoError(t, err)
+	got := map[string]string{}
+	for _, kv := range strings.Split(strings.TrimRight(string(b), "\x00"), "\x00") {
+		k, v, _ := strings.Cut(kv, "=")
+		got[k] = v
+	}
+	require.Equal(t, map[string]string{
+		"PATH": "/usr/bin:/bin", "HOME": "/home/ops", "LANG": "en_US.UTF-8", "TZ": "Europe/Berlin", "PAGER_KEY": "pager-789",
+		"CRMWH_EVENT": "run_failed", "CRMWH_PROJECT": "demo", "CRMWH_SCHEDULE": "nightly", "CRMWH_RUN_ID": "20261123T183000Z-0a1b",
+		"CRMWH_STATUS": "failed", "CRMWH_ERROR": "build: model mart_x failed", "CRMWH_HEALTH_URL": "https://dash.example.com/health.html",
+	}, got, "a CRMWH_ variable of the scheduler's is never passed on, even when named")
+	for _, s := range []string{"tok-Secret-123", "hookSecret", "pg-Secret-456"} {
+		require.NotContains(t, string(b), s)
+	}
+}
+
+func TestWithoutPATHTheCommandGetsTheSystemOne(t *testing.T) {
+	env := notify.CommandEnv(event, nil, func(string) (string, bool) { return "", false })
+	require.Equal(t, "PATH=/usr/local/bin:/usr/bin:/bin", env[0])
+	require.Len(t, env, 8)
+}

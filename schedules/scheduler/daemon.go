@@ -154,6 +154,10 @@ func Run(ctx context.Context, o Options) error {
 	cl := cronLogger{log}
 	d.cron = cron.New(cron.WithLocation(time.UTC), cron.WithLogger(cl), cron.WithChain(jobChain(cl)...))
 	for _, s := range o.Schedules {
+		if err := s.Runnable(); err != nil {
+			log.Warn("schedule is broken and does not run; the others do", "schedule", s.Name, "file", s.File, "err", err.Error())
+			continue
+		}
 		if !s.Enabled {
 			continue
 		}
@@ -334,10 +338,16 @@ func (d *daemon) banner() {
 	next := d.next()
 	for _, s := range d.o.Schedules {
 		when := "disabled"
-		if s.Enabled {
+		switch {
+		case len(s.Broken) > 0:
+			when = "BROKEN, does not run"
+		case s.Enabled:
 			when = "next " + formatIn(next[s.Name], s.Location)
 		}
 		fmt.Fprintf(w, "  %-16s %-20s %-18s %s; steps %s\n", s.Name, s.Cron, s.Timezone, when, strings.Join(s.Steps, ", "))
+		for _, p := range s.Broken {
+			fmt.Fprintf(w, "    %s\n", p.Error())
+		}
 	}
 	if d.listen == "" {
 		fmt.Fprintln(w, "HTTP off")
@@ -417,7 +427,7 @@ type Planned struct {
 func StartupRuns(schedules []*spec.Schedule, lastAlive time.Time, lastRuns map[string]history.Run, now time.Time) []Planned {
 	var out []Planned
 	for _, s := range schedules {
-		if !s.Enabled || s.Missed != spec.MissedRunOnce {
+		if !s.Enabled || s.Missed != spec.MissedRunOnce || s.Runnable() != nil {
 			continue
 		}
 		last, hasLast := lastRuns[s.Name]

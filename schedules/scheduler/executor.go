@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"crmwh/pipelines/secret"
 	"crmwh/project"
 	"crmwh/refresh"
 	"crmwh/refresh/history"
@@ -85,9 +86,13 @@ var ErrStopped = errors.New("the scheduler is stopping")
 // are used up, waiting the schedule's backoff between attempts; then, if it
 // failed, it sends the failure notification. A run skipped because another
 // refresh held the lock, or interrupted by a shutdown, is neither retried
-// nor notified. The error is the last attempt's.
+// nor notified. The error is the last attempt's; a broken schedule (see
+// spec.Schedule.Broken) does not run, and the error is its problems.
 func (e *Executor) Run(ctx context.Context, req Request) (Result, error) {
 	s := req.Schedule
+	if err := s.Runnable(); err != nil {
+		return Result{}, err
+	}
 	log := e.logger().With("schedule", s.Name)
 	draining := e.Draining
 	if draining == nil {
@@ -172,9 +177,10 @@ func (e *Executor) giveUp(log *slog.Logger, s *spec.Schedule, req Request, res R
 	if getenv == nil {
 		getenv = os.Getenv
 	}
-	target := notify.Target{Webhook: s.Notify.Webhook, Command: s.Notify.Command}
+	target := notify.Target{Webhook: s.Notify.Webhook, Command: s.Notify.Command, PassEnv: s.Notify.Env}
 	if s.Notify.WebhookEnv != "" {
 		target.Webhook = getenv(s.Notify.WebhookEnv)
+		secret.AddWhole(target.Webhook)
 		if target.Webhook == "" {
 			log.Warn("no failure webhook sent: its environment variable is not set", "env", s.Notify.WebhookEnv)
 		}

@@ -56,9 +56,15 @@ func (d *daemon) healthz(w http.ResponseWriter, r *http.Request) {
 	if stopping {
 		status, code = "stopping", http.StatusServiceUnavailable
 	}
+	broken := []string{}
+	for _, s := range d.o.Schedules {
+		if s.Runnable() != nil {
+			broken = append(broken, s.Name)
+		}
+	}
 	writeJSON(w, code, map[string]any{
 		"status": status, "pid": os.Getpid(), "project": d.o.Project.Dir, "started_at": d.started,
-		"schedules": len(d.o.Schedules), "running": append([]string{}, running...),
+		"schedules": len(d.o.Schedules), "running": append([]string{}, running...), "broken": broken,
 	})
 }
 
@@ -77,7 +83,27 @@ func (d *daemon) runs(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusInternalServerError, err.Error())
 		return
 	}
-	writeJSON(w, http.StatusOK, append([]history.Run{}, runs...))
+	writeJSON(w, http.StatusOK, append(d.brokenRuns(f.Schedule), runs...))
+}
+
+// StatusBroken is the status of the entries /runs shows, first, for broken
+// schedules (see spec.Schedule.Broken): they never run, and say why.
+const StatusBroken = "broken"
+
+// brokenRuns are /runs' entries for broken schedules (all, or the one
+// named): trigger "config", started when the scheduler started, the
+// problems as the error.
+func (d *daemon) brokenRuns(schedule string) []history.Run {
+	out := []history.Run{}
+	for _, s := range d.o.Schedules {
+		err := s.Runnable()
+		if err == nil || (schedule != "" && schedule != s.Name) {
+			continue
+		}
+		out = append(out, history.Run{Schedule: s.Name, Command: "scheduler", Trigger: "config", Attempt: 1, MaxAttempts: 1,
+			StartedAt: d.started, Status: StatusBroken, Steps: []history.Step{}, Error: err.Error(), PID: os.Getpid()})
+	}
+	return out
 }
 
 func (d *daemon) serveMetrics(w http.ResponseWriter, r *http.Request) {
@@ -103,6 +129,9 @@ func (d *daemon) trigger(runCtx context.Context, w http.ResponseWriter, r *http.
 	switch {
 	case !ok:
 		writeError(w, http.StatusNotFound, "no schedule named "+strconv.Quote(name))
+		return
+	case s.Runnable() != nil:
+		writeError(w, http.StatusConflict, "schedule "+name+" is broken: "+s.Runnable().Error())
 		return
 	case !s.Enabled:
 		writeError(w, http.StatusConflict, "schedule "+name+" is disabled")

@@ -36,6 +36,7 @@ type metrics struct {
 	lastOK      map[string]float64
 	running     map[string]float64
 	notes       map[[2]string]float64 // schedule, result
+	broken      map[string]float64
 }
 
 func newMetrics(schedules []*spec.Schedule, start time.Time, lastSuccess map[string]time.Time) *metrics {
@@ -43,10 +44,13 @@ func newMetrics(schedules []*spec.Schedule, start time.Time, lastSuccess map[str
 		start: start, runs: map[[3]string]float64{}, durCount: map[string]float64{}, durSum: map[string]float64{},
 		durBuckets: map[string][]float64{}, rows: map[string]float64{}, retries: map[string]float64{},
 		lastSuccess: map[string]time.Time{}, lastFinish: map[string]time.Time{}, lastOK: map[string]float64{},
-		running: map[string]float64{}, notes: map[[2]string]float64{},
+		running: map[string]float64{}, notes: map[[2]string]float64{}, broken: map[string]float64{},
 	}
 	for _, s := range schedules {
 		m.schedules = append(m.schedules, s.Name)
+		if s.Runnable() != nil {
+			m.broken[s.Name] = 1
+		}
 		m.durBuckets[s.Name] = make([]float64, len(durationBuckets))
 		if t, ok := lastSuccess[s.Name]; ok {
 			m.lastSuccess[s.Name] = t
@@ -185,7 +189,8 @@ func (m *metrics) write(w io.Writer, next map[string]time.Time) error {
 	perSchedule("crmwh_last_run_timestamp_seconds", "gauge", "When the schedule's last run since the scheduler started finished (0: none yet).", times(m.lastFinish))
 	perSchedule("crmwh_last_run_success", "gauge", "1 if the schedule's last run since the scheduler started succeeded, else 0.", m.lastOK)
 	perSchedule("crmwh_run_in_progress", "gauge", "1 while a run of the schedule is going on.", m.running)
-	perSchedule("crmwh_next_run_timestamp_seconds", "gauge", "When the schedule runs next (0: disabled).", times(next))
+	perSchedule("crmwh_next_run_timestamp_seconds", "gauge", "When the schedule runs next (0: disabled or broken).", times(next))
+	perSchedule("crmwh_schedule_broken", "gauge", "1 if the schedule names sources or streams the project does not have, so it never runs.", m.broken)
 
 	family("crmwh_notifications_total", "counter", "Failure notifications since the scheduler started, by result (sent or failed).")
 	for _, s := range m.schedules {

@@ -3,8 +3,12 @@
 // steps it runs, how long it may take, how it is retried, what happens to a
 // run missed while no scheduler was running, and whom to tell when it
 // fails. Files are checked strictly when loaded: unknown keys, bad cron
-// expressions, unknown time zones and unknown sources are errors that name
-// the file, the line and the key, all reported at once.
+// expressions and unknown time zones are errors that name the file, the
+// line and the key, all reported at once. A schedule that names a source
+// or stream the project does not have (crmwh.yaml changed under it) is not
+// an error of the whole set: it loads as broken (Schedule.Broken), is
+// reported wherever schedules are listed and is never run, and the other
+// schedules go on.
 package spec
 
 import (
@@ -75,6 +79,30 @@ type Schedule struct {
 	Missed  string
 	Enabled bool
 	Notify  Notify
+	// Broken lists why the schedule cannot run although its file is
+	// well-formed: the sources or streams it names that the project does
+	// not have. A broken schedule is listed and reported, never run.
+	Broken strictyaml.Problems
+}
+
+// Runnable returns nil, or for a broken schedule a *project.ConfigError
+// with its problems.
+func (s *Schedule) Runnable() error {
+	if len(s.Broken) == 0 {
+		return nil
+	}
+	return &project.ConfigError{Problems: s.Broken}
+}
+
+// Status is "broken", "disabled" or "enabled".
+func (s *Schedule) Status() string {
+	switch {
+	case len(s.Broken) > 0:
+		return "broken"
+	case !s.Enabled:
+		return "disabled"
+	}
+	return "enabled"
 }
 
 // Retries say how a failed run is tried again.
@@ -103,8 +131,11 @@ type Notify struct {
 	// secrets, such as chat webhooks).
 	Webhook    string
 	WebhookEnv string
-	// Command is run with the JSON body on its standard input.
+	// Command is run with the JSON body on its standard input, in a
+	// minimal environment (notify.BaseEnv and the run's CRMWH_*
+	// variables) plus the variables Env names.
 	Command []string
+	Env     []string
 	// HealthURL is the data-health page the message links to; empty means
 	// the site folder's health.html.
 	HealthURL string
@@ -129,8 +160,9 @@ func LoadProject(p *project.Project) ([]*Schedule, error) {
 }
 
 // Load reads every dir/*.yaml and dir/*.yml in fsys. The error is a
-// *project.ConfigError listing every problem of every file. Schedules are
-// sorted by name.
+// *project.ConfigError listing every problem of every file. Broken
+// schedules (see Schedule.Broken) are returned with the others, not as an
+// error. Schedules are sorted by name.
 func Load(fsys fs.FS, dir string, o Options) ([]*Schedule, error) {
 	var files []string
 	for _, pat := range []string{"*.yaml", "*.yml"} {
@@ -170,7 +202,8 @@ func Load(fsys fs.FS, dir string, o Options) ([]*Schedule, error) {
 }
 
 // Parse decodes and checks one schedule file. The error is a
-// *project.ConfigError.
+// *project.ConfigError; a schedule that is only broken (see
+// Schedule.Broken) is returned without one.
 func Parse(file string, data []byte, o Options) (*Schedule, error) {
 	s, d := parse(file, data, o)
 	if err := d.Problems.Err(); err != nil {
@@ -199,6 +232,7 @@ type specFile struct {
 		Webhook    string   `yaml:"webhook"`
 		WebhookEnv string   `yaml:"webhook_env"`
 		Command    []string `yaml:"command"`
+		Env        []string `yaml:"env"`
 		HealthURL  string   `yaml:"health_url"`
 	} `yaml:"notify"`
 }
@@ -284,7 +318,7 @@ func validate(d *strictyaml.Doc, f *specFile, s *Schedule, o Options) {
 	s.Enabled = f.Enabled == nil || *f.Enabled
 
 	n := f.Notify
-	s.Notify = Notify{Webhook: n.Webhook, WebhookEnv: n.WebhookEnv, Command: n.Command, HealthURL: n.HealthURL}
+	s.Notify = Notify{Webhook: n.Webhook, WebhookEnv: n.WebhookEnv, Command: n.Command, Env: n.Env, HealthURL: n.HealthURL}
 	if n.Webhook != "" {
 		if u, err := url.Parse(n.Webhook); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			d.Addf("notify.webhook", "expected an http:// or https:// URL")
@@ -298,6 +332,14 @@ func validate(d *strictyaml.Doc, f *specFile, s *Schedule, o Options) {
 	}
 	if d.Has("notify.command") && (len(n.Command) == 0 || strings.TrimSpace(n.Command[0]) == "") {
 		d.Addf("notify.command", "expected the program and its arguments, such as [/usr/local/bin/page-oncall, --team, data]")
+	}
+	for i, name := range n.Env {
+		if !envRE.MatchString(name) {
+			d.Addf(fmt.Sprintf("notify.env[%d]", i), "%q is not an environment variable name", name)
+		}
+	}
+	if len(n.Env) > 0 && len(n.Command) == 0 {
+		d.Addf("notify.env", "passes variables to notify.command, which is not set")
 	}
 	if n.HealthURL != "" {
 		if u, err := url.Parse(n.HealthURL); err != nil || u.Scheme == "" {
@@ -341,7 +383,9 @@ func validateSteps(d *strictyaml.Doc, f *specFile, s *Schedule, o Options) {
 		s.Steps = append(s.Steps, st.Name)
 		for _, sel := range st.Extract {
 			if !known[sel] {
-				d.Addf(key+".extract", "unknown source or stream %q (known: %s)", sel, strings.Join(sortedKeys(known), ", "))
+				path := key + ".extract"
+				s.Broken = append(s.Broken, strictyaml.Problem{File: d.File, Line: d.Line(path), Path: path,
+					Msg: fmt.Sprintf("unknown source or stream %q (known: %s)", sel, strings.Join(sortedKeys(known), ", "))})
 			}
 		}
 		if st.Name == "extract" {

@@ -27,7 +27,8 @@ var opts = spec.Options{
 }
 
 // Every testdata/*.bad.yaml fails with exactly the problems in its .bad.err
-// file; every *.good.yaml loads.
+// file; every *.broken.yaml loads as a broken schedule with the problems in
+// its .broken.err file; every *.good.yaml loads.
 func TestScheduleFixtures(t *testing.T) {
 	files, err := filepath.Glob("testdata/*.yaml")
 	require.NoError(t, err)
@@ -38,10 +39,18 @@ func TestScheduleFixtures(t *testing.T) {
 			require.NoError(t, err)
 			// Named as in a project: schedules/<name>.yaml.
 			name := strings.TrimSuffix(strings.TrimSuffix(filepath.Base(f), ".yaml"), ".good")
-			_, err = spec.Parse("schedules/"+strings.TrimSuffix(name, ".bad")+".yaml", data, opts)
-			if strings.HasSuffix(f, ".good.yaml") {
+			name = strings.TrimSuffix(strings.TrimSuffix(name, ".bad"), ".broken")
+			s, err := spec.Parse("schedules/"+name+".yaml", data, opts)
+			switch {
+			case strings.HasSuffix(f, ".good.yaml"):
 				require.NoError(t, err)
+				require.NoError(t, s.Runnable())
+				require.NotEqual(t, "broken", s.Status())
 				return
+			case strings.HasSuffix(f, ".broken.yaml"):
+				require.NoError(t, err, "a broken schedule is not an error of the set")
+				require.Equal(t, "broken", s.Status())
+				err = s.Runnable()
 			}
 			require.Error(t, err)
 			require.True(t, errors.Is(err, project.ErrConfig))
@@ -139,4 +148,22 @@ func TestTheEmbeddedSchedulesAreValid(t *testing.T) {
 	require.True(t, nightly.Enabled)
 	next := nightly.Timing.Next(time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC))
 	require.Equal(t, "2026-11-24T02:30:00+08:00", next.In(nightly.Location).Format(time.RFC3339))
+}
+
+func TestAScheduleNamingARemovedSourceIsBrokenAlone(t *testing.T) {
+	fsys := fstest.MapFS{
+		"schedules/nightly.yaml":  {Data: []byte("cron: \"@daily\"\nsteps: [extract, build]\n")},
+		"schedules/intraday.yaml": {Data: []byte("cron: \"@hourly\"\nsteps:\n  - extract: [crm, shop.orders]\n  - build\nenabled: false\n")},
+	}
+	all, err := spec.Load(fsys, "schedules", opts)
+	require.NoError(t, err, "a schedule naming a source crmwh.yaml no longer has does not break the set")
+	require.Len(t, all, 2)
+	intraday, nightly := all[0], all[1]
+	require.Equal(t, "broken", intraday.Status())
+	require.Equal(t, `schedules/intraday.yaml:3: steps[0].extract: unknown source or stream "shop.orders" (known: billing, billing.legacy_orders, billing.orders, crm, crm.customers)`,
+		intraday.Runnable().Error())
+	require.ErrorIs(t, intraday.Runnable(), project.ErrConfig)
+	require.Equal(t, "enabled", nightly.Status())
+	require.NoError(t, nightly.Runnable())
+	require.Equal(t, "Asia/Shanghai", nightly.Location.String(), "no timezone: the project's")
 }

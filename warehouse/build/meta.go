@@ -28,6 +28,10 @@ var metaDDL = []string{
 	`CREATE TABLE IF NOT EXISTS meta.lake_streams (
 		source VARCHAR, stream VARCHAR, row_count BIGINT, quarantined BIGINT, parts INTEGER,
 		files_loaded INTEGER, schema_hash VARCHAR, watermark VARCHAR, updated_at TIMESTAMPTZ)`,
+	// What the lake's streams report that still holds: a file changed or
+	// grown after it was loaded, an optional stream's files missing.
+	`CREATE TABLE IF NOT EXISTS meta.lake_warnings (
+		source VARCHAR, stream VARCHAR, kind VARCHAR, message VARCHAR, run_id VARCHAR, reported_at TIMESTAMPTZ)`,
 	`CREATE TABLE IF NOT EXISTS meta.incremental_state (model VARCHAR, sql_hash VARCHAR, relation VARCHAR, part_path VARCHAR)`,
 	// Every lake file the raw views read (paths relative to the lake), so
 	// that extraction never deletes a file this warehouse still reads.
@@ -55,7 +59,7 @@ var metaDDL = []string{
 // currentTables describe the build itself and are not carried forward;
 // every other table of the meta schema is history (build_runs, model_runs,
 // test_results, and the tables of Go steps such as clv_fits).
-var currentTables = map[string]bool{"lineage": true, "lake_streams": true, "incremental_state": true, "lake_parts": true}
+var currentTables = map[string]bool{"lineage": true, "lake_streams": true, "lake_warnings": true, "incremental_state": true, "lake_parts": true, "left_out": true}
 
 // createMeta creates the meta tables (when missing).
 func createMeta(ctx context.Context, db *sql.DB) error {
@@ -106,6 +110,17 @@ func writeRunMeta(ctx context.Context, db *sql.DB, res Result, start time.Time, 
 	}
 	if _, err := db.ExecContext(ctx, "DELETE FROM meta.lake_streams"); err != nil {
 		return err
+	}
+	if _, err := db.ExecContext(ctx, "DELETE FROM meta.lake_warnings"); err != nil {
+		return err
+	}
+	for _, m := range ms {
+		for _, w := range m.Warnings {
+			if _, err := db.ExecContext(ctx, `INSERT INTO meta.lake_warnings VALUES (?, ?, ?, ?, ?, ?)`,
+				m.Source, m.Stream, w.Kind, w.Msg, w.RunID, w.At); err != nil {
+				return err
+			}
+		}
 	}
 	for _, m := range ms {
 		var wm any

@@ -16,6 +16,8 @@ import (
 	"strings"
 
 	"github.com/duckdb/duckdb-go/v2"
+
+	"crmwh/pipelines/failpoint"
 )
 
 // Options tune a connection.
@@ -92,6 +94,7 @@ func QuoteString(s string) string { return "'" + strings.ReplaceAll(s, "'", "''"
 // name (atomic on one file system) and the folder is fsynced. Readers that
 // opened the old file keep reading it; new readers see the new one.
 func Publish(built, published, prev string) error {
+	failpoint.Hit("publish.start")
 	f, err := os.Open(built)
 	if err != nil {
 		return err
@@ -104,6 +107,7 @@ func Publish(built, published, prev string) error {
 	if wal := built + ".wal"; fileExists(wal) {
 		return fmt.Errorf("publishing %s: write-ahead log %s still present (database not checkpointed)", built, wal)
 	}
+	failpoint.Hit("publish.before-prev")
 	if fileExists(published) && prev != "" {
 		os.Remove(prev + ".tmp")
 		if err := os.Link(published, prev+".tmp"); err != nil {
@@ -113,9 +117,11 @@ func Publish(built, published, prev string) error {
 			return fmt.Errorf("keeping previous warehouse: %w", err)
 		}
 	}
+	failpoint.Hit("publish.before-rename")
 	if err := os.Rename(built, published); err != nil {
 		return fmt.Errorf("publishing warehouse: %w", err)
 	}
+	failpoint.Hit("publish.after-rename")
 	d, err := os.Open(filepath.Dir(published))
 	if err != nil {
 		return err

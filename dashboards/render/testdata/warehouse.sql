@@ -270,6 +270,9 @@ INSERT INTO meta.lake_streams VALUES
     ('billing', 'legacy_orders', 6610, 1, 2, 180, '0a7ddcccfbd24fe5', NULL, '2024-07-01 05:58:31+00'),
     ('crm', 'customers', 21000, 0, 4, 0, 'd358e0d64a08551e', '2024-06-30T23:59:01Z', '2024-07-01 05:58:20+00'),
     ('surveys', 'responses', 3100, 0, 6, 6, '9ba41ef4185d3f08', NULL, '2024-07-01 05:58:25+00');
+CREATE TABLE meta.lake_warnings (source VARCHAR, stream VARCHAR, kind VARCHAR, message VARCHAR, run_id VARCHAR, reported_at TIMESTAMPTZ);
+INSERT INTO meta.lake_warnings VALUES
+    ('billing', 'orders', 'file_changed', 'data/billing/orders_20240630.csv grew from 1,204 to 1,388 bytes after it was loaded; its new rows were not loaded (on_file_change: warn)', 'r1', '2024-07-01 05:58:30+00');
 CREATE TABLE meta.left_out (name VARCHAR, kind VARCHAR, path VARCHAR, needs VARCHAR[]);
 INSERT INTO meta.left_out VALUES
     ('stg_contracts', 'model', 'crmwh.yaml', ['contracts']);

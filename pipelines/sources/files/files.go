@@ -49,6 +49,10 @@ func Extract(ctx context.Context, env pipelines.Env, st pipelines.StreamConfig, 
 		return fmt.Errorf("bad glob %q: %w", st.Path, err)
 	}
 	sort.Strings(matches)
+	todo, err := checkLoaded(env, st, state, sink, matches)
+	if err != nil {
+		return err
+	}
 
 	const unitMaxFiles = 1000
 	unitMaxRows := st.CommitEvery()
@@ -77,31 +81,11 @@ func Extract(ctx context.Context, env pipelines.Env, st pipelines.StreamConfig, 
 			u.Abort()
 		}
 	}()
-	for _, f := range matches {
+	for _, nf := range todo {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		info, err := os.Stat(f)
-		if err != nil {
-			return err
-		}
-		if info.IsDir() {
-			continue
-		}
-		key := relPath(env.BaseDir, f)
-		if prev, ok := state.Files[key]; ok {
-			if prev.Size == info.Size() && prev.ModTime.Equal(info.ModTime()) {
-				continue
-			}
-			sum, err := HashFile(f)
-			if err != nil {
-				return err
-			}
-			if sum != prev.SHA256 {
-				sink.Report("changed_file", fmt.Sprintf("%s changed after it was loaded (run %s); it is not reloaded: drop the new version under a new name, or reset the stream", key, prev.RunID))
-			}
-			continue
-		}
+		f, key, info := nf.path, nf.key, nf.info
 		if u == nil {
 			if u, err = sink.Begin(schema, st.Path); err != nil {
 				return err
@@ -140,6 +124,122 @@ func Extract(ctx context.Context, env pipelines.Env, st pipelines.StreamConfig, 
 	return nil
 }
 
+// newFile is a file of the glob that the stream has not loaded.
+type newFile struct {
+	path, key string
+	info      os.FileInfo
+}
+
+// checkLoaded sorts the glob's files into those to load and those loaded
+// before, and applies on_file_change to loaded files that changed or grew
+// since. A glob that matches no file is a *pipelines.MissingError.
+func checkLoaded(env pipelines.Env, st pipelines.StreamConfig, state pipelines.State, sink pipelines.Sink, matches []string) ([]newFile, error) {
+	var todo []newFile
+	var changes []fileChange
+	files := 0
+	for _, f := range matches {
+		info, err := os.Stat(f)
+		if err != nil {
+			return nil, err
+		}
+		if info.IsDir() {
+			continue
+		}
+		files++
+		key := relPath(env.BaseDir, f)
+		prev, ok := state.Files[key]
+		if !ok {
+			todo = append(todo, newFile{f, key, info})
+			continue
+		}
+		if prev.Size == info.Size() && prev.ModTime.Equal(info.ModTime()) {
+			continue
+		}
+		c, err := compare(f, key, prev, info)
+		if err != nil {
+			return nil, err
+		}
+		if c.kind != "" {
+			changes = append(changes, c)
+		}
+	}
+	if files == 0 {
+		where := st.Path
+		if !filepath.IsAbs(st.Path) {
+			where += " in " + env.BaseDir
+		}
+		return nil, pipelines.Missing("no file matches path %s: check the path, or set optional: true on the stream if its files may be absent", where)
+	}
+	if len(changes) == 0 {
+		return todo, nil
+	}
+	switch st.FileChangePolicy() {
+	case pipelines.FileChangeFail:
+		var what []string
+		for _, c := range changes {
+			what = append(what, c.what)
+		}
+		return nil, fmt.Errorf("%d file(s) loaded before changed, and on_file_change is fail: %s; "+
+			"reload the stream (crmwh extract --full SOURCE.STREAM) or set on_file_change: reload or warn", len(changes), strings.Join(what, "; "))
+	case pipelines.FileChangeReload:
+		if !state.Full {
+			return nil, fmt.Errorf("%s (on_file_change: reload): %w", changes[0].what, pipelines.ErrReload)
+		}
+	default:
+		for _, c := range changes {
+			sink.Report(c.kind, c.what+": "+c.effect+" (on_file_change: warn); drop the new version under a new name, "+
+				"reload the stream (crmwh extract --full SOURCE.STREAM), or set on_file_change: reload")
+		}
+	}
+	return todo, nil
+}
+
+// fileChange is a loaded file that is not what it was.
+type fileChange struct {
+	kind   string // changed_file or grown_file; empty when only its time changed
+	what   string // the file and what happened to it
+	effect string // what a warning means for its rows
+}
+
+// compare tells how a loaded file whose size or time differ from its
+// record differs: grown (the bytes loaded are still its beginning),
+// changed, or not at all (touched).
+func compare(path, key string, prev pipelines.SourceFile, info os.FileInfo) (fileChange, error) {
+	if info.Size() > prev.Size {
+		sum, err := hashPrefix(path, prev.Size)
+		if err != nil {
+			return fileChange{}, err
+		}
+		if sum == prev.SHA256 {
+			return fileChange{"grown_file", fmt.Sprintf("%s grew from %d to %d bytes after it was loaded (run %s)",
+				key, prev.Size, info.Size(), prev.RunID), "the rows added are not loaded"}, nil
+		}
+	}
+	sum, err := HashFile(path)
+	if err != nil {
+		return fileChange{}, err
+	}
+	if sum == prev.SHA256 {
+		return fileChange{}, nil
+	}
+	return fileChange{"changed_file", fmt.Sprintf("%s changed after it was loaded (run %s; %d bytes then, %d now)", key, prev.RunID, prev.Size, info.Size()),
+		"it is not reloaded"}, nil
+}
+
+// hashPrefix returns the SHA-256 in hex of a file's first n bytes.
+func hashPrefix(path string, n int64) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.CopyN(h, f, n); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
 // loadFile reads one file into the unit and returns its record.
 func loadFile(ctx context.Context, path, key string, info os.FileInfo, u pipelines.Unit, sink pipelines.Sink, load Loader) (pipelines.SourceFile, error) {
 	rec := pipelines.SourceFile{Path: key, Size: info.Size(), ModTime: info.ModTime()}
@@ -157,6 +257,9 @@ func loadFile(ctx context.Context, path, key string, info os.FileInfo, u pipelin
 		return rec, err
 	}
 	rec.SHA256 = hex.EncodeToString(cr.h.Sum(nil))
+	// The bytes hashed, which a file still being written may have more of
+	// than its size when it was listed.
+	rec.Size = cr.n
 	return rec, nil
 }
 
@@ -186,6 +289,7 @@ type countingReader struct {
 	r    io.Reader
 	h    hash.Hash
 	sink pipelines.Sink
+	n    int64
 }
 
 func (c *countingReader) Read(p []byte) (int, error) {
@@ -193,6 +297,7 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	if n > 0 {
 		c.h.Write(p[:n])
 		c.sink.AddBytes(int64(n))
+		c.n += int64(n)
 	}
 	return n, err
 }
@@ -211,7 +316,7 @@ func ValidateCommon(st pipelines.StreamConfig, path, kind string, report func(pa
 		key string
 	}{
 		{st.Table != "", "table"}, {st.Query != "", "query"}, {st.Watermark != "", "watermark"},
-		{!st.Lookback.IsZero(), "lookback"}, {len(st.PrimaryKey) > 0, "primary_key"}, {st.NullWatermark != "", "null_watermark"},
+		{st.Lookback.Given(), "lookback"}, {len(st.PrimaryKey) > 0, "primary_key"}, {st.NullWatermark != "", "null_watermark"},
 	} {
 		if k.set {
 			report(path+"."+k.key, "not used by "+kind+" sources")
@@ -219,6 +324,11 @@ func ValidateCommon(st pipelines.StreamConfig, path, kind string, report func(pa
 	}
 	if len(st.Columns) == 0 {
 		report(path+".columns", "missing: declare the columns to load, each with name and type")
+	}
+	switch st.OnFileChange {
+	case "", pipelines.FileChangeWarn, pipelines.FileChangeFail, pipelines.FileChangeReload:
+	default:
+		report(path+".on_file_change", fmt.Sprintf("%q is not a policy (expected warn, fail or reload)", st.OnFileChange))
 	}
 	pipelines.ValidateCommon(st, path, report)
 }

@@ -83,19 +83,21 @@ func TestIncrementalRunsWithLateRowsInsideTheLookBackWindow(t *testing.T) {
 	require.Equal(t, "2025-01-01T10:05:00Z", l.Manifest(t, "crm", "customers").Watermark.Value)
 }
 
-func TestWithoutLookBackOnlyRowsAboveTheWatermarkAreRead(t *testing.T) {
+func TestWithLookBackZeroOnlyRowsAtAndAboveTheWatermarkAreRead(t *testing.T) {
 	s := pgtest.Start(t)
 	db, _ := s.NewDatabase(t)
 	exec(t, s, db, customersDDL, `INSERT INTO customers VALUES
 		('C1', 'Ann', 'active', '2025-01-01 10:00:00Z'), ('C2', 'Bo', 'active', '2025-01-01 10:00:00Z')`)
-	l := laketest.New(t, "", source(s, db, customersStream("")))
+	l := laketest.New(t, "", source(s, db, customersStream("0")))
 	require.Equal(t, int64(2), l.MustExtract(t).Rows)
 	require.Zero(t, l.MustExtract(t).Rows)
+	require.Equal(t, 2, l.Manifest(t, "crm", "customers").Window.Rows(), "the window holds the rows at the watermark")
 	exec(t, s, db, `INSERT INTO customers VALUES ('C3', 'Cai', 'active', '2025-01-01 10:00:01Z'), ('C4', 'Dee', 'active', '2025-01-01 09:00:00Z')`)
 	r := l.MustExtract(t)
 	require.Equal(t, int64(1), r.Rows, "C4 is below the watermark and there is no look-back")
-	require.Nil(t, r.Counters)
+	require.Equal(t, map[string]int64{"lookback_reread": 2, "lookback_duplicates": 2}, r.Counters, "C1 and C2, at the watermark, were read again")
 	require.Equal(t, int64(3), l.Int(t, "SELECT count(*) FROM raw.crm_customers"))
+	require.Equal(t, 1, l.Manifest(t, "crm", "customers").Window.Rows(), "only C3 is at the new watermark")
 }
 
 func TestIntegerWatermarkWithLookBackInValues(t *testing.T) {

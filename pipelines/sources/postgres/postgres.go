@@ -13,18 +13,24 @@ import (
 	"bufio"
 	"context"
 	"database/sql"
+	"database/sql/driver"
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgproto3"
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/stdlib"
 
 	"crmwh/pipelines"
+	"crmwh/pipelines/secret"
 	"crmwh/pipelines/sources/sqldb"
 )
 
@@ -43,17 +49,49 @@ type Dialect struct{}
 // DriverName implements sqldb.Dialect.
 func (Dialect) DriverName() string { return "pgx" }
 
-// DSN implements sqldb.Dialect: a postgres:// URL or a libpq key=value
-// string, used as it is.
+// DSN implements sqldb.Dialect; Open parses the DSN instead.
 func (Dialect) DSN(dsn string, _ pipelines.Env) string { return dsn }
 
-// OpenDB implements sqldb.Opener: sessions run in UTC, so that the text of
-// time values inside arrays does not depend on the server's zone, and say
-// they are crmwh.
-func (Dialect) OpenDB(dsn string) (*sql.DB, error) {
-	cfg, err := pgx.ParseConfig(dsn)
+// Config parses a resolved DSN (a postgres:// URL or a libpq key=value
+// string) into pgx's config, once: the values that ${NAME} references
+// stood for go into the parsed fields (password, user, database, host,
+// options) as they are, so no character of a password can change what the
+// rest of the string means, and the password reaches the driver as a
+// field, never re-assembled into a string. A password written in the DSN
+// itself is registered as a secret too.
+func Config(dsn pipelines.DSN) (*pgx.ConnConfig, error) {
+	cfg, err := pgx.ParseConfig(dsn.Text)
 	if err != nil {
 		return nil, err
+	}
+	cfg.Password = dsn.Fill(cfg.Password)
+	secret.Add(cfg.Password)
+	cfg.User = dsn.Fill(cfg.User)
+	cfg.Database = dsn.Fill(cfg.Database)
+	cfg.Host = dsn.Fill(cfg.Host)
+	if cfg.TLSConfig != nil {
+		cfg.TLSConfig.ServerName = dsn.Fill(cfg.TLSConfig.ServerName)
+	}
+	for _, fb := range cfg.Fallbacks {
+		fb.Host = dsn.Fill(fb.Host)
+		if fb.TLSConfig != nil {
+			fb.TLSConfig.ServerName = dsn.Fill(fb.TLSConfig.ServerName)
+		}
+	}
+	for k, v := range cfg.RuntimeParams {
+		cfg.RuntimeParams[k] = dsn.Fill(v)
+	}
+	return cfg, nil
+}
+
+// Open implements sqldb.Opener: sessions run in UTC, so that the text of
+// time values inside arrays does not depend on the server's zone, and say
+// they are crmwh. The server is local when it is reached by a Unix socket
+// or a loopback host.
+func (Dialect) Open(dsn pipelines.DSN, _ pipelines.Env) (*sql.DB, bool, error) {
+	cfg, err := Config(dsn)
+	if err != nil {
+		return nil, false, err
 	}
 	cfg.RuntimeParams["timezone"] = "UTC"
 	// Read the server's rows in large chunks: pgx's own buffer is 8 KB,
@@ -64,18 +102,9 @@ func (Dialect) OpenDB(dsn string) (*sql.DB, error) {
 	if cfg.RuntimeParams["application_name"] == "" {
 		cfg.RuntimeParams["application_name"] = "crmwh"
 	}
-	return stdlib.OpenDB(*cfg), nil
-}
-
-// LocalServer implements sqldb.LocalServer: a Unix socket or a loopback
-// host.
-func (Dialect) LocalServer(dsn string) bool {
-	cfg, err := pgx.ParseConfig(dsn)
-	if err != nil {
-		return false
-	}
 	h := cfg.Host
-	return strings.HasPrefix(h, "/") || h == "localhost" || h == "127.0.0.1" || h == "::1"
+	local := strings.HasPrefix(h, "/") || h == "localhost" || h == "127.0.0.1" || h == "::1"
+	return stdlib.OpenDB(*cfg), local, nil
 }
 
 // Placeholder implements sqldb.Dialect.
@@ -247,4 +276,49 @@ func (c *cursor) Text(i int) string {
 		}
 	}
 	return fmt.Sprintf("%x", raw)
+}
+
+// MissingRelation implements sqldb.MissingRelation: undefined_table or
+// invalid_schema_name.
+func (Dialect) MissingRelation(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && (pgErr.Code == "42P01" || pgErr.Code == "3F000")
+}
+
+// Transient implements sqldb.Transient: the connection was closed, reset
+// or refused (the server restarting, a backend terminated by an
+// administrator, a network cut), the server is shutting down or starting
+// up, or a transaction lost a serialisation conflict. A wrong password, a
+// missing database or table, a host name that does not resolve and any
+// other error of the query are not passing.
+func (Dialect) Transient(err error) bool {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		switch pgErr.Code {
+		case "57P01", "57P02", "57P03", "40001", "40P01", "53300":
+			// admin_shutdown (pg_terminate_backend), crash_shutdown,
+			// cannot_connect_now, serialization_failure,
+			// deadlock_detected, too_many_connections.
+			return true
+		}
+		return strings.HasPrefix(pgErr.Code, "08") // connection_exception
+	}
+	var dns *net.DNSError
+	if errors.As(err, &dns) {
+		return dns.IsTemporary || dns.IsTimeout
+	}
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, driver.ErrBadConn) ||
+		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) ||
+		errors.Is(err, net.ErrClosed) || errors.Is(err, pgconn.ErrConnClosed) {
+		return true
+	}
+	var op *net.OpError
+	if errors.As(err, &op) {
+		// A Unix socket that is not there: the server is restarting.
+		return op.Op == "dial" || op.Op == "read" || op.Op == "write"
+	}
+	return pgconn.Timeout(err)
 }

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"crmwh/pipelines"
+	"crmwh/pipelines/secret"
 )
 
 // Dialect is what differs between databases.
@@ -39,16 +40,34 @@ type Dialect interface {
 	WatermarkArg(w pipelines.Watermark, col ColumnInfo, o QueryOptions) (any, error)
 }
 
-// Opener is a dialect that opens its own database/sql pool (to set session
-// options the driver takes only in a config).
+// Opener is a dialect that opens its own database/sql pool from the
+// resolved DSN, parsing it once: to pass the password to the driver as a
+// field of its config, never through a re-assembled string, and to set
+// session options the driver takes only in a config. local says whether
+// the database server runs on this machine (a Unix socket, localhost).
 type Opener interface {
-	OpenDB(dsn string) (*sql.DB, error)
+	Open(dsn pipelines.DSN, env pipelines.Env) (db *sql.DB, local bool, err error)
 }
 
-// LocalServer is implemented by dialects that can tell whether the
-// database server runs on this machine (a Unix socket, localhost).
-type LocalServer interface {
-	LocalServer(dsn string) bool
+// Transient is implemented by dialects that recognise passing faults of
+// their database: a connection closed or reset, the server shutting down
+// or starting up, a serialisation failure.
+type Transient interface {
+	Transient(err error) bool
+}
+
+// MissingRelation is implemented by dialects that recognise the error of a
+// query on a table (or schema) that does not exist.
+type MissingRelation interface {
+	MissingRelation(err error) bool
+}
+
+// Retryable implements pipelines.Retrier through the dialect.
+func (s *Source) Retryable(err error) bool {
+	if t, ok := s.dialect.(Transient); ok && err != nil {
+		return t.Transient(err)
+	}
+	return false
 }
 
 // QueryOptions are a stream's settings that decoding needs.
@@ -97,7 +116,6 @@ type Source struct {
 	cfg     pipelines.SourceConfig
 	dialect Dialect
 	db      *sql.DB
-	secrets []string
 	local   bool
 }
 
@@ -113,27 +131,19 @@ func (s *Source) WriterThreads() int {
 
 // New opens a SQL source; the connection is made lazily on first use.
 func New(d Dialect, cfg pipelines.SourceConfig, env pipelines.Env) (*Source, error) {
-	dsn, err := pipelines.ExpandEnv(cfg.DSN)
+	dsn, err := pipelines.ExpandDSN(cfg.DSN)
 	if err != nil {
 		return nil, fmt.Errorf("source %s: %w", cfg.Name, err)
 	}
 	s := &Source{cfg: cfg, dialect: d}
-	for _, name := range pipelines.EnvNames(cfg.DSN) {
-		if v, _ := pipelines.ExpandEnv("${" + name + "}"); len(v) >= 3 {
-			s.secrets = append(s.secrets, v)
-		}
-	}
-	if ls, ok := d.(LocalServer); ok {
-		s.local = ls.LocalServer(d.DSN(dsn, env))
-	}
 	var db *sql.DB
 	if o, ok := d.(Opener); ok {
-		db, err = o.OpenDB(d.DSN(dsn, env))
+		db, s.local, err = o.Open(dsn, env)
 	} else {
-		db, err = sql.Open(d.DriverName(), d.DSN(dsn, env))
+		db, err = sql.Open(d.DriverName(), d.DSN(dsn.Expanded(), env))
 	}
 	if err != nil {
-		return nil, s.redact(fmt.Errorf("source %s: opening database: %w", cfg.Name, err))
+		return nil, redact(fmt.Errorf("source %s: opening database: %w", cfg.Name, err))
 	}
 	db.SetMaxOpenConns(4)
 	s.db = db
@@ -146,20 +156,17 @@ func (s *Source) DB() *sql.DB { return s.db }
 // Close implements pipelines.Source.
 func (s *Source) Close() error { return s.db.Close() }
 
-// redact hides the values of the DSN's environment variables (passwords)
-// and any password= or URL password in err's text.
-func (s *Source) redact(err error) error {
+// redact hides the secrets the DSN drew from the environment (in any
+// form, see package secret) and any password= or URL password in err's
+// text; errors.Is and errors.As still see the original error.
+func redact(err error) error {
 	if err == nil {
 		return nil
 	}
-	msg := pipelines.Redact(err.Error())
-	for _, v := range s.secrets {
-		msg = strings.ReplaceAll(msg, v, "***")
+	if msg := pipelines.Redact(err.Error()); msg != err.Error() {
+		err = &redactedError{msg: msg, err: err}
 	}
-	if msg == err.Error() {
-		return err
-	}
-	return &redactedError{msg: msg, err: err}
+	return secret.Error(err)
 }
 
 type redactedError struct {
@@ -168,9 +175,7 @@ type redactedError struct {
 }
 
 func (e *redactedError) Error() string { return e.msg }
-
-// Is lets callers test for context errors through the redaction.
-func (e *redactedError) Is(target error) bool { return errors.Is(e.err, target) }
+func (e *redactedError) Unwrap() error { return e.err }
 
 // Validate checks a SQL source's config.
 func Validate(cfg pipelines.SourceConfig, report func(path, msg string)) {
@@ -188,12 +193,13 @@ func Validate(cfg pipelines.SourceConfig, report func(path, msg string)) {
 		for _, k := range []struct {
 			set bool
 			key string
-		}{{st.Path != "", "path"}, {st.Encoding != "", "encoding"}, {st.Delimiter != "", "delimiter"}, {st.Quote != "", "quote"}, {len(st.Columns) > 0, "columns"}} {
+		}{{st.Path != "", "path"}, {st.Encoding != "", "encoding"}, {st.Delimiter != "", "delimiter"}, {st.Quote != "", "quote"},
+			{len(st.Columns) > 0, "columns"}, {st.OnFileChange != "", "on_file_change"}} {
 			if k.set {
 				report(p+"."+k.key, "not used by SQL sources")
 			}
 		}
-		if !st.Lookback.IsZero() && st.Watermark == "" {
+		if st.Lookback.Given() && st.Watermark == "" {
 			report(p+".lookback", "needs a watermark column")
 		}
 		switch st.NullWatermark {
@@ -235,6 +241,13 @@ func (s *Source) describe(ctx context.Context, st pipelines.StreamConfig, o Quer
 		return nil
 	})
 	if err != nil {
+		if m, ok := s.dialect.(MissingRelation); ok && m.MissingRelation(err) {
+			what := origin(st)
+			if st.Table != "" {
+				what = "table " + st.Table + " of source " + s.cfg.Name
+			}
+			return nil, pipelines.Missing("%s does not exist (%v): check the name, or set optional: true on the stream if it may be absent", what, err)
+		}
 		return nil, fmt.Errorf("reading the columns of %s: %w", origin(st), err)
 	}
 	return cols, nil
@@ -242,7 +255,7 @@ func (s *Source) describe(ctx context.Context, st pipelines.StreamConfig, o Quer
 
 // Extract implements pipelines.Source.
 func (s *Source) Extract(ctx context.Context, st pipelines.StreamConfig, state pipelines.State, sink pipelines.Sink) (err error) {
-	defer func() { err = s.redact(err) }()
+	defer func() { err = redact(err) }()
 	o := QueryOptions{Location: st.Location()}
 	cols, err := s.describe(ctx, st, o)
 	if err != nil {
@@ -287,7 +300,8 @@ type extraction struct {
 	wmIdx  int
 	keyIdx []int
 	wmType pipelines.Type
-	// span is the look-back in watermark units (µs, days or values).
+	// span is the look-back in watermark units (µs, days or values); 0
+	// still re-reads the rows at the watermark (ties).
 	span int64
 }
 
@@ -307,23 +321,24 @@ func (x *extraction) prepare() error {
 		return fmt.Errorf("%s: watermark column %q is not among the columns", x.origin, st.Watermark)
 	}
 	x.wmType = x.schema[x.wmIdx].Type
+	lb := st.LookbackFor(x.wmType)
 	switch x.wmType {
 	case pipelines.TypeTimestamp:
-		if st.Lookback.Count > 0 {
-			return fmt.Errorf("%s: lookback %s is a number, but the watermark column %s is a timestamp: give a duration such as 2h", x.origin, st.Lookback, st.Watermark)
+		if lb.Count > 0 {
+			return fmt.Errorf("%s: lookback %s is a number, but the watermark column %s is a timestamp: give a duration such as 2h", x.origin, lb, st.Watermark)
 		}
-		x.span = st.Lookback.Duration.Microseconds()
+		x.span = lb.Duration.Microseconds()
 	case pipelines.TypeDate:
-		if st.Lookback.Count > 0 {
-			return fmt.Errorf("%s: lookback %s is a number, but the watermark column %s is a date: give a duration such as 3d", x.origin, st.Lookback, st.Watermark)
+		if lb.Count > 0 {
+			return fmt.Errorf("%s: lookback %s is a number, but the watermark column %s is a date: give a duration such as 3d", x.origin, lb, st.Watermark)
 		}
 		day := int64(24 * time.Hour)
-		x.span = (int64(st.Lookback.Duration) + day - 1) / day
+		x.span = (int64(lb.Duration) + day - 1) / day
 	case pipelines.TypeInt64:
-		if st.Lookback.Duration > 0 {
-			return fmt.Errorf("%s: lookback %s is a duration, but the watermark column %s is an integer: give a number of values such as 1000", x.origin, st.Lookback, st.Watermark)
+		if lb.Duration > 0 {
+			return fmt.Errorf("%s: lookback %s is a duration, but the watermark column %s is an integer: give a number of values such as 1000", x.origin, lb, st.Watermark)
 		}
-		x.span = st.Lookback.Count
+		x.span = lb.Count
 	default:
 		return fmt.Errorf("%s: watermark column %q has type %s; use a timestamp, a date or an increasing integer", x.origin, st.Watermark, x.wmType)
 	}
@@ -413,8 +428,17 @@ func (x *extraction) load(ctx context.Context) error {
 	st, src := x.st, x.src
 	q := "SELECT * FROM " + src.from(st)
 	var args []any
-	lookback := x.wmIdx >= 0 && x.span > 0
+	// Every watermark stream re-reads from its window (at least the rows
+	// at the watermark: a row committed after the last run with the same
+	// watermark value as the last row it read) and skips what it already
+	// loaded by row hash.
+	lookback := x.wmIdx >= 0
 	var seen map[[16]byte]struct{}
+	// The window remembers rows by the hash of all their values (a row
+	// changed in place is a new version), trailing NULLs left out (a
+	// column added to the table does not make old rows new). A window
+	// saved by an older crmwh is checked with its own hash, once.
+	seenKind := pipelines.WindowRow
 	// coverFrom is the lowest watermark from which this run reads every
 	// row: rows from it up are in the window it saves.
 	coverFrom := int64(-1 << 63)
@@ -440,6 +464,7 @@ func (x *extraction) load(ctx context.Context) error {
 				}
 				lower, op = max(u-x.span, from), ">="
 				seen = x.state.Window.HashSet()
+				seenKind = x.state.Window.Kind
 			}
 			if op == ">" {
 				coverFrom = u + 1
@@ -490,19 +515,15 @@ func (x *extraction) load(ctx context.Context) error {
 		ch := pipelines.StateChange{}
 		if x.wmIdx >= 0 && haveLast {
 			ch.Watermark = &pipelines.Watermark{Column: st.Watermark, Type: x.wmType, Value: x.canonical(last)}
-			if lookback {
-				from := max(last-x.span, coverFrom)
-				w := &pipelines.Window{From: x.canonical(from)}
-				for _, e := range window[head:] {
-					// Rows above last are not committed yet.
-					if e.wm >= from && e.wm <= last {
-						w.Hashes = append(w.Hashes, e.hash[:]...)
-					}
+			from := max(last-x.span, coverFrom)
+			w := &pipelines.Window{From: x.canonical(from), Kind: pipelines.WindowRow}
+			for _, e := range window[head:] {
+				// Rows above last are not committed yet.
+				if e.wm >= from && e.wm <= last {
+					w.Hashes = append(w.Hashes, e.hash[:]...)
 				}
-				ch.Window = w
-			} else {
-				ch.Window = &pipelines.Window{}
 			}
+			ch.Window = w
 		}
 		err := u.Commit(ch)
 		u = nil
@@ -530,7 +551,11 @@ func (x *extraction) load(ctx context.Context) error {
 			if x.wmIdx >= 0 && !b.Cols[x.wmIdx].Null[i] {
 				wm := b.Cols[x.wmIdx].Ints[i]
 				if lookback {
-					h := b.RowHash(i)
+					h := b.HashOf(i, nil, true)
+					check := h
+					if seenKind != pipelines.WindowRow {
+						check = b.RowHash(i)
+					}
 					if haveStart && wm <= start {
 						reread++
 					}
@@ -545,7 +570,7 @@ func (x *extraction) load(ctx context.Context) error {
 						window = append(window[:0], window[head:]...)
 						head = 0
 					}
-					if _, dup := seen[h]; dup {
+					if _, dup := seen[check]; dup {
 						dups++
 						b.Truncate(i)
 						continue

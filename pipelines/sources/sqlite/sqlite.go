@@ -14,8 +14,11 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"io/fs"
 	"math"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -55,6 +58,23 @@ func (Dialect) DSN(dsn string, env pipelines.Env) string {
 		query = "mode=ro"
 	}
 	return "file:" + path + "?" + query
+}
+
+// Open implements sqldb.Opener: the file must exist (a missing one is a
+// *pipelines.MissingError naming its path); it is opened read-only.
+func (d Dialect) Open(dsn pipelines.DSN, env pipelines.Env) (*sql.DB, bool, error) {
+	conn := d.DSN(dsn.Expanded(), env)
+	path, _, _ := strings.Cut(strings.TrimPrefix(conn, "file:"), "?")
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		return nil, false, pipelines.Missing("SQLite file %s does not exist (dsn %s, relative to the project folder %s)", path, dsn.Expanded(), env.BaseDir)
+	}
+	db, err := sql.Open(d.DriverName(), conn)
+	return db, false, err
+}
+
+// MissingRelation implements sqldb.MissingRelation.
+func (Dialect) MissingRelation(err error) bool {
+	return strings.Contains(err.Error(), "no such table")
 }
 
 // Placeholder implements sqldb.Dialect.
