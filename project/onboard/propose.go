@@ -447,9 +447,13 @@ func (p *proposer) statusWords(pr *proposal, c *column) error {
 		return err
 	}
 	words := map[string][]string{
-		contract.StatusPaid:      {"paid", "completed", "complete", "success", "successful", "delivered", "shipped", "closed", "fulfilled", "ok", "已支付", "已完成", "完成", "成功", "已发货", "已付款", "已签收"},
-		contract.StatusCancelled: {"cancelled", "canceled", "cancel", "void", "voided", "failed", "rejected", "已取消", "取消", "作废", "已作废"},
-		contract.StatusRefund:    {"refund", "refunded", "returned", "return", "credit", "退款", "已退款", "退货", "已退货"},
+		contract.StatusPaid: {"paid", "completed", "complete", "success", "successful", "delivered", "shipped", "closed", "fulfilled", "ok", "已支付", "已完成", "完成", "成功", "已发货", "已付款", "已签收"},
+		// An order whose status says it was refunded or returned as a
+		// whole brought no revenue: cancelled. A refund row of its own
+		// (money given back) is a refund.
+		contract.StatusCancelled: {"cancelled", "canceled", "cancel", "void", "voided", "failed", "rejected", "refunded", "returned",
+			"已取消", "取消", "作废", "已作废", "已退款", "已退货"},
+		contract.StatusRefund: {"refund", "return", "credit", "credit note", "退款", "退货"},
 	}
 	var whens, unknown []string
 	exact := true
@@ -476,7 +480,7 @@ func (p *proposer) statusWords(pr *proposal, c *column) error {
 		return nil // already paid, cancelled and refund
 	}
 	expr := fmt.Sprintf("CASE lower(trim(%s)) %s ELSE 'paid' END", p.ident(c.Name), strings.Join(whens, " "))
-	comment := "the system's words mapped onto paid, cancelled, refund"
+	comment := "the system's words mapped onto paid, cancelled (refunded orders brought no revenue), refund (a row of money given back)"
 	if len(unknown) > 0 {
 		comment = fmt.Sprintf("check: %s counted as paid", strings.Join(quoteAll(unknown), ", "))
 	}

@@ -488,6 +488,9 @@ func quoteYAML(s string) string {
 			return s
 		}
 	}
+	if strings.Contains(s, `"`) && !strings.ContainsAny(s, "'\n\t") {
+		return "'" + s + "'"
+	}
 	return strconv.Quote(s)
 }
 
