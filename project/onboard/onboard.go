@@ -51,43 +51,51 @@ const DefaultCurrency = "CNY"
 // Result is a proposed project.
 type Result struct {
 	// Config is the text of crmwh.yaml.
-	Config []byte
+	Config []byte `json:"-"`
 	// Inputs says, per input, how it was read.
-	Inputs []InputSummary
+	Inputs []InputSummary `json:"inputs"`
 	// Entities says, per entity, the fields mapped.
-	Entities []EntitySummary
+	Entities []EntitySummary `json:"entities"`
 	// Missing lists the required fields that no column fits (written with
 	// a TODO in Config).
-	Missing []Missing
+	Missing []Missing `json:"missing"`
 	// Preview is what the orders of the sample come to through the
 	// generated staging model (nil when orders miss a field).
-	Preview *Preview
+	Preview *Preview `json:"preview"`
 	// Timezone and Currency are the project's.
-	Timezone, Currency string
+	Timezone string `json:"timezone"`
+	Currency string `json:"currency"`
 }
 
 // InputSummary is how one input was read.
 type InputSummary struct {
-	Spec, Stream, Kind string
+	Spec   string `json:"input"`
+	Stream string `json:"stream"`
+	Kind   string `json:"kind"`
 	// Rows read (all of them when Complete), and rows the source
 	// quarantined among them.
-	Rows, Quarantined int64
-	Complete          bool
-	Columns           int
+	Rows        int64 `json:"rows"`
+	Quarantined int64 `json:"quarantined"`
+	Complete    bool  `json:"complete"`
+	Columns     int   `json:"columns"`
 }
 
 // EntitySummary is the mapping proposed for one entity.
 type EntitySummary struct {
-	Entity, Stream, Rows string
+	Entity string `json:"entity"`
+	Stream string `json:"stream"`
+	Rows   string `json:"rows,omitempty"`
 	// Fields maps each mapped field to its column or expression.
-	Fields map[string]string
+	Fields map[string]string `json:"fields"`
 }
 
 // Preview is what the sample's orders come to.
 type Preview struct {
-	Orders, Customers int64
-	Amount            string
-	First, Last       string
+	Orders    int64  `json:"orders"`
+	Customers int64  `json:"customers"`
+	Amount    string `json:"amount"`
+	First     string `json:"first_day"`
+	Last      string `json:"last_day"`
 }
 
 // Err is nil when every required field is mapped; otherwise it names the

@@ -49,10 +49,11 @@ type proposal struct {
 
 // Missing is a required field that no column fits.
 type Missing struct {
-	Entity, Field string
+	Entity string `json:"entity"`
+	Field  string `json:"field"`
 	// Columns lists the input's columns.
-	Columns []string
-	Input   string
+	Columns []string `json:"columns"`
+	Input   string   `json:"input"`
 }
 
 // candidate is a column that may fill a field, with how well it fits.
@@ -264,6 +265,10 @@ func (p *proposer) orders(pr *proposal) error {
 	amountExpr := ""
 	if c := pr.pickByName(p, "amount"); c != nil {
 		amountExpr = p.ident(c.Name)
+	} else if expr, err := p.decimalComma(pr, "amount"); err != nil {
+		return err
+	} else if expr != "" {
+		amountExpr = expr
 	} else {
 		amount, _ := pr.entity.Field("amount")
 		qty := pr.candidates("quantity", amount)
@@ -365,6 +370,34 @@ func (p *proposer) orders(pr *proposal) error {
 		}
 	}
 	return nil
+}
+
+// decimalComma maps a money field to a text column named for it whose
+// values are numbers written with a decimal comma (12,50 or 1.234,50, as
+// in much of Europe), which the expression converts.
+func (p *proposer) decimalComma(pr *proposal, field string) (string, error) {
+	f := mustField(pr.entity, field)
+	text := f
+	text.Type, text.ID = contract.String, false
+	for _, cand := range pr.candidates(field, text) {
+		c := cand.col
+		if c.Col.Type != pipelines.TypeString {
+			continue
+		}
+		var n, numbers, commas int64
+		q := fmt.Sprintf(`SELECT count(%[1]s), count(*) FILTER (WHERE regexp_full_match(trim(%[1]s), '-?(\d{1,3}(\.\d{3})+|\d+)(,\d+)?')),
+			count(*) FILTER (WHERE contains(%[1]s, ',')) FROM %[2]s`, duckdb.QuoteIdent(c.Name), pr.table.relation())
+		if err := p.db.QueryRowContext(p.ctx, q).Scan(&n, &numbers, &commas); err != nil {
+			return "", err
+		}
+		if n == 0 || commas == 0 || numbers < n {
+			continue
+		}
+		expr := fmt.Sprintf("TRY_CAST(replace(replace(trim(%s), '.', ''), ',', '.') AS DECIMAL(18,2))", p.ident(c.Name))
+		pr.set(field, expr, "numbers with a decimal comma (12,50): converted", c)
+		return expr, nil
+	}
+	return "", nil
 }
 
 func mustField(e *contract.Entity, name string) contract.Field {

@@ -495,6 +495,6 @@ func quoteYAML(s string) string {
 }
 
 var (
-	plainYAML   = regexp.MustCompile(`^[A-Za-z_./][A-Za-z0-9_./()-]*$`)
+	plainYAML   = regexp.MustCompile(`^[\p{L}_./][\p{L}\p{N}_./()-]*$`)
 	yamlSpecial = map[string]bool{"true": true, "false": true, "yes": true, "no": true, "on": true, "off": true, "null": true, "y": true, "n": true, "~": true}
 )
