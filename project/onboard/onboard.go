@@ -106,6 +106,10 @@ func (r *Result) Err() error {
 	}
 	var parts []string
 	for _, m := range r.Missing {
+		if m.Why != "" {
+			parts = append(parts, fmt.Sprintf("%s.%s: %s", m.Entity, m.Field, m.Why))
+			continue
+		}
 		parts = append(parts, fmt.Sprintf("%s.%s: no column of %s fits (columns: %s)", m.Entity, m.Field, m.Input, strings.Join(m.Columns, ", ")))
 	}
 	return fmt.Errorf("%w: %s; edit the TODO line(s) in crmwh.yaml", ErrIncomplete, strings.Join(parts, "; "))
@@ -186,8 +190,10 @@ func Propose(ctx context.Context, o Options) (*Result, error) {
 	}
 	for _, t := range tables {
 		if t.needsWatermark(props) {
+			why := "its rows are order lines, added up per order, and without a watermark every run would read them again and count them twice: give the stream a watermark (an increasing id or an updated_at column)"
 			res.Missing = append(res.Missing, Missing{Entity: "sources", Field: t.streamRef() + ".watermark",
-				Input: t.in.Spec, Columns: t.columnNames()})
+				Input: t.in.Spec, Columns: t.columnNames(), Why: why})
+			t.notes = append(t.notes, "TODO: "+why+".")
 		}
 	}
 	if err := p.check(o, props, res); err != nil {

@@ -159,7 +159,9 @@ func TestOrderLinesFromADatabaseNeedAWatermark(t *testing.T) {
 	require.Equal(t, "qty * price", r.Entities[0].Fields["amount"])
 	require.Len(t, r.Missing, 1)
 	require.Equal(t, "shop.lines.watermark", r.Missing[0].Field)
+	require.ErrorContains(t, r.Err(), "sources.shop.lines.watermark: its rows are order lines, added up per order, and without a watermark every run would read them again")
 	require.Contains(t, string(r.Config), "No watermark found")
+	require.Contains(t, string(r.Config), "# TODO: its rows are order lines")
 }
 
 func TestInputsAreParsed(t *testing.T) {

@@ -54,6 +54,8 @@ type Missing struct {
 	// Columns lists the input's columns.
 	Columns []string `json:"columns"`
 	Input   string   `json:"input"`
+	// Why says what is missing, when it is not a column.
+	Why string `json:"why,omitempty"`
 }
 
 // candidate is a column that may fill a field, with how well it fits.

@@ -23,7 +23,7 @@ import (
 const (
 	// sniffBytes is how much of a CSV file is read to find its format and
 	// its columns' types.
-	sniffBytes = 64 << 20
+	sniffBytes = 32 << 20
 	// sampleRows is how many rows of an input are read through its source
 	// to check the proposal.
 	sampleRows = 200_000
