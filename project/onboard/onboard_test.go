@@ -207,3 +207,13 @@ func TestMachineZone(t *testing.T) {
 	_, err := time.LoadLocation(z)
 	require.NoError(t, err, z)
 }
+
+func TestAStatusColumnIsMappedOnlyWhenItsWordsSaySo(t *testing.T) {
+	r := propose(t, map[string][]byte{"o.csv": []byte("order_id,customer_id,order_date,amount,status\n1,a,2024-03-01,5.00,1\n2,b,2024-03-02,6.00,2\n")}, "orders=o.csv")
+	require.NotContains(t, fields(t, r, "orders"), "status")
+	require.Contains(t, string(r.Config), `# Column status ("1", "2") does not say which orders were paid`)
+
+	r = propose(t, map[string][]byte{"o.csv": []byte("order_id,customer_id,order_date,amount,status\n1,a,2024-03-01,5.00,Completed\n2,b,2024-03-02,6.00,pending\n")}, "orders=o.csv")
+	require.Equal(t, "CASE lower(trim(status)) WHEN 'completed' THEN 'paid' ELSE 'paid' END", fields(t, r, "orders")["status"])
+	require.Contains(t, string(r.Config), `# check: "pending" counted as paid`)
+}

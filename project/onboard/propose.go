@@ -367,7 +367,7 @@ func (p *proposer) orders(pr *proposal) error {
 		}
 		if last.Valid && p.now.Sub(last.Time) > 30*24*time.Hour {
 			pr.freshness = "off"
-			pr.notes = append(pr.notes, fmt.Sprintf("The newest order is from %s: a historical file, so the data tests do not warn that orders stopped coming (remove freshness: off once new orders arrive every day).",
+			pr.notes = append(pr.notes, fmt.Sprintf("The newest order is from %s: historical data, so the data tests do not warn that orders stopped coming (remove freshness: off once new orders arrive every day).",
 				last.Time.Format("2006-01-02")))
 		}
 	}
@@ -514,7 +514,18 @@ func (p *proposer) statusWords(pr *proposal, c *column) error {
 	if exact && len(unknown) == 0 {
 		return nil // already paid, cancelled and refund
 	}
-	expr := fmt.Sprintf("CASE lower(trim(%s)) %s ELSE 'paid' END", p.ident(c.Name), strings.Join(whens, " "))
+	if len(whens) == 0 {
+		// Nothing says paid, cancelled or refund: every order is paid.
+		delete(pr.fields, "status") // the column stays used: nothing else maps it
+		pr.notes = append(pr.notes, fmt.Sprintf("Column %s (%s) does not say which orders were paid, cancelled or refunded: not mapped, so every order counts as paid (map status with a CASE expression if it does).",
+			c.Name, strings.Join(quoteAll(values[:min(len(values), 5)]), ", ")))
+		return nil
+	}
+	x := p.ident(c.Name)
+	if c.Col.Type != pipelines.TypeString {
+		x = "CAST(" + x + " AS VARCHAR)"
+	}
+	expr := fmt.Sprintf("CASE lower(trim(%s)) %s ELSE 'paid' END", x, strings.Join(whens, " "))
 	comment := "the system's words mapped onto paid, cancelled (refunded orders brought no revenue), refund (a row of money given back)"
 	if len(unknown) > 0 {
 		comment = fmt.Sprintf("check: %s counted as paid", strings.Join(quoteAll(unknown), ", "))
