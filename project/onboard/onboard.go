@@ -172,7 +172,7 @@ func Propose(ctx context.Context, o Options) (*Result, error) {
 		}
 	}
 
-	res := &Result{Timezone: o.Timezone, Currency: o.Currency}
+	res := &Result{Timezone: o.Timezone, Currency: o.Currency, Missing: []Missing{}}
 	var props []*proposal
 	for _, e := range contract.Catalog {
 		for _, in := range o.Inputs {
