@@ -23,10 +23,8 @@ type table struct {
 	// source is the source's name; sourceDSN its dsn as written.
 	source, sourceDSN string
 	stream            pipelines.StreamConfig
-	// dir is the project folder.
-	dir    string
-	cols   []column
-	sample *sample
+	cols              []column
+	sample            *sample
 	// notes are comments on the stream; colNotes on its columns.
 	notes    []string
 	colNotes map[string]string
@@ -105,7 +103,7 @@ func planTables(inputs []Input, dir, tz string) ([]*table, error) {
 		if dup {
 			continue
 		}
-		t := &table{in: in, dir: dir, colNotes: map[string]string{}}
+		t := &table{in: in, colNotes: map[string]string{}}
 		switch in.Kind {
 		case KindCSV, KindParquet:
 			stem := strings.TrimSuffix(filepath.Base(in.Path), filepath.Ext(in.Path))
