@@ -2,8 +2,9 @@
 package all
 
 import (
-	_ "crmwh/pipelines/sources/csvfile"  // csv
-	_ "crmwh/pipelines/sources/jsonl"    // jsonl
-	_ "crmwh/pipelines/sources/postgres" // postgres
-	_ "crmwh/pipelines/sources/sqlite"   // sqlite
+	_ "crmwh/pipelines/sources/csvfile"     // csv
+	_ "crmwh/pipelines/sources/jsonl"       // jsonl
+	_ "crmwh/pipelines/sources/parquetfile" // parquet
+	_ "crmwh/pipelines/sources/postgres"    // postgres
+	_ "crmwh/pipelines/sources/sqlite"      // sqlite
 )
