@@ -22,6 +22,19 @@ var ErrNotConverged = errors.New("fit did not converge")
 // customers, or no repeat customers) to estimate the parameters.
 var ErrNoData = errors.New("not enough data to fit")
 
+// ErrNoDropout is wrapped, together with ErrNotConverged, by the error of
+// a BG/NBD or Pareto/NBD fit whose likelihood keeps rising towards "no
+// customer ever drops out": the data show no drop-out, so they do not
+// identify its parameters. The limiting model is NBD (FitNBD), with
+// P(alive) = 1.
+var ErrNoDropout = errors.New("the data show no drop-out")
+
+// ErrNoSpendSpread is wrapped, together with ErrNotConverged, by the error
+// of a Gamma-Gamma fit whose q runs to its upper bound: customers' mean
+// spends differ no more than the spread of single purchases explains. The
+// limiting model is PooledSpend.
+var ErrNoSpendSpread = errors.New("customers do not differ in what they spend")
+
 // Estimate is one fitted parameter with its uncertainty.
 type Estimate struct {
 	Value float64 `json:"value"`
@@ -58,26 +71,57 @@ func (e Estimate) Contains(v float64) bool { return v >= e.Lower && v <= e.Upper
 
 // Diagnostics describe how a fit went.
 type Diagnostics struct {
-	// Converged is true when the optimiser stopped at a point with a small
-	// gradient, away from the bounds, where the Hessian is negative
-	// definite.
+	// Converged is true when the fit ended at a proper maximum of the
+	// likelihood: a small gradient, away from the bounds, with the Hessian
+	// of the log-likelihood negative definite there.
 	Converged bool `json:"converged"`
-	// Status is the optimiser's termination status (gonum optimize).
+	// Status is the optimiser's termination status (gonum optimize) of the
+	// run that found the point returned.
 	Status string `json:"status"`
 	// Message says why a fit is not converged ("" when it is).
 	Message string `json:"message,omitempty"`
+	// Start and Method name the starting point and the method whose run
+	// found the point returned ("newton", "bfgs" or "nelder-mead", the
+	// last polished by Newton or BFGS); docs/clv.md lists the starts.
+	Start  string `json:"start"`
+	Method string `json:"method"`
 	// Iterations and Evaluations count the optimiser's major iterations
-	// and likelihood evaluations, over every start tried.
+	// and likelihood evaluations, over every run.
 	Iterations  int `json:"iterations"`
 	Evaluations int `json:"evaluations"`
 	// Starts is the number of starting points tried.
 	Starts int `json:"starts"`
+	// Attempts lists every run: start, method, where it ended and whether
+	// that point is a proper maximum.
+	Attempts []Attempt `json:"attempts"`
 	// GradientNorm is the largest absolute component of the gradient of
 	// the mean log-likelihood per customer, in the log parameters, at the
 	// returned point.
 	GradientNorm float64 `json:"gradient_norm"`
 	// Duration is the wall time of the fit, standard errors included.
 	Duration time.Duration `json:"duration_ns"`
+}
+
+// Attempt is one optimiser run from one starting point.
+type Attempt struct {
+	Start  string `json:"start"`
+	Method string `json:"method"`
+	// MeanLogLikelihood is the log-likelihood per customer at the end
+	// point (null when not finite).
+	MeanLogLikelihood float64 `json:"mean_log_likelihood"`
+	// Outcome is "maximum" for a proper maximum, or why the end point is
+	// not one.
+	Outcome    string `json:"outcome"`
+	Iterations int    `json:"iterations"`
+}
+
+// MarshalJSON writes a log-likelihood that is not finite as null.
+func (a Attempt) MarshalJSON() ([]byte, error) {
+	type plain Attempt
+	return json.Marshal(struct {
+		plain
+		MeanLogLikelihood *float64 `json:"mean_log_likelihood"`
+	}{plain(a), finite(a.MeanLogLikelihood)})
 }
 
 // Defaults of FitOptions.
@@ -119,38 +163,30 @@ const (
 )
 
 // problem is a smooth function of the log parameters to minimise: the mean
-// negative log-likelihood per customer. eval returns the value, fills grad
-// and, when hess is not nil, the Hessian. The wrapper serves gonum's
-// separate Func, Grad and Hess calls from a one-point cache, so a Newton
-// step costs one pass over the data.
+// negative log-likelihood per customer, plus the bound penalty. fgh gives
+// the value and the gradient analytically in one pass over the data, and
+// the Hessian too when hess is set (BG/NBD, Gamma-Gamma, NBD); otherwise
+// (Pareto/NBD) the Hessian comes from central differences of the
+// gradient. gonum asks for value, gradient and Hessian separately; a
+// one-point cache serves them from one pass.
 type problem struct {
-	dim   int
-	eval  func(x, grad []float64, hess *mat.SymDense) float64
+	dim int
+	// fgh returns the value at x, fills grad and, when hess is not nil
+	// and the problem has an analytic Hessian, the Hessian.
+	fgh   func(x, grad []float64, hess *mat.SymDense) float64
+	hess  bool
+	names []string
 	evals int
 
 	lastX    []float64
 	lastF    float64
 	lastGrad []float64
-	lastHess *mat.SymDense
+	lastHess *mat.SymDense // nil until asked for, without an analytic Hessian
 }
 
-// at evaluates the problem at x unless x is the cached point. Every pass
-// computes the Hessian too: next to the exponentials and logarithms of a
-// pass it costs a few multiply-adds per row, and gonum's Newton asks for it
-// at most points it evaluates.
-func (p *problem) at(x []float64) {
-	if p.lastX != nil && equal(p.lastX, x) {
-		return
-	}
-	if p.lastX == nil {
-		p.lastX = make([]float64, p.dim)
-		p.lastGrad = make([]float64, p.dim)
-	}
-	copy(p.lastX, x)
-	p.evals++
-	h := mat.NewSymDense(p.dim, nil)
-	f := p.eval(x, p.lastGrad, h)
-	// The bound penalty.
+// penalty returns the bound penalty at x and adds its derivatives.
+func penalty(x, grad []float64, hess *mat.SymDense) float64 {
+	var f float64
 	for i, v := range x {
 		var ex float64
 		switch {
@@ -162,14 +198,82 @@ func (p *problem) at(x []float64) {
 			continue
 		}
 		f += 50 * ex * ex
-		p.lastGrad[i] += 100 * ex
-		h.SetSym(i, i, h.At(i, i)+100)
+		grad[i] += 100 * ex
+		if hess != nil {
+			hess.SetSym(i, i, hess.At(i, i)+100)
+		}
 	}
+	return f
+}
+
+// eval returns value and gradient at x (and fills hess, when not nil and
+// analytic), penalty included; a value that is not a number is +Inf.
+func (p *problem) eval(x, grad []float64, hess *mat.SymDense) float64 {
+	p.evals++
+	for i := range grad {
+		grad[i] = 0
+	}
+	f := p.fgh(x, grad, hess)
+	f += penalty(x, grad, hess)
 	if math.IsNaN(f) {
 		f = math.Inf(1)
 	}
-	p.lastF = f
+	return f
+}
+
+// at evaluates the problem at x unless x is the cached point. An analytic
+// pass computes the Hessian too: next to the exponentials and logarithms
+// of a pass it costs a few multiply-adds per row, and gonum's Newton asks
+// for it at most points it evaluates.
+func (p *problem) at(x []float64) {
+	if p.lastX != nil && equal(p.lastX, x) {
+		return
+	}
+	if p.lastX == nil {
+		p.lastX = make([]float64, p.dim)
+		p.lastGrad = make([]float64, p.dim)
+	}
+	copy(p.lastX, x)
+	p.lastHess = nil
+	var h *mat.SymDense
+	if p.hess {
+		h = mat.NewSymDense(p.dim, nil)
+	}
+	p.lastF = p.eval(x, p.lastGrad, h)
 	p.lastHess = h
+}
+
+// hessian returns the Hessian at x: analytic, or by central differences
+// of the analytic gradient with step 1e-5 in the log parameters
+// (symmetrised; error about 1e-8 relative).
+func (p *problem) hessian(x []float64) *mat.SymDense {
+	p.at(x)
+	if p.lastHess != nil {
+		return p.lastHess
+	}
+	const h = 1e-5
+	H := mat.NewSymDense(p.dim, nil)
+	y := append([]float64(nil), x...)
+	gp, gm := make([]float64, p.dim), make([]float64, p.dim)
+	cols := make([][]float64, p.dim)
+	for j := range p.dim {
+		y[j] = x[j] + h
+		p.eval(y, gp, nil)
+		y[j] = x[j] - h
+		p.eval(y, gm, nil)
+		y[j] = x[j]
+		cols[j] = make([]float64, p.dim)
+		for i := range p.dim {
+			cols[j][i] = (gp[i] - gm[i]) / (2 * h)
+		}
+	}
+	for i := range p.dim {
+		for j := i; j < p.dim; j++ {
+			H.SetSym(i, j, (cols[j][i]+cols[i][j])/2)
+		}
+	}
+	p.lastHess = H
+	return H
 }
 
 func equal(a, b []float64) bool {
@@ -181,64 +285,170 @@ func equal(a, b []float64) bool {
 	return true
 }
 
-// minimum is the outcome of minimising a problem from some starts.
-type minimum struct {
-	x      []float64
-	f      float64
-	status optimize.Status
-	iters  int
-	starts int
-	grad   float64
-	err    error
+// start is a named starting point in log parameters.
+type start struct {
+	name string
+	x    []float64
 }
 
-// minimise runs Newton's method (with gonum's modification of an
-// indefinite Hessian and a line search) from each start in turn, falling
-// back to BFGS from the same start, until one converges to a small
-// gradient, and returns the best point found.
-func minimise(p *problem, starts [][]float64, o FitOptions) minimum {
-	var best minimum
-	best.f = math.Inf(1)
+// run is one optimiser run and where it ended.
+type run struct {
+	start, method string
+	x             []float64
+	f             float64
+	status        optimize.Status
+	iters         int
+	grad          float64
+	// why is "" at a proper maximum, else why the end point is not one.
+	why string
+}
+
+// The methods, in the order they are tried from each start.
+const (
+	methodNewton     = "newton"
+	methodBFGS       = "bfgs"
+	methodNelderMead = "nelder-mead"
+)
+
+// allStartsBelow is the number of distinct rows below which every start
+// is run; above it the search stops once two starts reach the same
+// maximum.
+const allStartsBelow = 20000
+
+// minimise searches for the minimum of p: from each start in turn Newton's
+// method (gonum's, which adds a multiple of the identity to an indefinite
+// Hessian, with a line search), then BFGS, then Nelder-Mead on the log
+// parameters (its end point polished by Newton or BFGS), until one run
+// ends at a proper minimum (see classify). With rows ≥ allStartsBelow it
+// stops as soon as two starts agree on the minimum; otherwise it runs
+// every start. It returns every run and the index of the best proper
+// minimum (the lowest value), or −1 with none.
+func minimise(p *problem, starts []start, rows int, o FitOptions) ([]run, int) {
 	prob := optimize.Problem{
 		Func: func(x []float64) float64 { p.at(x); return p.lastF },
 		Grad: func(g, x []float64) { p.at(x); copy(g, p.lastGrad) },
-		Hess: func(h *mat.SymDense, x []float64) { p.at(x); h.CopySym(p.lastHess) },
 	}
-	for _, x0 := range starts {
-		best.starts++
-		for _, method := range []optimize.Method{&optimize.Newton{}, &optimize.BFGS{}} {
-			settings := &optimize.Settings{
-				GradientThreshold: o.GradientTol / 10,
-				MajorIterations:   o.MaxIterations,
-				Converger: &optimize.FunctionConverge{
-					Absolute:   1e-15,
-					Relative:   1e-15,
-					Iterations: 20,
-				},
-			}
-			res, err := optimize.Minimize(prob, x0, settings, method)
-			if res == nil {
-				best.err = err
-				continue
-			}
-			best.iters += res.MajorIterations
-			if res.F < best.f {
-				best.x = append([]float64(nil), res.X...)
-				best.f = res.F
-				best.status = res.Status
-				best.err = err
-				p.at(res.X)
-				best.grad = maxAbs(p.lastGrad)
-				if math.IsNaN(best.grad) || math.IsInf(best.grad, 0) {
-					best.grad = math.MaxFloat64 // JSON cannot hold NaN or Inf
-				}
-			}
-			if best.grad <= o.GradientTol && !math.IsInf(best.f, 0) {
-				return best
-			}
+	if p.hess {
+		prob.Hess = func(h *mat.SymDense, x []float64) { h.CopySym(p.hessian(x)) }
+	}
+	settings := func() *optimize.Settings {
+		return &optimize.Settings{
+			GradientThreshold: o.GradientTol / 10,
+			MajorIterations:   o.MaxIterations,
+			Converger:         &optimize.FunctionConverge{Absolute: 1e-15, Relative: 1e-15, Iterations: 20},
 		}
 	}
-	return best
+	local := func(x0 []float64, m optimize.Method) (*optimize.Result, error) {
+		return optimize.Minimize(prob, x0, settings(), m)
+	}
+	methods := []string{methodNewton, methodBFGS, methodNelderMead}
+	// Newton converges in a few iterations or not at all (on a ridge it
+	// creeps along for ever): it gets a fifth of the budget.
+	polish := func() optimize.Method { return &optimize.Newton{} }
+	if !p.hess {
+		methods = methods[1:]
+		polish = func() optimize.Method { return &optimize.BFGS{} }
+	}
+	var runs []run
+	best := -1
+	found := 0
+	for _, st := range starts {
+		for _, name := range methods {
+			r := run{start: st.name, method: name}
+			var res *optimize.Result
+			var err error
+			switch name {
+			case methodNewton:
+				s := settings()
+				s.MajorIterations = max(1, o.MaxIterations/5)
+				res, err = optimize.Minimize(prob, st.x, s, &optimize.Newton{})
+			case methodBFGS:
+				res, err = local(st.x, &optimize.BFGS{})
+			case methodNelderMead:
+				s := settings()
+				s.GradientThreshold = 0 // Nelder-Mead does not look at gradients
+				s.Converger = &optimize.FunctionConverge{Absolute: 1e-13, Relative: 1e-13, Iterations: 100}
+				s.MajorIterations = 50 * o.MaxIterations
+				res, err = optimize.Minimize(optimize.Problem{Func: prob.Func}, st.x, s, &optimize.NelderMead{SimplexSize: 0.5})
+				if res != nil {
+					iters := res.MajorIterations
+					if pr, perr := local(res.X, polish()); pr != nil && pr.F <= res.F {
+						res, err = pr, perr
+					}
+					res.MajorIterations += iters
+				}
+			}
+			if res == nil {
+				r.f, r.why = math.Inf(1), fmt.Sprintf("the optimiser failed: %v", err)
+				runs = append(runs, r)
+				continue
+			}
+			r.x, r.f, r.status, r.iters = append([]float64(nil), res.X...), res.F, res.Status, res.MajorIterations
+			r.grad, r.why = p.classify(r.x, o)
+			runs = append(runs, r)
+			if r.why != "" {
+				continue
+			}
+			found++
+			if best >= 0 && agree(runs[best].f, r.f) && rows >= allStartsBelow {
+				return runs, better(runs, best, len(runs)-1)
+			}
+			if best < 0 {
+				best = len(runs) - 1
+			} else {
+				best = better(runs, best, len(runs)-1)
+			}
+			break
+		}
+	}
+	return runs, best
+}
+
+// better returns the index of the lower of two minima; one that is lower
+// only by rounding does not displace the earlier one.
+func better(runs []run, i, j int) int {
+	if runs[j].f < runs[i].f && !agree(runs[i].f, runs[j].f) {
+		return j
+	}
+	return i
+}
+
+// agree reports whether two minima of the mean negative log-likelihood
+// are the same one: equal to 1e-9 relative.
+func agree(a, b float64) bool { return math.Abs(a-b) <= 1e-9*math.Max(1, math.Abs(a)) }
+
+// classify says whether x is a proper minimum of p: the value finite, no
+// parameter near its bound, the gradient below the tolerance, and the
+// Hessian positive definite (Cholesky succeeds and its condition number is
+// below 1e14; a saddle point or a flat ridge fails). It returns the
+// gradient's largest component and "" or the reason in words.
+func (p *problem) classify(x []float64, o FitOptions) (float64, string) {
+	p.at(x)
+	g := maxAbs(p.lastGrad)
+	if math.IsNaN(g) || math.IsInf(g, 0) {
+		g = math.MaxFloat64 // JSON cannot hold NaN or Inf
+	}
+	if math.IsInf(p.lastF, 0) {
+		return g, "the log-likelihood is not finite there"
+	}
+	for i, l := range x {
+		if l > atBound || l < -atBound {
+			return g, fmt.Sprintf("%s ran to its bound (%.3g)", p.names[i], math.Exp(l))
+		}
+	}
+	if g > o.GradientTol {
+		return g, fmt.Sprintf("the gradient is still %.3g (tolerance %.3g)", g, o.GradientTol)
+	}
+	var ev mat.EigenSym
+	if !ev.Factorize(p.hessian(x), false) {
+		return g, "the Hessian could not be decomposed there"
+	}
+	vals := ev.Values(nil)
+	lo, hi := vals[0], vals[len(vals)-1]
+	if !(lo > 0) || hi/lo > 1e14 {
+		return g, "the Hessian of the log-likelihood is not negative definite there: a saddle point or a flat ridge, not a maximum"
+	}
+	return g, ""
 }
 
 func maxAbs(v []float64) float64 {
@@ -304,39 +514,60 @@ func estimates(x []float64, cov *mat.SymDense) []Estimate {
 	return out
 }
 
-// finish decides convergence and computes standard errors from the
-// analytic Hessian; names label the parameters in messages.
-func finish(p *problem, m minimum, n float64, names []string, o FitOptions) (Diagnostics, *mat.SymDense) {
-	d := Diagnostics{
-		Status:       m.status.String(),
-		Iterations:   m.iters,
-		Starts:       m.starts,
-		GradientNorm: m.grad,
+// solution is the outcome of a fit: the point returned (the best proper
+// maximum, or with none the best point any run reached), its value, the
+// covariance of the log parameters (nil when not converged) and the
+// diagnostics.
+type solution struct {
+	x    []float64
+	f    float64
+	cov  *mat.SymDense
+	diag Diagnostics
+}
+
+// search minimises p from the starts and describes the result; n is the
+// number of customers (the objective is per customer) and rows the number
+// of distinct rows summed per pass.
+func search(p *problem, starts []start, n float64, rows int, o FitOptions) solution {
+	runs, best := minimise(p, starts, rows, o)
+	var sol solution
+	d := &sol.diag
+	seen := map[string]bool{}
+	for _, r := range runs {
+		d.Iterations += r.iters
+		seen[r.start] = true
+		a := Attempt{Start: r.start, Method: r.method, MeanLogLikelihood: -r.f, Outcome: "maximum", Iterations: r.iters}
+		if r.why != "" {
+			a.Outcome = r.why
+		}
+		d.Attempts = append(d.Attempts, a)
 	}
-	if m.x == nil {
-		d.Message = fmt.Sprintf("the optimiser failed: %v", m.err)
-		return d, nil
-	}
-	for i, l := range m.x {
-		if l > atBound || l < -atBound {
-			d.Message = fmt.Sprintf("%s ran to its bound (%.3g): the data do not identify it", names[i], math.Exp(l))
-			return d, nil
+	d.Starts = len(seen)
+	pick := best
+	if pick < 0 {
+		for i, r := range runs {
+			if r.x != nil && (pick < 0 || r.f < runs[pick].f) {
+				pick = i
+			}
 		}
 	}
-	if math.IsInf(m.f, 0) || math.IsNaN(m.f) {
-		d.Message = "the log-likelihood is not finite at the end point"
-		return d, nil
+	if pick < 0 {
+		d.Message = "the optimiser failed from every start: " + runs[len(runs)-1].why
+		return sol
 	}
-	if m.grad > o.GradientTol {
-		d.Message = fmt.Sprintf("the gradient is still %.3g (tolerance %.3g) after %d iterations (%s)", m.grad, o.GradientTol, m.iters, d.Status)
-		return d, nil
+	r := runs[pick]
+	sol.x, sol.f = r.x, r.f
+	d.Status, d.Start, d.Method, d.GradientNorm = r.status.String(), r.start, r.method, r.grad
+	if best < 0 {
+		d.Message = fmt.Sprintf("no start reached a proper maximum (%d runs from %d starts); the best point: %s", len(runs), d.Starts, r.why)
+		return sol
 	}
-	p.at(m.x)
-	cov, ok := covariance(p.lastHess, n)
+	cov, ok := covariance(p.hessian(r.x), n)
 	if !ok {
 		d.Message = "the Hessian is not negative definite at the end point: not a proper maximum"
-		return d, nil
+		return sol
 	}
 	d.Converged = true
-	return d, cov
+	sol.cov = cov
+	return sol
 }
