@@ -443,4 +443,3 @@ func (d *pnData) eval(x, grad []float64, _ *mat.SymDense) float64 {
 	}
 	return -ll / d.n
 }
-

@@ -16,8 +16,8 @@ import (
 // A customer who is surely alive then buys 0.1 × 30.4375 times a month.
 func TestCLVOfAFixedRateCustomer(t *testing.T) {
 	m := clv.Model{
-		Purchases:      clv.BGNBD{R: 1e7, Alpha: 1e8, A: 2, B: 1e9},
-		Spend: clv.GammaGamma{P: 6, Q: 4, Gamma: 150},
+		Purchases: clv.BGNBD{R: 1e7, Alpha: 1e8, A: 2, B: 1e9},
+		Spend:     clv.GammaGamma{P: 6, Q: 4, Gamma: 150},
 	}
 	c := clv.Summary{X: 5, Tx: 100, T: 100, Monetary: 250}
 	o := clv.CLVOptions{Months: 12, MonthlyDiscount: 0.01, Margin: 0.3}
