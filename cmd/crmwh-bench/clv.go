@@ -65,7 +65,7 @@ func clvChild(n int) {
 	r.Groups = len(groups)
 
 	t0 = time.Now()
-	m := clv.Model{BGNBD: bg.Params, GammaGamma: gg.Params}
+	m := clv.Model{Purchases: bg.Params, Spend: gg.Params}
 	if _, err := m.Score(s, clv.ScoreOptions{Horizons: []float64{90, 365}, CLV: clv.CLVOptions{MonthlyDiscount: 0.01}}); err != nil {
 		fail(err)
 	}

@@ -22,6 +22,9 @@ type Settings struct {
 	ChurnDefinition     string // inactivity or p_alive
 	InactivityDays      int
 	PAliveThreshold     float64
+	// CLVOff skips the CLV models (crmwh.yaml analytics.clv: off): the
+	// CLV tables are written with NULL predictions and say why.
+	CLVOff bool
 }
 
 // SettingsTable is the one-row table the settings step writes; models read

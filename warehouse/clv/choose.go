@@ -105,11 +105,17 @@ type Candidate struct {
 // OK reports whether the candidate's fit converged.
 func (c *Candidate) OK() bool { return c.Fit != nil && c.Err == nil }
 
-// FitCandidates fits BG/NBD and Pareto/NBD on the grouped customers, and
-// NBD too when either shows no drop-out (ErrNoDropout): NBD is then the
-// limiting model that the data do identify. Every fit is returned, failed
-// ones with their error.
-func FitCandidates(groups []Group, o FitOptions) []*Candidate {
+// PurchaseModels are the models FitCandidates fits unless told otherwise.
+var PurchaseModels = []string{"bgnbd", "pareto_nbd"}
+
+// FitCandidates fits the named purchase models ("bgnbd", "pareto_nbd";
+// none: both) on the grouped customers, and NBD too when one shows no
+// drop-out (ErrNoDropout): NBD is then the limiting model that the data do
+// identify. Every fit is returned, failed ones with their error.
+func FitCandidates(groups []Group, o FitOptions, models ...string) []*Candidate {
+	if len(models) == 0 {
+		models = PurchaseModels
+	}
 	var out []*Candidate
 	noDropout := false
 	add := func(name string, f PurchaseFit, err error) {
@@ -122,10 +128,18 @@ func FitCandidates(groups []Group, o FitOptions) []*Candidate {
 		}
 		out = append(out, c)
 	}
-	bg, err := FitBGNBD(groups, o)
-	add("bgnbd", bg, err)
-	pn, err := FitParetoNBD(groups, o)
-	add("pareto_nbd", pn, err)
+	for _, m := range models {
+		switch m {
+		case "bgnbd":
+			f, err := FitBGNBD(groups, o)
+			add(m, f, err)
+		case "pareto_nbd":
+			f, err := FitParetoNBD(groups, o)
+			add(m, f, err)
+		default:
+			panic("clv: unknown purchase model " + m)
+		}
+	}
 	if noDropout {
 		nb, err := FitNBD(groups, o)
 		add("nbd", nb, err)

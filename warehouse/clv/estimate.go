@@ -126,20 +126,33 @@ func (a Attempt) MarshalJSON() ([]byte, error) {
 
 // Defaults of FitOptions.
 const (
-	DefaultMaxIterations = 500
-	DefaultGradientTol   = 1e-6
+	DefaultMaxIterations  = 500
+	DefaultGradientTol    = 1e-6
+	DefaultMaxEvaluations = 3000
 )
 
 // FitOptions tune a maximum-likelihood fit. The zero value is sensible.
 type FitOptions struct {
-	// MaxIterations bounds the optimiser's major iterations per start
-	// (default DefaultMaxIterations).
+	// MaxIterations bounds the optimiser's major iterations per run
+	// (default DefaultMaxIterations; Newton gets a fifth of it,
+	// Nelder-Mead twice as many evaluations).
 	MaxIterations int
+	// MaxEvaluations bounds the likelihood evaluations of the whole
+	// search (default DefaultMaxEvaluations): a fit that finds no maximum
+	// gives up after about that many passes over the data instead of
+	// trying every run to the end. A fit that converges needs tens.
+	MaxEvaluations int
 	// GradientTol is the largest gradient of the mean log-likelihood per
 	// customer, in the log parameters, accepted as converged (default
 	// DefaultGradientTol). At the default the remaining error in each
 	// parameter is far below its standard error.
 	GradientTol float64
+	// From, when set, holds parameters (in the model's order, natural
+	// scale) of an earlier fit of the same model on nearly the same data,
+	// such as the fit on the calibration period before the fit on all of
+	// it: the search starts there and stops at the first proper maximum
+	// it reaches from there, before the documented starts.
+	From []float64
 }
 
 func (o FitOptions) withDefaults() FitOptions {
@@ -148,6 +161,9 @@ func (o FitOptions) withDefaults() FitOptions {
 	}
 	if o.GradientTol <= 0 {
 		o.GradientTol = DefaultGradientTol
+	}
+	if o.MaxEvaluations <= 0 {
+		o.MaxEvaluations = DefaultMaxEvaluations
 	}
 	return o
 }
@@ -176,6 +192,9 @@ type problem struct {
 	fgh   func(x, grad []float64, hess *mat.SymDense) float64
 	hess  bool
 	names []string
+	// upper, when set, lowers the upper bound of some log parameters
+	// (0: the default logUpper).
+	upper []float64
 	evals int
 
 	lastX    []float64
@@ -184,14 +203,22 @@ type problem struct {
 	lastHess *mat.SymDense // nil until asked for, without an analytic Hessian
 }
 
+// upperBound returns the upper bound of log parameter i.
+func (p *problem) upperBound(i int) float64 {
+	if i < len(p.upper) && p.upper[i] != 0 {
+		return p.upper[i]
+	}
+	return logUpper
+}
+
 // penalty returns the bound penalty at x and adds its derivatives.
-func penalty(x, grad []float64, hess *mat.SymDense) float64 {
+func (p *problem) penalty(x, grad []float64, hess *mat.SymDense) float64 {
 	var f float64
 	for i, v := range x {
 		var ex float64
-		switch {
-		case v > logUpper:
-			ex = v - logUpper
+		switch up := p.upperBound(i); {
+		case v > up:
+			ex = v - up
 		case v < logLower:
 			ex = v - logLower
 		default:
@@ -214,7 +241,7 @@ func (p *problem) eval(x, grad []float64, hess *mat.SymDense) float64 {
 		grad[i] = 0
 	}
 	f := p.fgh(x, grad, hess)
-	f += penalty(x, grad, hess)
+	f += p.penalty(x, grad, hess)
 	if math.IsNaN(f) {
 		f = math.Inf(1)
 	}
@@ -301,6 +328,10 @@ type run struct {
 	grad          float64
 	// why is "" at a proper maximum, else why the end point is not one.
 	why string
+	// flat says the end point is on a ridge of the likelihood (a
+	// parameter at its bound, or a Hessian that is singular rather than
+	// indefinite): the function has no maximum there, whatever the method.
+	flat bool
 }
 
 // The methods, in the order they are tried from each start.
@@ -324,6 +355,18 @@ const allStartsBelow = 20000
 // every start. It returns every run and the index of the best proper
 // minimum (the lowest value), or −1 with none.
 func minimise(p *problem, starts []start, rows int, o FitOptions) ([]run, int) {
+	warm := false
+	if len(o.From) == p.dim {
+		x := make([]float64, p.dim)
+		warm = true
+		for i, v := range o.From {
+			x[i] = math.Log(v)
+			warm = warm && v > 0 && !math.IsInf(v, 0)
+		}
+		if warm {
+			starts = append([]start{{"previous fit", x}}, starts...)
+		}
+	}
 	prob := optimize.Problem{
 		Func: func(x []float64) float64 { p.at(x); return p.lastF },
 		Grad: func(g, x []float64) { p.at(x); copy(g, p.lastGrad) },
@@ -351,9 +394,17 @@ func minimise(p *problem, starts []start, rows int, o FitOptions) ([]run, int) {
 	}
 	var runs []run
 	best := -1
-	found := 0
 	for _, st := range starts {
-		for _, name := range methods {
+		for mi, name := range methods {
+			if p.evals >= o.MaxEvaluations {
+				return runs, best
+			}
+			// Nelder-Mead is for runs that stopped short of a small
+			// gradient, or at a saddle point; on a ridge, where the
+			// gradient methods ended, it finds the same ridge.
+			if name == methodNelderMead && mi > 0 && runs[len(runs)-1].flat && (mi < 2 || runs[len(runs)-2].flat) {
+				break
+			}
 			r := run{start: st.name, method: name}
 			var res *optimize.Result
 			var err error
@@ -368,7 +419,8 @@ func minimise(p *problem, starts []start, rows int, o FitOptions) ([]run, int) {
 				s := settings()
 				s.GradientThreshold = 0 // Nelder-Mead does not look at gradients
 				s.Converger = &optimize.FunctionConverge{Absolute: 1e-13, Relative: 1e-13, Iterations: 100}
-				s.MajorIterations = 50 * o.MaxIterations
+				s.MajorIterations = 0
+				s.FuncEvaluations = 2 * o.MaxIterations
 				res, err = optimize.Minimize(optimize.Problem{Func: prob.Func}, st.x, s, &optimize.NelderMead{SimplexSize: 0.5})
 				if res != nil {
 					iters := res.MajorIterations
@@ -384,12 +436,17 @@ func minimise(p *problem, starts []start, rows int, o FitOptions) ([]run, int) {
 				continue
 			}
 			r.x, r.f, r.status, r.iters = append([]float64(nil), res.X...), res.F, res.Status, res.MajorIterations
-			r.grad, r.why = p.classify(r.x, o)
+			r.grad, r.why, r.flat = p.classify(r.x, o)
 			runs = append(runs, r)
 			if r.why != "" {
+				if best < 0 && r.flat && sameRidge(runs) {
+					return runs, best
+				}
 				continue
 			}
-			found++
+			if warm && st.name == "previous fit" {
+				return runs, len(runs) - 1
+			}
 			if best >= 0 && agree(runs[best].f, r.f) && rows >= allStartsBelow {
 				return runs, better(runs, best, len(runs)-1)
 			}
@@ -402,6 +459,20 @@ func minimise(p *problem, starts []start, rows int, o FitOptions) ([]run, int) {
 		}
 	}
 	return runs, best
+}
+
+// sameRidge reports whether the last run, which ended on a ridge, reached
+// the value of an earlier run from another start that also ended on a
+// ridge: two starts agree that the likelihood rises to a supremum it does
+// not attain, and the search stops there.
+func sameRidge(runs []run) bool {
+	last := runs[len(runs)-1]
+	for _, r := range runs[:len(runs)-1] {
+		if r.flat && r.start != last.start && math.Abs(r.f-last.f) <= 1e-8*math.Max(1, math.Abs(r.f)) {
+			return true
+		}
+	}
+	return false
 }
 
 // better returns the index of the lower of two minima; one that is lower
@@ -421,34 +492,42 @@ func agree(a, b float64) bool { return math.Abs(a-b) <= 1e-9*math.Max(1, math.Ab
 // parameter near its bound, the gradient below the tolerance, and the
 // Hessian positive definite (Cholesky succeeds and its condition number is
 // below 1e14; a saddle point or a flat ridge fails). It returns the
-// gradient's largest component and "" or the reason in words.
-func (p *problem) classify(x []float64, o FitOptions) (float64, string) {
+// gradient's largest component, "" or the reason in words, and whether
+// the point is on a ridge (a bound, or a Hessian that is singular rather
+// than indefinite).
+func (p *problem) classify(x []float64, o FitOptions) (float64, string, bool) {
 	p.at(x)
 	g := maxAbs(p.lastGrad)
 	if math.IsNaN(g) || math.IsInf(g, 0) {
 		g = math.MaxFloat64 // JSON cannot hold NaN or Inf
 	}
 	if math.IsInf(p.lastF, 0) {
-		return g, "the log-likelihood is not finite there"
+		return g, "the log-likelihood is not finite there", false
 	}
 	for i, l := range x {
-		if l > atBound || l < -atBound {
-			return g, fmt.Sprintf("%s ran to its bound (%.3g)", p.names[i], math.Exp(l))
+		if l > p.upperBound(i)-(logUpper-atBound) {
+			return g, fmt.Sprintf("%s ran to its upper bound (%.3g): the data do not identify it", p.names[i], math.Exp(l)), true
+		}
+		if l < -atBound {
+			return g, fmt.Sprintf("%s ran to its lower bound (%.3g): the data do not identify it", p.names[i], math.Exp(l)), true
 		}
 	}
 	if g > o.GradientTol {
-		return g, fmt.Sprintf("the gradient is still %.3g (tolerance %.3g)", g, o.GradientTol)
+		return g, fmt.Sprintf("the gradient is still %.3g (tolerance %.3g)", g, o.GradientTol), false
 	}
 	var ev mat.EigenSym
 	if !ev.Factorize(p.hessian(x), false) {
-		return g, "the Hessian could not be decomposed there"
+		return g, "the Hessian could not be decomposed there", false
 	}
 	vals := ev.Values(nil)
 	lo, hi := vals[0], vals[len(vals)-1]
-	if !(lo > 0) || hi/lo > 1e14 {
-		return g, "the Hessian of the log-likelihood is not negative definite there: a saddle point or a flat ridge, not a maximum"
+	if lo < -1e-8*math.Abs(hi) {
+		return g, "the Hessian of the log-likelihood is not negative definite there: a saddle point, not a maximum", false
 	}
-	return g, ""
+	if !(lo > 0) || hi/lo > 1e14 {
+		return g, "the Hessian of the log-likelihood is singular there: a flat ridge, along which the data do not identify the parameters", true
+	}
+	return g, "", false
 }
 
 func maxAbs(v []float64) float64 {
@@ -559,7 +638,11 @@ func search(p *problem, starts []start, n float64, rows int, o FitOptions) solut
 	sol.x, sol.f = r.x, r.f
 	d.Status, d.Start, d.Method, d.GradientNorm = r.status.String(), r.start, r.method, r.grad
 	if best < 0 {
-		d.Message = fmt.Sprintf("no start reached a proper maximum (%d runs from %d starts); the best point: %s", len(runs), d.Starts, r.why)
+		gaveUp := ""
+		if p.evals >= o.MaxEvaluations {
+			gaveUp = fmt.Sprintf(", giving up after %d likelihood evaluations", p.evals)
+		}
+		d.Message = fmt.Sprintf("no start reached a proper maximum (%d runs from %d starts%s); the best point: %s", len(runs), d.Starts, gaveUp, r.why)
 		return sol
 	}
 	cov, ok := covariance(p.hessian(r.x), n)

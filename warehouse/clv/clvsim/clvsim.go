@@ -20,8 +20,13 @@ import (
 
 // Options describe a simulated population.
 type Options struct {
-	Customers  int
-	BGNBD      clv.BGNBD
+	Customers int
+	// BGNBD drives purchases and drop-out, unless ParetoNBD is set.
+	BGNBD clv.BGNBD
+	// ParetoNBD, when not nil, drives them instead: each customer lives
+	// for an exponential time with rate μ ~ Gamma(s, β) from the first
+	// purchase.
+	ParetoNBD  *clv.ParetoNBD
 	GammaGamma clv.GammaGamma
 	// MaxT: each customer's first purchase falls uniformly in the MaxT
 	// time units before the end of calibration, so T ~ Uniform(0, MaxT)
@@ -44,8 +49,9 @@ type Customer struct {
 	// HoldoutX is the number of purchases (purchase days in Whole mode) in
 	// the holdout period.
 	HoldoutX float64
-	// The customer's own parameters.
-	Lambda, P, Nu float64
+	// The customer's own parameters (P is BG/NBD's drop-out probability,
+	// Mu Pareto/NBD's drop-out rate).
+	Lambda, P, Mu, Nu float64
 	// Alive is whether the customer was alive at the end of calibration.
 	Alive bool
 }
@@ -86,20 +92,29 @@ func one(r *rand.Rand, src rand.Source, o Options) Customer {
 // simulate draws one customer; in Whole mode it calls emit, if not nil,
 // for every purchase with its day (0 is the first purchase's) and value.
 func simulate(r *rand.Rand, src rand.Source, o Options, emit func(day, value float64)) Customer {
-	lambda := distuv.Gamma{Alpha: o.BGNBD.R, Beta: o.BGNBD.Alpha, Src: src}.Rand()
-	p := distuv.Beta{Alpha: o.BGNBD.A, Beta: o.BGNBD.B, Src: src}.Rand()
+	var lambda, p, mu float64
+	death := math.Inf(1) // Pareto/NBD: the end of the lifetime
+	if pn := o.ParetoNBD; pn != nil {
+		lambda = distuv.Gamma{Alpha: pn.R, Beta: pn.Alpha, Src: src}.Rand()
+		mu = distuv.Gamma{Alpha: pn.S, Beta: pn.Beta, Src: src}.Rand()
+		death = r.ExpFloat64() / mu
+	} else {
+		lambda = distuv.Gamma{Alpha: o.BGNBD.R, Beta: o.BGNBD.Alpha, Src: src}.Rand()
+		p = distuv.Beta{Alpha: o.BGNBD.A, Beta: o.BGNBD.B, Src: src}.Rand()
+	}
 	nu := distuv.Gamma{Alpha: o.GammaGamma.Q, Beta: o.GammaGamma.Gamma, Src: src}.Rand()
 	value := distuv.Gamma{Alpha: o.GammaGamma.P, Beta: nu, Src: src}
-	c := Customer{Lambda: lambda, P: p, Nu: nu, Alive: true}
+	c := Customer{Lambda: lambda, P: p, Mu: mu, Nu: nu, Alive: true}
 
 	if !o.Whole {
 		T := r.Float64() * o.MaxT
 		c.T = T
+		c.Alive = death > T
 		var sum float64
 		t := 0.0
 		for {
 			t += r.ExpFloat64() / lambda
-			if t > T+o.Holdout {
+			if t > T+o.Holdout || t > death {
 				break
 			}
 			if t <= T {
@@ -127,6 +142,7 @@ func simulate(r *rand.Rand, src rand.Source, o Options, emit func(day, value flo
 	T := math.Floor(r.Float64() * (o.MaxT + 1))
 	c.T = T
 	f0 := r.Float64()
+	c.Alive = f0+death > T+1
 	if emit != nil {
 		emit(0, value.Rand())
 	}
@@ -141,7 +157,7 @@ func simulate(r *rand.Rand, src rand.Source, o Options, emit func(day, value flo
 	for {
 		t += r.ExpFloat64() / lambda
 		day := math.Floor(f0 + t)
-		if day > T+o.Holdout {
+		if day > T+o.Holdout || t > death {
 			break
 		}
 		v := value.Rand()

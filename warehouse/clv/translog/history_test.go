@@ -48,6 +48,7 @@ FROM range(3000) r(c), range(CAST(1 + floor(random() * 12) AS INTEGER))`)
 		require.Equal(t, want.Customers, got.Customers, what)
 		require.Equal(t, want.FirstPurchase, got.FirstPurchase, what)
 		require.Equal(t, want.Holdout, got.Holdout, what)
+		require.Equal(t, want.HoldoutRecency, got.HoldoutRecency, what)
 		require.Equal(t, want.Tracking, got.Tracking, what)
 		require.Equal(t, [5]any{want.Rows, want.FirstDate, want.LastDate, want.CalibrationEnd, want.HoldoutEnd},
 			[5]any{got.Rows, got.FirstDate, got.LastDate, got.CalibrationEnd, got.HoldoutEnd}, what)

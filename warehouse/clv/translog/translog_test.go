@@ -81,6 +81,8 @@ func checkTiny(t *testing.T, l *translog.Log) {
 		{X: 0, Tx: 0, T: 21},
 	}, l.Calibration)
 	require.Equal(t, []float64{1, 2, 0}, l.Holdout)
+	require.Equal(t, []float64{40, 28, 0}, l.HoldoutRecency, "A's last purchase up to Feb 28 is Feb 10")
+	require.Equal(t, []clv.Summary{{X: 3, Tx: 40, T: 58, Monetary: 25}, {X: 2, Tx: 28, T: 28}, {X: 0, Tx: 0, T: 49}}, l.Full(clv.Days))
 	require.Equal(t, time.Date(2025, 1, 10, 0, 0, 0, 0, time.UTC), l.FirstPurchase[2])
 	require.Equal(t, int64(13), l.Rows)
 	require.Equal(t, time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), l.FirstDate)
@@ -102,7 +104,7 @@ func checkTiny(t *testing.T, l *translog.Log) {
 // TestConnections loads through a pool with several idle connections
 // (DuckDB's temporary tables belong to one connection, so Load must stay on
 // one) and through a *sql.Conn, as a warehouse build step has, where the
-// table stays for the caller.
+// table of purchase days stays for the caller.
 func TestConnections(t *testing.T) {
 	db := openDB(t)
 	ctx := context.Background()
@@ -151,10 +153,10 @@ func TestConnections(t *testing.T) {
 	l, err = translog.Load(ctx, conn, tinySource(path), o)
 	require.NoError(t, err)
 	checkTiny(t, l)
-	var n int
-	require.NoError(t, conn.QueryRowContext(ctx, "SELECT count(*) FROM clv_transactions").Scan(&n))
-	require.Equal(t, 13, n)
-	l, err = translog.Summarize(ctx, conn, "(SELECT * FROM clv_transactions WHERE customer_id <> 'D')", o)
+	var days, rows int
+	require.NoError(t, conn.QueryRowContext(ctx, "SELECT count(*), sum(rows) FROM clv_purchase_days").Scan(&days, &rows))
+	require.Equal(t, []int{10, 13}, []int{days, rows}, "one row per customer and purchase day")
+	l, err = translog.Summarize(ctx, conn, "(SELECT customer_id, purchase_date, amount FROM clv_purchase_days WHERE customer_id <> 'D')", o)
 	require.NoError(t, err)
 	require.Equal(t, []string{"A", "B"}, l.Customers)
 }
