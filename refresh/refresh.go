@@ -313,6 +313,7 @@ func Steps(p *project.Project, runID string) []build.Step {
 		Currency: p.Config.Currency, Timezone: p.Config.Timezone, TimeUnit: a.TimeUnit, HoldoutDays: a.HoldoutDays,
 		HorizonMonths: a.HorizonMonths, MonthlyDiscountRate: a.MonthlyDiscountRate, Margin: a.Margin,
 		ChurnDefinition: a.Churn.Definition, InactivityDays: a.Churn.InactivityDays, PAliveThreshold: a.Churn.PAliveThreshold,
+		CLVOff: a.CLV == "off",
 	}
 	return []build.Step{analytics.SettingsStep(s), analytics.CLVStep(s, runID)}
 }
