@@ -1,6 +1,7 @@
 package clv
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -12,6 +13,18 @@ import (
 type Parameter struct {
 	Name string `json:"name"`
 	Estimate
+}
+
+// MarshalJSON writes the name with the estimate (NaN as null); without it
+// the embedded Estimate's method would drop the name.
+func (p Parameter) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		Name  string   `json:"name"`
+		Value float64  `json:"value"`
+		SE    *float64 `json:"se"`
+		Lower *float64 `json:"lower"`
+		Upper *float64 `json:"upper"`
+	}{p.Name, p.Value, finite(p.SE), finite(p.Lower), finite(p.Upper)})
 }
 
 // FitReport is what every fit reports, for tables: the model, its

@@ -5,8 +5,11 @@ package clvsim
 
 import (
 	"bufio"
+	"fmt"
 	"io"
 	"math"
+	"os"
+	"path/filepath"
 	"math/rand/v2"
 	"runtime"
 	"strconv"
@@ -236,4 +239,30 @@ func WriteLog(w io.Writer, o Options, calibrationEnd time.Time) ([]Customer, err
 		}
 	}
 	return out, bw.Flush()
+}
+
+// CDNOW is where the CDNOW purchase log (Fader & Hardie's data set, real
+// purchases of 23,570 customers from 1997 to mid-1998) lies relative to a
+// checkout of the project: ../shared/data/cdnow/ beside it.
+const CDNOW = "shared/data/cdnow/CDNOW_master.txt"
+
+// FindCDNOW returns the path of the CDNOW log, looking for CDNOW in the
+// working directory's ancestors (tests run in package folders; the data
+// sit beside the checkout, or beside the folder of worktrees).
+func FindCDNOW() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		p := filepath.Join(dir, filepath.FromSlash(CDNOW))
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+		up := filepath.Dir(dir)
+		if up == dir {
+			return "", fmt.Errorf("the CDNOW log (%s) is not beside any folder above the working directory", CDNOW)
+		}
+		dir = up
+	}
 }

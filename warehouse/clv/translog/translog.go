@@ -310,6 +310,7 @@ type typed struct {
 	src, read Source
 	rd        string // the table function
 	where     string
+	columns   string // the query up to FROM
 	sql       string
 	// labels name the customer, date and amount for messages: "column x"
 	// or "expression e".
@@ -409,14 +410,15 @@ func typedQuery(ctx context.Context, db Querier, src, read Source) (*typed, erro
 	if err := checkTimeZone(ctx, db, src.TimeZone); err != nil {
 		return nil, err
 	}
-	t.sql = fmt.Sprintf(`SELECT
+	t.columns = fmt.Sprintf(`SELECT
   CAST(%[1]s AS VARCHAR) AS __clv_customer,
   %[2]s AS __clv_date,
   %[3]s AS __clv_amount,
   CAST(%[4]s AS VARCHAR) AS __clv_raw_date,
   %[5]s AS __clv_raw_amount,
   *
-FROM %[6]s %[7]s`, cust, dateSQL(date, dateType, src.DateFormat, duckdb.QuoteString(src.TimeZone)), amountExpr, date, amountRaw, t.rd, t.where)
+FROM `, cust, dateSQL(date, dateType, src.DateFormat, duckdb.QuoteString(src.TimeZone)), amountExpr, date, amountRaw)
+	t.sql = t.columns + t.rd + " " + t.where
 	return t, nil
 }
 
@@ -450,8 +452,12 @@ func describe(ctx context.Context, db Querier, src Source, query string) (map[st
 // file DuckDB cannot read.
 func (t *typed) execError(err error) error {
 	msg := err.Error()
-	if t.where != "" && (strings.HasPrefix(msg, "Binder Error") || strings.HasPrefix(msg, "Parser Error") || strings.Contains(msg, "Conversion Error")) {
+	if t.where != "" && (strings.HasPrefix(msg, "Binder Error") || strings.HasPrefix(msg, "Parser Error")) {
 		return fmt.Errorf("%w: the condition %q on %s: %s", ErrLog, t.src.Where, t.src.Path, firstLines(msg, 1))
+	}
+	if strings.HasPrefix(msg, "Invalid Input Error") || strings.HasPrefix(msg, "Conversion Error") {
+		return fmt.Errorf("%w: evaluating the columns and expressions on %s: %s (try_strptime and try_cast give NULL instead, and the row is then reported)",
+			ErrLog, t.src.Path, firstLines(msg, 1))
 	}
 	return readError(t.src, err)
 }
@@ -462,7 +468,7 @@ func (t *typed) execError(err error) error {
 func (t *typed) problem(ctx context.Context, db Querier) error {
 	var rowNo, n, kind int64
 	var rawDate, rawAmount sql.NullString
-	inner := strings.Replace(t.sql, "SELECT\n", "SELECT row_number() OVER () AS __clv_row,\n", 1)
+	inner := t.columns + "(SELECT row_number() OVER () AS __clv_row, * FROM " + t.rd + ") " + t.where
 	err := db.QueryRowContext(ctx, fmt.Sprintf(`WITH rows AS (
   SELECT __clv_row, __clv_raw_date, __clv_raw_amount, %s AS problem FROM (%s)
 ), worst AS (SELECT min(problem) FILTER (WHERE problem <> 0) AS kind FROM rows)
