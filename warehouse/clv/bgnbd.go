@@ -68,7 +68,7 @@ func FitBGNBD(groups []Group, o FitOptions) (*BGNBDFit, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &problem{dim: 4, fgh: d.eval, hess: true, names: bgNames}
+	p := &problem{dim: 4, fgh: d.eval, hess: true, names: bgNames, n: d.n}
 	sol := search(p, d.starts(), d.n, len(d.rep)+len(d.times), o)
 	fit := &BGNBDFit{Customers: d.n, Groups: len(groups)}
 	if sol.x != nil {

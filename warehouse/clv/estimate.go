@@ -195,6 +195,8 @@ type problem struct {
 	// upper, when set, lowers the upper bound of some log parameters
 	// (0: the default logUpper).
 	upper []float64
+	// n is the number of customers (the objective is per customer).
+	n     float64
 	evals int
 
 	lastX    []float64
@@ -526,6 +528,17 @@ func (p *problem) classify(x []float64, o FitOptions) (float64, string, bool) {
 	}
 	if !(lo > 0) || hi/lo > 1e14 {
 		return g, "the Hessian of the log-likelihood is singular there: a flat ridge, along which the data do not identify the parameters", true
+	}
+	// A maximum so flat that a parameter's 95% interval reaches its
+	// bounds is a ridge too: the likelihood barely changes as the
+	// parameter runs off, and a small gradient says nothing.
+	if cov, ok := covariance(p.hessian(x), math.Max(p.n, 1)); ok {
+		for i, l := range x {
+			se := 1.96 * math.Sqrt(cov.At(i, i))
+			if l+se > p.upperBound(i) || l-se < logLower {
+				return g, fmt.Sprintf("%s is not identified: its 95%% interval runs from %.3g to %.3g, a flat ridge of the likelihood", p.names[i], math.Exp(l-se), math.Exp(l+se)), true
+			}
+		}
 	}
 	return g, "", false
 }

@@ -165,7 +165,7 @@ func FitGammaGamma(customers []Summary, o FitOptions) (*GammaGammaFit, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &problem{dim: 3, fgh: d.eval, hess: true, names: ggNames}
+	p := &problem{dim: 3, fgh: d.eval, hess: true, names: ggNames, n: d.n}
 	sol := search(p, d.starts(), d.n, len(d.x), o)
 	fit := &GammaGammaFit{Customers: len(d.x), Excluded: d.excluded, Correlation: d.correlation()}
 	if sol.x != nil {

@@ -309,7 +309,7 @@ func FitParetoNBD(groups []Group, o FitOptions) (*ParetoNBDFit, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &problem{dim: 4, fgh: d.eval, names: pnNames, upper: []float64{shapeUpper, 0, shapeUpper, 0}}
+	p := &problem{dim: 4, fgh: d.eval, names: pnNames, upper: []float64{shapeUpper, 0, shapeUpper, 0}, n: d.n}
 	sol := search(p, d.starts(), d.n, len(d.rows)+len(d.slots), o)
 	fit := &ParetoNBDFit{Customers: d.n, Groups: len(groups)}
 	if sol.x != nil {

@@ -131,7 +131,7 @@ func FitNBD(groups []Group, o FitOptions) (*NBDFit, error) {
 		{"heterogeneous", []float64{l(0.3), l(0.3 / rate)}},
 		{"homogeneous", []float64{l(3), l(3 / rate)}},
 	}
-	p := &problem{dim: 2, fgh: d.eval, hess: true, names: nbdNames}
+	p := &problem{dim: 2, fgh: d.eval, hess: true, names: nbdNames, n: d.n}
 	sol := search(p, starts, d.n, len(d.times), o)
 	fit := &NBDFit{Customers: d.n, Groups: len(groups)}
 	if sol.x != nil {
