@@ -69,7 +69,13 @@ func FitBGNBD(groups []Group, o FitOptions) (*BGNBDFit, error) {
 		return nil, err
 	}
 	p := &problem{dim: 4, fgh: d.eval, hess: true, names: bgNames, n: d.n}
-	sol := search(p, d.starts(), d.n, len(d.rep)+len(d.times), o)
+	sol := sampled(p, func() *problem {
+		sd, err := newBGData(sampleGroups(groups))
+		if err != nil {
+			return nil
+		}
+		return &problem{dim: 4, fgh: sd.eval, hess: true, names: bgNames, n: sd.n}
+	}, d.starts(), d.n, len(d.rep)+len(d.times), o)
 	fit := &BGNBDFit{Customers: d.n, Groups: len(groups)}
 	if sol.x != nil {
 		est := estimates(sol.x, sol.cov)
@@ -96,6 +102,18 @@ func FitBGNBD(groups []Group, o FitOptions) (*BGNBDFit, error) {
 		return fit, fmt.Errorf("fitting BG/NBD: %w: %s", ErrNotConverged, fit.Message)
 	}
 	return fit, nil
+}
+
+// sampleGroups returns every sampleEvery-th group, its weight multiplied
+// by sampleEvery.
+func sampleGroups(groups []Group) []Group {
+	out := make([]Group, 0, len(groups)/sampleEvery+1)
+	for i := 0; i < len(groups); i += sampleEvery {
+		g := groups[i]
+		g.N *= sampleEvery
+		out = append(out, g)
+	}
+	return out
 }
 
 // noDropout reports whether a fit that found no proper maximum ended where
@@ -260,10 +278,10 @@ func (d *bgData) starts() []start {
 	}
 	l := math.Log
 	return []start{
-		{"moderate", []float64{0, l(1 / rate), 0, l(3)}},
-		{"heterogeneous", []float64{l(0.5), l(0.5 / rate), l(0.5), l(1)}},
-		{"homogeneous", []float64{l(2), l(2 / rate), l(2), l(10)}},
-		{"little drop-out", []float64{l(0.25), l(0.25 / rate), l(0.1), l(20)}},
+		{name: "moderate", x: []float64{0, l(1 / rate), 0, l(3)}},
+		{name: "heterogeneous", x: []float64{l(0.5), l(0.5 / rate), l(0.5), l(1)}},
+		{name: "homogeneous", x: []float64{l(2), l(2 / rate), l(2), l(10)}},
+		{name: "little drop-out", x: []float64{l(0.25), l(0.25 / rate), l(0.1), l(20)}},
 	}
 }
 

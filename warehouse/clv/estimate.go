@@ -318,6 +318,10 @@ func equal(a, b []float64) bool {
 type start struct {
 	name string
 	x    []float64
+	// warm marks a start already known to be in the right basin (an
+	// earlier fit, the optimum of a sample): the search stops at the
+	// first proper maximum reached from it.
+	warm bool
 }
 
 // run is one optimiser run and where it ended.
@@ -357,16 +361,15 @@ const allStartsBelow = 20000
 // every start. It returns every run and the index of the best proper
 // minimum (the lowest value), or −1 with none.
 func minimise(p *problem, starts []start, rows int, o FitOptions) ([]run, int) {
-	warm := false
 	if len(o.From) == p.dim {
 		x := make([]float64, p.dim)
-		warm = true
+		ok := true
 		for i, v := range o.From {
 			x[i] = math.Log(v)
-			warm = warm && v > 0 && !math.IsInf(v, 0)
+			ok = ok && v > 0 && !math.IsInf(v, 0)
 		}
-		if warm {
-			starts = append([]start{{"previous fit", x}}, starts...)
+		if ok {
+			starts = append([]start{{name: "previous fit", x: x, warm: true}}, starts...)
 		}
 	}
 	prob := optimize.Problem{
@@ -446,7 +449,7 @@ func minimise(p *problem, starts []start, rows int, o FitOptions) ([]run, int) {
 				}
 				continue
 			}
-			if warm && st.name == "previous fit" {
+			if st.warm {
 				return runs, len(runs) - 1
 			}
 			if best >= 0 && agree(runs[best].f, r.f) && rows >= allStartsBelow {
@@ -615,6 +618,42 @@ type solution struct {
 	f    float64
 	cov  *mat.SymDense
 	diag Diagnostics
+}
+
+// sampleAbove is the number of distinct rows from which a fit searches a
+// sample first: the documented starts run on every sampleEvery-th row
+// (the rows are sorted, so the sample spreads over all of them, and its
+// weights are multiplied by sampleEvery), and only the best proper
+// maximum of the sample is polished on all the rows. A million customers
+// then cost about as much as one start did before the search had
+// several. When the polish does not reach a proper maximum, the full
+// search runs on all the rows.
+const (
+	sampleAbove = 200_000
+	sampleEvery = 10
+)
+
+// sampled runs the search on a sample first when the data are large (see
+// sampleAbove); sample builds the problem of the sample, nil when the
+// model cannot be sampled.
+func sampled(p *problem, sample func() *problem, starts []start, n float64, rows int, o FitOptions) solution {
+	if sample == nil || rows < sampleAbove || len(o.From) > 0 {
+		return search(p, starts, n, rows, o)
+	}
+	sp := sample()
+	ss := search(sp, starts, sp.n, rows/sampleEvery, o)
+	if !ss.diag.Converged {
+		return search(p, starts, n, rows, o)
+	}
+	name := fmt.Sprintf("%s (the best maximum of a 1-in-%d sample of the rows, %s)", ss.diag.Start, sampleEvery, ss.diag.Method)
+	first := start{name: name, x: ss.x, warm: true}
+	sol := search(p, append([]start{first}, starts...), n, rows, o)
+	for i := range ss.diag.Attempts {
+		ss.diag.Attempts[i].Start = "sample: " + ss.diag.Attempts[i].Start
+	}
+	sol.diag.Attempts = append(ss.diag.Attempts, sol.diag.Attempts...)
+	sol.diag.Iterations += ss.diag.Iterations
+	return sol
 }
 
 // search minimises p from the starts and describes the result; n is the

@@ -166,7 +166,17 @@ func FitGammaGamma(customers []Summary, o FitOptions) (*GammaGammaFit, error) {
 		return nil, err
 	}
 	p := &problem{dim: 3, fgh: d.eval, hess: true, names: ggNames, n: d.n}
-	sol := search(p, d.starts(), d.n, len(d.x), o)
+	sol := sampled(p, func() *problem {
+		var sc []Summary
+		for i := 0; i < len(customers); i += sampleEvery {
+			sc = append(sc, customers[i])
+		}
+		sd, err := newGGData(sc)
+		if err != nil {
+			return nil
+		}
+		return &problem{dim: 3, fgh: sd.eval, hess: true, names: ggNames, n: sd.n}
+	}, d.starts(), d.n, len(d.x), o)
 	fit := &GammaGammaFit{Customers: len(d.x), Excluded: d.excluded, Correlation: d.correlation()}
 	if sol.x != nil {
 		est := estimates(sol.x, sol.cov)
@@ -273,10 +283,10 @@ func (d *ggData) starts() []start {
 	l := math.Log
 	// γ from the mean: E[m] ≈ pγ/(q−1).
 	return []start{
-		{"moderate", []float64{l(2), l(3), l(d.meanM)}},
-		{"heavy tail", []float64{l(1), l(2), l(d.meanM)}},
-		{"light tail", []float64{l(5), l(5), l(d.meanM * 4 / 5)}},
-		{"little spread", []float64{l(20), l(20), l(d.meanM * 19 / 20)}},
+		{name: "moderate", x: []float64{l(2), l(3), l(d.meanM)}},
+		{name: "heavy tail", x: []float64{l(1), l(2), l(d.meanM)}},
+		{name: "light tail", x: []float64{l(5), l(5), l(d.meanM * 4 / 5)}},
+		{name: "little spread", x: []float64{l(20), l(20), l(d.meanM * 19 / 20)}},
 	}
 }
 

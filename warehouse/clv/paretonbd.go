@@ -310,7 +310,13 @@ func FitParetoNBD(groups []Group, o FitOptions) (*ParetoNBDFit, error) {
 		return nil, err
 	}
 	p := &problem{dim: 4, fgh: d.eval, names: pnNames, upper: []float64{shapeUpper, 0, shapeUpper, 0}, n: d.n}
-	sol := search(p, d.starts(), d.n, len(d.rows)+len(d.slots), o)
+	sol := sampled(p, func() *problem {
+		sd, err := newPNData(sampleGroups(groups))
+		if err != nil {
+			return nil
+		}
+		return &problem{dim: 4, fgh: sd.eval, names: pnNames, upper: p.upper, n: sd.n}
+	}, d.starts(), d.n, len(d.rows)+len(d.slots), o)
 	fit := &ParetoNBDFit{Customers: d.n, Groups: len(groups)}
 	if sol.x != nil {
 		est := estimates(sol.x, sol.cov)
@@ -419,10 +425,10 @@ func (d *pnData) starts() []start {
 	meanT := d.sumT / d.n
 	l := math.Log
 	return []start{
-		{"moderate", []float64{0, l(1 / rate), 0, l(meanT)}},
-		{"heterogeneous", []float64{l(0.5), l(0.5 / rate), l(0.5), l(0.5 * meanT)}},
-		{"homogeneous", []float64{l(2), l(2 / rate), l(2), l(4 * meanT)}},
-		{"little drop-out", []float64{l(0.5), l(0.5 / rate), l(0.2), l(10 * meanT)}},
+		{name: "moderate", x: []float64{0, l(1 / rate), 0, l(meanT)}},
+		{name: "heterogeneous", x: []float64{l(0.5), l(0.5 / rate), l(0.5), l(0.5 * meanT)}},
+		{name: "homogeneous", x: []float64{l(2), l(2 / rate), l(2), l(4 * meanT)}},
+		{name: "little drop-out", x: []float64{l(0.5), l(0.5 / rate), l(0.2), l(10 * meanT)}},
 	}
 }
 

@@ -127,9 +127,9 @@ func FitNBD(groups []Group, o FitOptions) (*NBDFit, error) {
 	rate := d.sumX / d.sumT
 	l := math.Log
 	starts := []start{
-		{"moderate", []float64{0, l(1 / rate)}},
-		{"heterogeneous", []float64{l(0.3), l(0.3 / rate)}},
-		{"homogeneous", []float64{l(3), l(3 / rate)}},
+		{name: "moderate", x: []float64{0, l(1 / rate)}},
+		{name: "heterogeneous", x: []float64{l(0.3), l(0.3 / rate)}},
+		{name: "homogeneous", x: []float64{l(3), l(3 / rate)}},
 	}
 	p := &problem{dim: 2, fgh: d.eval, hess: true, names: nbdNames, n: d.n}
 	sol := search(p, starts, d.n, len(d.times), o)

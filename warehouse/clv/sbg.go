@@ -139,9 +139,9 @@ func FitSBG(alive []float64, o FitOptions) (*SBGFit, error) {
 	p := &problem{dim: 2, fgh: d.eval, hess: true, names: sbgNames, n: alive[0]}
 	retention := last / alive[0]
 	starts := []start{
-		{"moderate", []float64{0, 0}},
-		{"heterogeneous", []float64{math.Log(0.3), math.Log(0.3 * retention / (1 - retention))}},
-		{"homogeneous", []float64{math.Log(10), math.Log(10 * retention / (1 - retention))}},
+		{name: "moderate", x: []float64{0, 0}},
+		{name: "heterogeneous", x: []float64{math.Log(0.3), math.Log(0.3 * retention / (1 - retention))}},
+		{name: "homogeneous", x: []float64{math.Log(10), math.Log(10 * retention / (1 - retention))}},
 	}
 	sol := search(p, starts, alive[0], len(alive), o)
 	fit := &SBGFit{Customers: alive[0], Periods: len(alive) - 1}
