@@ -107,8 +107,20 @@ func tailSeries(a, c, z float64, deriv bool) (G, Ga, Gc, Gz float64) {
 			t0, ta, tc, tz := tailSum(a, c, z, fk+2)
 			return G + t0, Ga + ta, Gc + tc, (kz + tz) / z
 		}
+		// Parameters the optimiser tries far out (or NaN) can make the
+		// terms NaN, or decay too slowly to sum: the point is not a
+		// candidate, and the likelihood there is not a number.
+		if math.IsNaN(t) || math.IsInf(G, 0) || k >= maxSeriesTerms {
+			nan := math.NaN()
+			return nan, nan, nan, nan
+		}
 	}
 }
+
+// maxSeriesTerms bounds the power series of tailSeries: past it the
+// terms decay by under 1% a step, which hands over to tailSum long
+// before, so only a point with NaN or runaway parameters gets here.
+const maxSeriesTerms = 1_000_000
 
 // tailSum returns Σ_{k≥K} f(k) and the same sums weighted by
 // ψ(a+k)−ψ(a), −(ψ(c+k)−ψ(c)) and k, where f(k) = (a)_k/(c)_k z^k, by

@@ -69,3 +69,15 @@ func TestParetoNBDGradient(t *testing.T) {
 		}
 	}
 }
+
+// Points the optimiser tries far out can make the series' terms NaN: the
+// sum is then NaN, at once, not a loop without end (a build once hung
+// here on a shop's 208 customers).
+func TestTailSeriesEndsOnNaN(t *testing.T) {
+	for _, p := range [][3]float64{{math.NaN(), 2, 0.5}, {1, math.NaN(), 0.5}, {1, 2, math.NaN()}} {
+		G, Ga, Gc, Gz := tailSeries(p[0], p[1], p[2], true)
+		require.True(t, math.IsNaN(G) && math.IsNaN(Ga) && math.IsNaN(Gc) && math.IsNaN(Gz), "%v", p)
+	}
+	G, _, _, _ := tailSeries(1, 2, 0.5, true)
+	require.InDelta(t, 2*math.Log(2), G, 1e-12, "2F1(1,1;2;z) = −ln(1−z)/z")
+}
