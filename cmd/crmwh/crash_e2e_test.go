@@ -57,8 +57,9 @@ const (
 var unstableTables = map[string]bool{"mart_clv_model": true, "mart_segments": true}
 
 // timeColumns are left out of a table's fingerprint: a type-2 history
-// stamps its rows with the time of the build that saw them.
-var timeColumns = map[string]string{"dim_customer_history": " EXCLUDE (valid_from, valid_to)"}
+// stamps its rows with the time of the build that saw them, and the CLV
+// status with the time of the fit.
+var timeColumns = map[string]string{"dim_customer_history": " EXCLUDE (valid_from, valid_to)", "mart_clv_status": " EXCLUDE (fitted_at)"}
 
 // crashSuite is the shared set-up: a template project, the PostgreSQL
 // server, and the reference fingerprints of an uninterrupted run.
