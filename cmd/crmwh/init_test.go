@@ -216,7 +216,7 @@ func TestInitOnTheCDNOWPurchaseLog(t *testing.T) {
 	require.Equal(t, [][]string{{"fct_tickets", "[tickets]"}, {"mart_churn_reasons", "[tickets or contacts]"}},
 		warehousetest.Rows(t, db, "SELECT name, needs::VARCHAR FROM meta.left_out WHERE name IN ('fct_tickets', 'mart_churn_reasons') ORDER BY 1"))
 	require.NoFileExists(t, filepath.Join(dir, "site", "service.html"))
-	requirePagesRender(t, dir, "index", "overview", "value", "retention", "segments", "watchlist")
+	requirePagesRenderFull(t, dir, "index", "overview", "value", "retention", "segments", "watchlist")
 }
 
 // invoiceLine is a row of a retail export: one product on an invoice.
