@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -594,17 +595,16 @@ type Recovery struct {
 // holding the lock.
 func (l *Lake) Recover(readers Readers) (Recovery, error) {
 	var rec Recovery
-	var read map[string]bool
-	if readers != nil {
-		var err error
-		if read, err = readers(); err != nil {
-			rec.KeptAll = err
-		}
-	}
 	listed, retired := map[string]bool{}, map[string]bool{}
 	ms, err := l.Manifests()
 	if err != nil {
 		return rec, err
+	}
+	var read map[string]bool
+	if readers != nil && slices.ContainsFunc(ms, func(m *StreamManifest) bool { return len(m.Retired) > 0 }) {
+		if read, err = readers(); err != nil {
+			rec.KeptAll = err
+		}
 	}
 	for _, m := range ms {
 		for _, p := range m.allParts() {
