@@ -15,6 +15,9 @@ func lakeCmd(g *globals) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "lake",
 		Short: "Work on the Parquet lake itself",
+		Long: `lake works on the Parquet lake itself; lake iceberg publishes its streams as
+Apache Iceberg tables for engines that run on many machines.`,
+		Example: `  crmwh lake iceberg`,
 	}
 	c.AddCommand(lakeIcebergCmd(g))
 	return c
