@@ -142,13 +142,14 @@ func (c *Catalog) sync(ctx context.Context, source, stream string, res *Publishe
 	if err != nil {
 		return nil, err
 	}
-	if !sameFields(tbl.Schema(), ts.fields) || tbl.Properties()[table.DefaultNameMappingKey] != ts.mappingJSON() {
+	props := ice.Properties{table.DefaultNameMappingKey: ts.mappingJSON(), propLake: fileURI(c.lake.Dir)}
+	if !sameFields(tbl.Schema(), ts.fields) || !hasProperties(tbl, props) {
 		var updates []table.Update
 		if !sameFields(tbl.Schema(), ts.fields) {
 			updates = append(updates, table.NewAddSchemaUpdate(ice.NewSchema(0, ts.fields...)), table.NewSetCurrentSchemaUpdate(-1))
 			res.SchemaChanged = true
 		}
-		updates = append(updates, table.NewSetPropertiesUpdate(ice.Properties{table.DefaultNameMappingKey: ts.mappingJSON()}))
+		updates = append(updates, table.NewSetPropertiesUpdate(props))
 		if _, _, err := c.cat.CommitTable(ctx, ident, []table.Requirement{table.AssertCurrentSchemaID(tbl.Schema().ID)}, updates); err != nil {
 			return nil, fmt.Errorf("changing the schema: %w", err)
 		}
@@ -157,44 +158,9 @@ func (c *Catalog) sync(ctx context.Context, source, stream string, res *Publishe
 		}
 	}
 
-	// The table is up to date when its last snapshot brought it to the
-	// stream's version with as many files as the stream has live parts.
-	if s := tbl.CurrentSnapshot(); s != nil && s.Summary != nil &&
-		s.Summary.Properties[SummaryLakeVersion] == strconv.FormatInt(m.Version, 10) &&
-		s.Summary.Properties["total-data-files"] == strconv.Itoa(len(m.LiveParts())) {
-		return c.expire(ctx, tbl, res)
-	}
-	files, err := c.currentFiles(ctx, tbl)
+	changes, err := c.plan(ctx, tbl, m)
 	if err != nil {
 		return nil, err
-	}
-	type change struct {
-		adds []lake.Part
-		dels []ice.DataFile
-	}
-	changes := map[int64]*change{}
-	at := func(v int64) *change {
-		if changes[v] == nil {
-			changes[v] = &change{}
-		}
-		return changes[v]
-	}
-	live := map[string]bool{}
-	for _, p := range m.LiveParts() {
-		uri := c.uri(p.Path)
-		live[uri] = true
-		if _, ok := files[uri]; !ok {
-			at(p.Version).adds = append(at(p.Version).adds, p)
-		}
-	}
-	retired := map[string]int64{}
-	for _, p := range m.Retired {
-		retired[c.uri(p.Path)] = p.RetiredVersion
-	}
-	for uri, df := range files {
-		if !live[uri] {
-			at(retired[uri]).dels = append(at(retired[uri]).dels, df)
-		}
 	}
 	versions := make([]int64, 0, len(changes))
 	for v := range changes {
@@ -244,6 +210,104 @@ func (c *Catalog) sync(ctx context.Context, source, stream string, res *Publishe
 			"lake_version", m.Version)
 	}
 	return c.expire(ctx, tbl, res)
+}
+
+// propLake is the table property naming the lake folder whose parts the
+// table reads.
+const propLake = "crmwh.lake"
+
+// hasProperties reports whether a table has these properties.
+func hasProperties(tbl *table.Table, props ice.Properties) bool {
+	for k, v := range props {
+		if tbl.Properties()[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+// change is what one lake version changes in a table.
+type change struct {
+	adds []lake.Part
+	dels []ice.DataFile
+}
+
+// plan works out, for each lake version the table has not seen, the parts
+// it adds and the files it removes. Usually the table's last snapshot
+// says which version it brought the table to, and every later version's
+// parts are new to it and every part retired since was in it, which the
+// manifest alone tells; the counts must then add up to the stream's live
+// parts. When they do not (the table was changed from outside, or the
+// lake folder moved), the files of the table's current snapshot are
+// compared with the live parts.
+func (c *Catalog) plan(ctx context.Context, tbl *table.Table, m *lake.StreamManifest) (map[int64]*change, error) {
+	changes := map[int64]*change{}
+	at := func(v int64) *change {
+		if changes[v] == nil {
+			changes[v] = &change{}
+		}
+		return changes[v]
+	}
+	live := m.LiveParts()
+	if pub, total, ok := publishedAt(tbl.CurrentSnapshot()); ok && pub <= m.Version && tbl.Properties()[propLake] == fileURI(c.lake.Dir) {
+		n := total
+		for _, p := range live {
+			if p.Version > pub {
+				at(p.Version).adds = append(at(p.Version).adds, p)
+				n++
+			}
+		}
+		for _, p := range m.Retired {
+			if p.RetiredVersion > pub && p.Version <= pub {
+				df, err := c.dataFile(ctx, nil, tbl, p)
+				if err != nil {
+					return nil, err
+				}
+				at(p.RetiredVersion).dels = append(at(p.RetiredVersion).dels, df)
+				n--
+			}
+		}
+		if n == len(live) {
+			return changes, nil
+		}
+		changes = map[int64]*change{}
+	}
+	files, err := c.currentFiles(ctx, tbl)
+	if err != nil {
+		return nil, err
+	}
+	isLive := map[string]bool{}
+	for _, p := range live {
+		uri := c.uri(p.Path)
+		isLive[uri] = true
+		if _, ok := files[uri]; !ok {
+			at(p.Version).adds = append(at(p.Version).adds, p)
+		}
+	}
+	retired := map[string]int64{}
+	for _, p := range m.Retired {
+		retired[c.uri(p.Path)] = p.RetiredVersion
+	}
+	for uri, df := range files {
+		if !isLive[uri] {
+			at(retired[uri]).dels = append(at(retired[uri]).dels, df)
+		}
+	}
+	return changes, nil
+}
+
+// publishedAt is the lake version a snapshot brought its table to, and
+// how many data files it has.
+func publishedAt(s *table.Snapshot) (version int64, files int, ok bool) {
+	if s == nil || s.Summary == nil {
+		return 0, 0, false
+	}
+	v, err := strconv.ParseInt(s.Summary.Properties[SummaryLakeVersion], 10, 64)
+	if err != nil {
+		return 0, 0, false
+	}
+	n, err := strconv.Atoi(s.Summary.Properties["total-data-files"])
+	return v, n, err == nil
 }
 
 // create makes a stream's table: format version 2, partitioned by the
@@ -330,7 +394,7 @@ func (c *Catalog) uri(rel string) string {
 // partition (the ingest date of its folder; none for a snapshot's part),
 // and, for a part written with field ids, its columns' sizes, value and
 // null counts and bounds read from its footer, which engines prune files
-// by.
+// by (not with a nil fsys: a file to remove is known by its path).
 func (c *Catalog) dataFile(ctx context.Context, fsys iceio.IO, tbl *table.Table, p lake.Part) (ice.DataFile, error) {
 	uri := c.uri(p.Path)
 	var day any
@@ -342,7 +406,7 @@ func (c *Catalog) dataFile(ctx context.Context, fsys iceio.IO, tbl *table.Table,
 	if err != nil {
 		return nil, err
 	}
-	if p.FieldIDs {
+	if p.FieldIDs && fsys != nil {
 		st, err := table.FileToDataFile(ctx, fsys, uri, tbl.Schema(), *ice.UnpartitionedSpec, 0, tbl.Properties())
 		if err != nil {
 			return nil, fmt.Errorf("reading the statistics of %s: %w", p.Path, err)
@@ -437,10 +501,14 @@ func (c *Catalog) cleanMetadata(ctx context.Context, tbl *table.Table, grace tim
 	})
 }
 
-// Files implements lake.Readers: the lake files (relative to its folder)
-// that a snapshot the tables keep reads. The lake keeps a part it retired
-// until no kept snapshot reads it, so engines reading an older snapshot
-// (a query that began before a reload, time travel) read whole files.
+// Files implements lake.Readers: the parts the lake retired (relative to
+// its folder) that a snapshot the tables keep still reads. The lake keeps
+// such a part until no kept snapshot reads it, so engines reading an
+// older snapshot (a query that began before a reload, time travel) read
+// whole files. A snapshot at lake version v reads the parts live at v, so
+// a part live from version a until it was retired at r is read when a
+// kept snapshot's version is in [a, r); a snapshot that does not say its
+// version has its files listed from its manifests.
 func (c *Catalog) Files(ctx context.Context) (map[string]bool, error) {
 	ms, err := c.lake.Manifests()
 	if err != nil {
@@ -449,6 +517,9 @@ func (c *Catalog) Files(ctx context.Context) (map[string]bool, error) {
 	prefix := fileURI(c.lake.Dir) + "/"
 	out := map[string]bool{}
 	for _, m := range ms {
+		if len(m.Retired) == 0 {
+			continue
+		}
 		tbl, err := c.cat.LoadTable(ctx, c.Ident(m.Source, m.Stream))
 		if errors.Is(err, catalog.ErrNoSuchTable) {
 			continue
@@ -456,11 +527,30 @@ func (c *Catalog) Files(ctx context.Context) (map[string]bool, error) {
 		if err != nil {
 			return nil, fmt.Errorf("iceberg catalog: %w", err)
 		}
+		var versions []int64
+		var unknown []table.Snapshot
+		for _, s := range tbl.Metadata().Snapshots() {
+			if v, _, ok := publishedAt(&s); ok {
+				versions = append(versions, v)
+			} else {
+				unknown = append(unknown, s)
+			}
+		}
+		for _, p := range m.Retired {
+			for _, v := range versions {
+				if p.Version <= v && v < p.RetiredVersion {
+					out[p.Path] = true
+				}
+			}
+		}
+		if len(unknown) == 0 {
+			continue
+		}
 		fsys, err := tbl.FS(ctx)
 		if err != nil {
 			return nil, err
 		}
-		err = eachDataFile(fsys, tbl.Metadata().Snapshots(), func(df ice.DataFile) {
+		err = eachDataFile(fsys, unknown, func(df ice.DataFile) {
 			if rel, ok := strings.CutPrefix(df.FilePath(), prefix); ok {
 				out[rel] = true
 			}
