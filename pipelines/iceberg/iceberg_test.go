@@ -8,6 +8,7 @@ package iceberg_test
 
 import (
 	"context"
+	"encoding/binary"
 	"database/sql"
 	"encoding/json"
 	"fmt"
@@ -225,6 +226,13 @@ type metadata struct {
 	} `json:"refs"`
 }
 
+func mustID(t *testing.T, m *lake.StreamManifest, name, class string) int {
+	t.Helper()
+	id, ok := m.FieldIDOf(name, class)
+	require.True(t, ok, name)
+	return id
+}
+
 func readMetadata(t *testing.T, tbl *table.Table) metadata {
 	t.Helper()
 	b, err := os.ReadFile(strings.TrimPrefix(tbl.MetadataLocation(), "file://"))
@@ -350,6 +358,19 @@ func (f *fixture) checkSpec(t *testing.T) metadata {
 				require.Equal(t, ice.Date(d.Unix()/86400), df.Partition()[1000])
 			} else {
 				require.Nil(t, df.Partition()[1000], "a snapshot's part has no ingest date")
+			}
+			if p.FieldIDs {
+				// Column statistics from the footer: row and null counts,
+				// and order_id's bounds (8 bytes little-endian, as the spec
+				// serialises a long) as DuckDB finds them.
+				id, _ := m.FieldIDOf("order_id", "int64")
+				require.Equal(t, df.Count(), df.ValueCounts()[id])
+				require.Equal(t, warehousetest.Int(t, db, fmt.Sprintf("SELECT count(*) - count(customer) FROM read_parquet('%s')", file)),
+					df.NullValueCounts()[mustID(t, m, "customer", "string")])
+				lo, hi := df.LowerBoundValues()[id], df.UpperBoundValues()[id]
+				require.Len(t, lo, 8)
+				require.Equal(t, warehousetest.Rows(t, db, fmt.Sprintf("SELECT min(order_id), max(order_id) FROM read_parquet('%s')", file)),
+					[][]string{{fmt.Sprint(int64(binary.LittleEndian.Uint64(lo))), fmt.Sprint(int64(binary.LittleEndian.Uint64(hi)))}})
 			}
 			seq, ok := bySeq[e.SnapshotID()]
 			require.True(t, ok, "the snapshot that added %s is gone", file)
