@@ -72,8 +72,11 @@ func TestLakeIcebergPublishesEveryStream(t *testing.T) {
 	t.Setenv("CRMWH_TEST_CATALOG_PASSWORD", "Sekr1t-catalog-pw")
 	cfg, err := os.ReadFile(filepath.Join(dir, "crmwh.yaml"))
 	require.NoError(t, err)
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "crmwh.yaml"), []byte(strings.Replace(string(cfg), "{catalog: sqlite}",
-		`{catalog: postgres, dsn: "host=`+filepath.Join(dir, "no-server")+` dbname=iceberg user=crmwh password=${CRMWH_TEST_CATALOG_PASSWORD} connect_timeout=2"}`, 1)), 0o644))
+	on := "\nlake:\n  iceberg: {catalog: sqlite}\n"
+	require.Equal(t, 1, strings.Count(string(cfg), on))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "crmwh.yaml"), []byte(strings.Replace(string(cfg), on,
+		"\nlake:\n  iceberg: {catalog: postgres, dsn: \"host="+filepath.Join(dir, "no-server")+
+			" dbname=iceberg user=crmwh password=${CRMWH_TEST_CATALOG_PASSWORD} connect_timeout=2\"}\n", 1)), 0o644))
 	r = crmwh(t, dir, "extract")
 	require.Equal(t, 0, r.code, r.stderr)
 	require.Contains(t, r.stdout, "warning: iceberg: opening the iceberg catalog (postgres)")
