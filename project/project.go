@@ -17,6 +17,7 @@ import (
 
 	"crmwh"
 	"crmwh/pipelines"
+	"crmwh/pipelines/iceberg"
 	"crmwh/pipelines/secret"
 	"crmwh/project/strictyaml"
 	"crmwh/warehouse/contract"
@@ -37,6 +38,7 @@ type Config struct {
 	// Currency is the ISO code amounts are in. Default CNY.
 	Currency string                   `yaml:"currency"`
 	Paths    Paths                    `yaml:"paths"`
+	Lake     LakeConfig               `yaml:"lake"`
 	Sources  []pipelines.SourceConfig `yaml:"sources"`
 	// Entities maps the company's streams onto the contract's business
 	// entities (docs/your-data.md): only orders is required.
@@ -85,6 +87,13 @@ type Paths struct {
 	Warehouse string `yaml:"warehouse"`
 	Site      string `yaml:"site"`
 	State     string `yaml:"state"`
+}
+
+// LakeConfig configures the lake beyond its folder.
+type LakeConfig struct {
+	// Iceberg publishes the lake's streams as Apache Iceberg tables in a
+	// SQL catalog (off by default; docs/scale-out.md).
+	Iceberg iceberg.Config `yaml:"iceberg"`
 }
 
 // ExtractConfig tunes extraction.
@@ -167,10 +176,14 @@ func Load(dir string) (*Project, error) {
 	p.Config = cfg
 	// Every value a DSN draws from the environment is a secret for every
 	// verb (runs, status and state show print errors recorded earlier).
+	dsns := []string{cfg.Lake.Iceberg.DSN}
 	for _, src := range cfg.Sources {
-		names := pipelines.EnvNames(src.DSN)
+		dsns = append(dsns, src.DSN)
+	}
+	for _, dsn := range dsns {
+		names := pipelines.EnvNames(dsn)
 		for _, name := range names {
-			if len(names) == 1 && strings.TrimSpace(src.DSN) == "${"+name+"}" {
+			if len(names) == 1 && strings.TrimSpace(dsn) == "${"+name+"}" {
 				secret.AddWhole(os.Getenv(name))
 			} else {
 				secret.Add(os.Getenv(name))
@@ -259,6 +272,7 @@ func validate(d *strictyaml.Doc, c *Config) {
 			d.Addf(key, "must not be empty")
 		}
 	}
+	c.Lake.Iceberg.Validate(func(key, msg string) { d.Addf("lake.iceberg."+key, "%s", msg) })
 	if c.Extract.Parallelism < 1 || c.Extract.Parallelism > 64 {
 		d.Addf("extract.parallelism", "must be between 1 and 64, got %d", c.Extract.Parallelism)
 	}

@@ -18,6 +18,7 @@ import (
 	"crmwh/dashboards/render"
 	"crmwh/dashboards/spec"
 	"crmwh/pipelines/extract"
+	"crmwh/pipelines/iceberg"
 	"crmwh/pipelines/lake"
 	"crmwh/pipelines/secret"
 	"crmwh/project"
@@ -234,7 +235,26 @@ func (r *Runner) Extract(ctx context.Context) (extract.Result, error) {
 	if err != nil {
 		return extract.Result{RunID: r.RunID}, err
 	}
-	return extract.Run(ctx, extract.Options{
+	// Files a reload or a new snapshot replaced are deleted only once no
+	// warehouse file reads them, nor a snapshot the Iceberg tables keep.
+	readers := []lake.Readers{func() (map[string]bool, error) { return build.LakeParts(ctx, r.Project.WarehouseFile()) }}
+	var cat extract.Catalog
+	var catErr error
+	if cfg := r.Project.Config.Lake.Iceberg; cfg.Enabled() {
+		ic, err := iceberg.Open(ctx, cfg, l, r.Project.Env())
+		if err != nil {
+			// The lake is extracted all the same, keeping every file it
+			// replaces; the next run catches the catalog up.
+			catErr = secret.Error(err)
+			readers = append(readers, func() (map[string]bool, error) { return nil, catErr })
+		} else {
+			defer ic.Close()
+			ic.Logger = r.Logger
+			cat = ic
+			readers = append(readers, func() (map[string]bool, error) { return ic.Files(ctx) })
+		}
+	}
+	res, err := extract.Run(ctx, extract.Options{
 		Lake:        l,
 		Sources:     r.Project.Config.Sources,
 		Env:         r.Project.Env(),
@@ -242,12 +262,15 @@ func (r *Runner) Extract(ctx context.Context) (extract.Result, error) {
 		Parallelism: r.Project.Config.Extract.Parallelism,
 		Only:        r.Only,
 		Full:        r.FullExtract,
-		// Files a reload or a new snapshot replaced are deleted only once
-		// no warehouse file reads them.
-		Readers:  func() (map[string]bool, error) { return build.LakeParts(ctx, r.Project.WarehouseFile()) },
-		Progress: r.Hooks.Extract,
-		Logger:   r.Logger,
+		Readers:     lake.Union(readers...),
+		Catalog:     cat,
+		Progress:    r.Hooks.Extract,
+		Logger:      r.Logger,
 	})
+	if catErr != nil {
+		res.CatalogErrors = append([]string{catErr.Error() + "; the lake has the rows, and the next extract catches the catalog up"}, res.CatalogErrors...)
+	}
+	return res, err
 }
 
 // Build runs the build step.

@@ -79,7 +79,7 @@ when there is none.`,
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return &usageError{err} })
 	root.AddCommand(
 		initCmd(g), demoCmd(g), extractCmd(g), buildCmd(g), dashboardsCmd(g), refreshCmd(g), sqlCmd(g), testCmd(g), docsCmd(g),
-		schedulerCmd(g), runsCmd(g), statusCmd(g), clvCmd(g), stateCmd(g),
+		schedulerCmd(g), runsCmd(g), statusCmd(g), clvCmd(g), stateCmd(g), lakeCmd(g),
 	)
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

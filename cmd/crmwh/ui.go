@@ -247,6 +247,11 @@ func (u *ui) summary(s refresh.Summary) {
 				}
 			}
 		}
+		if res, ok := st.Result.(extract.Result); ok {
+			for _, msg := range res.CatalogErrors {
+				fmt.Fprintf(u.out, "  warning: iceberg: %s\n", msg)
+			}
+		}
 	}
 	if u.tty {
 		return // the progress lines showed the tests that did not pass

@@ -31,6 +31,14 @@ type Options struct {
 	// Readers says which retired lake files warehouses still read (see
 	// lake.Readers); nil means none do.
 	Readers lake.Readers
+	// Catalog, if set, publishes the lake's streams as tables of an
+	// outside catalog (package iceberg) once the lake has committed them:
+	// every stream the lake holds when the run starts (catching up after
+	// a crash, or a catalog that was down), and each stream of the run
+	// after it. The lake's manifest stays the commit point: a failure to
+	// publish is a warning of the run (Result.CatalogErrors), and the next
+	// run, or `crmwh lake iceberg`, catches the catalog up.
+	Catalog Catalog
 	// Progress, if set, is called about twice a second and once at the end
 	// with every stream's counters.
 	Progress func([]StreamResult)
@@ -68,6 +76,13 @@ func (r Retry) orDefault() Retry {
 	return r
 }
 
+// Catalog publishes the lake's streams as tables of an outside catalog.
+type Catalog interface {
+	// Publish brings the table of a stream up to date with the stream's
+	// committed manifest; a table already up to date is left as it is.
+	Publish(ctx context.Context, source, stream string) error
+}
+
 // StreamResult is one stream's outcome.
 type StreamResult struct {
 	Source     string        `json:"source"`
@@ -97,6 +112,9 @@ type Result struct {
 	Streams   []StreamResult `json:"streams"`
 	Recovered int            `json:"recovered_files"`
 	Duration  time.Duration  `json:"duration_ns"`
+	// CatalogErrors are what publishing the streams in Options.Catalog
+	// failed with (the lake has the rows all the same).
+	CatalogErrors []string `json:"catalog_errors,omitempty"`
 }
 
 // Totals sums rows and quarantined rows over streams.
@@ -114,7 +132,7 @@ func (r Result) Warnings() int {
 	for _, s := range r.Streams {
 		n += len(s.Reports)
 	}
-	return n
+	return n + len(r.CatalogErrors)
 }
 
 // ErrStreamsFailed wraps a run in which some streams failed.
@@ -147,6 +165,33 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		return res, err
 	}
 	defer unlock()
+	var mu sync.Mutex
+	publish := func(source, stream string) {
+		if o.Catalog == nil {
+			return
+		}
+		if err := o.Catalog.Publish(ctx, source, stream); err != nil {
+			msg := secret.Mask(err.Error())
+			log.Warn("publishing the stream in the catalog failed; the lake has its rows, and the next extract catches the catalog up",
+				"run_id", o.RunID, "stream", source+"."+stream, "err", msg)
+			mu.Lock()
+			res.CatalogErrors = append(res.CatalogErrors, msg)
+			mu.Unlock()
+		}
+	}
+	if o.Catalog != nil {
+		// Commits an earlier run made but did not publish (it was killed,
+		// or the catalog was down) come first; so does each table's
+		// expiry of old snapshots, before Recover asks which files they
+		// read.
+		ms, err := o.Lake.Manifests()
+		if err != nil {
+			return res, err
+		}
+		for _, m := range ms {
+			publish(m.Source, m.Stream)
+		}
+	}
 	rec, err := o.Lake.Recover(o.Readers)
 	if err != nil {
 		return res, err
@@ -184,7 +229,6 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		}
 	}
 
-	var mu sync.Mutex
 	snapshot := func() []StreamResult {
 		mu.Lock()
 		defer mu.Unlock()
@@ -258,6 +302,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 			}
 			defer func() { <-sem }()
 			runJob(ctx, o, j, &mu, openSource, log)
+			publish(j.src.Name, j.stream.Name)
 		}(j)
 	}
 	wg.Wait()

@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -33,6 +34,47 @@ type Part struct {
 	WatermarkBefore *pipelines.Watermark `json:"watermark_before,omitempty"`
 	WatermarkAfter  *pipelines.Watermark `json:"watermark_after,omitempty"`
 	CreatedAt       time.Time            `json:"created_at"`
+	// FieldIDs is true when the file's columns carry the stream's field
+	// ids (see FieldID); parts written before the lake did so do not.
+	FieldIDs bool `json:"field_ids,omitempty"`
+	// Version is the stream's Version at the commit that made the part
+	// live (for a reload's parts, the one that completed the reload).
+	Version int64 `json:"version,omitempty"`
+	// RetiredVersion, for a part in Retired that was live, is the
+	// stream's Version at the commit that replaced it.
+	RetiredVersion int64 `json:"retired_version,omitempty"`
+}
+
+// PartitionFieldID is the field id of the lake's partition column: a
+// part's ingest date, from its Hive folder (ingest_date=YYYY-MM-DD), which
+// is not stored in the files. The ids of a stream's columns start above
+// it.
+const PartitionFieldID = 1
+
+// FieldID is the field id that a stream's column carries in its part
+// files, as the Parquet schema's field_id: the values of one column of one
+// kind (see FieldClass) have the same id in every part, and a column
+// retyped into another kind (under on_schema_change: coerce) gets a new
+// one. A reader that resolves columns by id, as Apache Iceberg readers do,
+// thus never reads one kind of value as another. Ids are never reused.
+type FieldID struct {
+	Name  string `json:"name"`
+	Class string `json:"class"`
+	ID    int    `json:"id"`
+}
+
+// FieldClass is the kind of a column's values that keeps one field id:
+// its type, with every decimal of one scale in one kind (a wider
+// precision reads the narrower values as they are) and json with string
+// (both text).
+func FieldClass(c pipelines.Column) string {
+	switch c.Type {
+	case pipelines.TypeDecimal:
+		return fmt.Sprintf("decimal(*,%d)", c.Scale)
+	case pipelines.TypeJSON:
+		return string(pipelines.TypeString)
+	}
+	return string(c.Type)
 }
 
 // Generation is a stream's loaded data and the state that goes with it.
@@ -163,12 +205,64 @@ type StreamManifest struct {
 	// failed build kept for inspection.
 	Retired []Part     `json:"retired,omitempty"`
 	LastRun *RunRecord `json:"last_run,omitempty"`
+	// FieldIDs are the ids of the stream's columns in its part files.
+	FieldIDs []FieldID `json:"field_ids,omitempty"`
+	// Version counts the commits that changed the stream's live parts (a
+	// unit committed, a snapshot replaced, a reload completed): an outside
+	// catalog that publishes the stream (package iceberg) makes one
+	// snapshot of each.
+	Version int64 `json:"version,omitempty"`
 	// Warnings are what the stream's runs reported that still holds (a
 	// file changed after it was loaded, an optional file missing): each
 	// successful run replaces them with its own. Builds copy them into
 	// meta.lake_warnings.
 	Warnings  []Warning `json:"warnings,omitempty"`
 	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// FieldIDOf returns the field id of a column of the given kind, if the
+// stream has one.
+func (m *StreamManifest) FieldIDOf(name, class string) (int, bool) {
+	for _, f := range m.FieldIDs {
+		if f.Name == name && f.Class == class {
+			return f.ID, true
+		}
+	}
+	return 0, false
+}
+
+// assignFieldIDs gives each column of s that has no id in its kind the
+// next free one, and returns the ids of s's columns and whether it gave
+// any.
+func (m *StreamManifest) assignFieldIDs(s pipelines.Schema) ([]int, bool) {
+	next := PartitionFieldID + 1
+	for _, f := range m.FieldIDs {
+		next = max(next, f.ID+1)
+	}
+	ids := make([]int, len(s))
+	added := false
+	for i, c := range s {
+		class := FieldClass(c)
+		id, ok := m.FieldIDOf(c.Name, class)
+		if !ok {
+			id, added = next, true
+			next++
+			m.FieldIDs = append(m.FieldIDs, FieldID{Name: c.Name, Class: class, ID: id})
+		}
+		ids[i] = id
+	}
+	return ids, added
+}
+
+// retire moves parts to Retired; live says they were live, and are
+// marked as replaced by the stream's current Version.
+func (m *StreamManifest) retire(parts []Part, live bool) {
+	for _, p := range parts {
+		if live {
+			p.RetiredVersion = m.Version
+		}
+		m.Retired = append(m.Retired, p)
+	}
 }
 
 // Warning is a report of a stream's run kept in its manifest.
@@ -256,7 +350,7 @@ func (l *Lake) update(source, stream string, fn func(m *StreamManifest) error) e
 func (l *Lake) RequestReload(source, stream, by string) error {
 	return l.update(source, stream, func(m *StreamManifest) error {
 		if m.Reload != nil {
-			m.Retired = append(m.Retired, m.Reload.allParts()...)
+			m.retire(m.Reload.allParts(), false)
 		}
 		m.Reload = &Reload{RequestedBy: by, RequestedAt: time.Now().UTC()}
 		return nil
@@ -271,7 +365,7 @@ func (l *Lake) CancelReload(source, stream string) (*Reload, error) {
 	err := l.update(source, stream, func(m *StreamManifest) error {
 		if m.Reload != nil {
 			dropped = m.Reload
-			m.Retired = append(m.Retired, m.Reload.allParts()...)
+			m.retire(m.Reload.allParts(), false)
 		}
 		m.Reload = nil
 		return nil
@@ -312,6 +406,66 @@ func ReadManifest(path string) (*StreamManifest, error) {
 		return nil, fmt.Errorf("lake manifest %s is corrupt: %w", path, err)
 	}
 	return &m, nil
+}
+
+// FieldIDs gives a field id to every column the stream's parts were
+// written with that has none yet (parts written before the lake recorded
+// ids), in a fixed order: the stream's columns first, then the other
+// schemas by hash. It returns the stream's manifest, and writes it only
+// when it gave ids.
+func (l *Lake) FieldIDs(source, stream string) (*StreamManifest, error) {
+	schemas := func(m *StreamManifest) []pipelines.Schema {
+		out := []pipelines.Schema{m.Schema}
+		if m.Reload != nil {
+			out = append(out, m.Reload.Schema)
+		}
+		for _, h := range sortedKeys(m.Schemas) {
+			out = append(out, m.Schemas[h])
+		}
+		return out
+	}
+	m, err := l.Manifest(source, stream)
+	if err != nil {
+		return nil, err
+	}
+	missing := false
+	for _, s := range schemas(m) {
+		if _, added := m.assignFieldIDs(s); added {
+			missing = true
+		}
+	}
+	if !missing {
+		return m, nil
+	}
+	err = l.update(source, stream, func(m *StreamManifest) error {
+		for _, s := range schemas(m) {
+			m.assignFieldIDs(s)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return l.Manifest(source, stream)
+}
+
+// fieldIDs returns the field ids of a schema's columns in a stream,
+// recording new ones in the manifest at once (before any file carries
+// them) for columns the stream has not had in their kind.
+func (l *Lake) fieldIDs(source, stream string, s pipelines.Schema) ([]int, error) {
+	m, err := l.Manifest(source, stream)
+	if err != nil {
+		return nil, err
+	}
+	ids, added := m.assignFieldIDs(s)
+	if !added {
+		return ids, nil
+	}
+	err = l.update(source, stream, func(m *StreamManifest) error {
+		ids, _ = m.assignFieldIDs(s)
+		return nil
+	})
+	return ids, err
 }
 
 // Manifests reads every stream's manifest in the lake, sorted by source and
@@ -441,17 +595,16 @@ type Recovery struct {
 // holding the lock.
 func (l *Lake) Recover(readers Readers) (Recovery, error) {
 	var rec Recovery
-	var read map[string]bool
-	if readers != nil {
-		var err error
-		if read, err = readers(); err != nil {
-			rec.KeptAll = err
-		}
-	}
 	listed, retired := map[string]bool{}, map[string]bool{}
 	ms, err := l.Manifests()
 	if err != nil {
 		return rec, err
+	}
+	var read map[string]bool
+	if readers != nil && slices.ContainsFunc(ms, func(m *StreamManifest) bool { return len(m.Retired) > 0 }) {
+		if read, err = readers(); err != nil {
+			rec.KeptAll = err
+		}
 	}
 	for _, m := range ms {
 		for _, p := range m.allParts() {
@@ -623,4 +776,25 @@ func (l *Lake) writeError(err error) error {
 		return fmt.Errorf("%w: %s: %v (make it writable for the user running crmwh, or set paths.lake in crmwh.yaml)", ErrNotWritable, l.Dir, err)
 	}
 	return err
+}
+
+// Union returns Readers that say a file is read when any of rs says so,
+// and cannot tell when one of them cannot. Nil entries are left out.
+func Union(rs ...Readers) Readers {
+	return func() (map[string]bool, error) {
+		out := map[string]bool{}
+		for _, r := range rs {
+			if r == nil {
+				continue
+			}
+			read, err := r()
+			if err != nil {
+				return nil, err
+			}
+			for k := range read {
+				out[k] = true
+			}
+		}
+		return out, nil
+	}
 }

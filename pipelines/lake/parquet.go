@@ -31,10 +31,11 @@ const PartMaxRows = 4 * 1024 * 1024
 // DELTA_LENGTH_BYTE_ARRAY (parquet-go's default for strings), the rest
 // PLAIN; every page is zstd-compressed at level 1 (the fastest: extraction
 // is bound by the CPU, and DuckDB reads any level equally fast). parquet-go orders a group's columns by name; readers select
-// columns by name, so that does not matter.
-func parquetSchema(s pipelines.Schema) (*parquet.Schema, []int, error) {
+// columns by name, so that does not matter. With ids, each column carries
+// its field id (see FieldID), which readers such as Apache Iceberg's go by.
+func parquetSchema(s pipelines.Schema, ids []int) (*parquet.Schema, []int, error) {
 	g := parquet.Group{}
-	for _, c := range s {
+	for i, c := range s {
 		var n parquet.Node
 		switch c.Type {
 		case pipelines.TypeString:
@@ -65,7 +66,11 @@ func parquetSchema(s pipelines.Schema) (*parquet.Schema, []int, error) {
 		if _, dup := g[c.Name]; dup {
 			return nil, nil, fmt.Errorf("column %s appears twice", c.Name)
 		}
-		g[c.Name] = parquet.Optional(n)
+		n = parquet.Optional(n)
+		if ids != nil {
+			n = parquet.FieldID(n, ids[i])
+		}
+		g[c.Name] = n
 	}
 	ps := parquet.NewSchema("row", g)
 	// Map our column order to parquet's (sorted) leaf order.
@@ -108,8 +113,8 @@ type columnScratch struct {
 	fixed []byte // big-endian 16-byte decimals
 }
 
-func createPart(tmp, final string, s pipelines.Schema) (*partFile, error) {
-	ps, idx, err := parquetSchema(s)
+func createPart(tmp, final string, s pipelines.Schema, ids []int) (*partFile, error) {
+	ps, idx, err := parquetSchema(s, ids)
 	if err != nil {
 		return nil, err
 	}

@@ -154,7 +154,7 @@ func (s *StreamSink) BeginSnapshot(name string, schema pipelines.Schema, origin 
 }
 
 func (s *StreamSink) begin(snapshot string, schema pipelines.Schema, origin string) (pipelines.Unit, error) {
-	if _, _, err := parquetSchema(schema); err != nil {
+	if _, _, err := parquetSchema(schema, nil); err != nil {
 		return nil, fmt.Errorf("%s.%s: %w", s.source, s.stream, err)
 	}
 	m, err := s.lake.Manifest(s.source, s.stream)
@@ -164,7 +164,11 @@ func (s *StreamSink) begin(snapshot string, schema pipelines.Schema, origin stri
 	if _, err := pipelines.MergeSchema(s.target(m).Schema, schema, s.Policy); err != nil {
 		return nil, s.schemaError(origin, err)
 	}
-	return &unit{sink: s, schema: schema, schemaHash: schema.Hash(), origin: origin, snapshot: snapshot}, nil
+	ids, err := s.lake.fieldIDs(s.source, s.stream, schema)
+	if err != nil {
+		return nil, err
+	}
+	return &unit{sink: s, schema: schema, schemaHash: schema.Hash(), origin: origin, snapshot: snapshot, ids: ids}, nil
 }
 
 func (s *StreamSink) schemaError(origin string, err error) error {
@@ -196,9 +200,20 @@ func (s *StreamSink) Finish(runErr error) error {
 		if runErr != nil {
 			rec.Status, rec.Error = "failed", runErr.Error()
 		} else if reloading && m.Reload != nil {
-			m.Retired = append(m.Retired, m.Generation.allParts()...)
+			// One commit replaces every live part with the reload's.
+			m.Version++
+			m.retire(m.Generation.LiveParts(), true)
+			m.retire(m.Generation.LiveQuarantine(), false)
 			m.Generation = m.Reload.Generation
 			m.Reload = nil
+			for i := range m.Parts {
+				m.Parts[i].Version = m.Version
+			}
+			for _, sn := range m.Snapshots {
+				for i := range sn.Parts {
+					sn.Parts[i].Version = m.Version
+				}
+			}
 		}
 		m.LastRun = rec
 		m.Warnings = s.warnings(m.Warnings, runErr == nil, now)
@@ -234,6 +249,7 @@ type unit struct {
 	schemaHash string
 	origin     string
 	snapshot   string
+	ids        []int // the columns' field ids
 
 	batch     *pipelines.Batch
 	w         *asyncWriter
@@ -382,7 +398,7 @@ func (u *unit) writeSync(b *pipelines.Batch) error {
 	for from < to {
 		if u.cur == nil {
 			tmp, final, _ := u.partPaths("raw")
-			p, err := createPart(tmp, final, u.schema)
+			p, err := createPart(tmp, final, u.schema, u.ids)
 			if err != nil {
 				return err
 			}
@@ -417,7 +433,7 @@ func (u *unit) finishCur() error {
 	}
 	rel, _ := filepath.Rel(u.sink.lake.Dir, p.final)
 	u.done = append(u.done, Part{Path: filepath.ToSlash(rel), Rows: p.rows, Bytes: size,
-		SchemaHash: u.schemaHash, RunID: u.sink.runID, Origin: u.origin})
+		SchemaHash: u.schemaHash, RunID: u.sink.runID, Origin: u.origin, FieldIDs: u.ids != nil})
 	return nil
 }
 
@@ -428,7 +444,7 @@ func (u *unit) Quarantine(b pipelines.BadRow) error {
 	}
 	if u.qcur == nil {
 		tmp, final, _ := u.partPaths("quarantine")
-		p, err := createPart(tmp, final, quarantineSchema)
+		p, err := createPart(tmp, final, quarantineSchema, nil)
 		if err != nil {
 			return err
 		}
@@ -506,6 +522,7 @@ func (u *unit) Commit(ch pipelines.StateChange) error {
 	s := u.sink
 	err := s.lake.update(s.source, s.stream, func(m *StreamManifest) error {
 		g := s.target(m)
+		live := g == &m.Generation
 		merged, err := pipelines.MergeSchema(g.Schema, u.schema, s.Policy)
 		if err != nil {
 			return s.schemaError(u.origin, err)
@@ -513,6 +530,15 @@ func (u *unit) Commit(ch pipelines.StateChange) error {
 		now := time.Now().UTC()
 		for i := range u.done {
 			u.done[i].CreatedAt = now
+		}
+		// A commit that changes the live parts is a new version of the
+		// stream; parts committed into a reload get theirs when it
+		// completes (Finish).
+		if live && (len(u.done) > 0 || u.snapshot != "" && len(g.Snapshots[u.snapshot].Parts) > 0) {
+			m.Version++
+			for i := range u.done {
+				u.done[i].Version = m.Version
+			}
 		}
 		for i := range u.qdone {
 			u.qdone[i].CreatedAt = now
@@ -522,8 +548,8 @@ func (u *unit) Commit(ch pipelines.StateChange) error {
 				g.Snapshots = map[string]Snapshot{}
 			}
 			old := g.Snapshots[u.snapshot]
-			m.Retired = append(m.Retired, old.Parts...)
-			m.Retired = append(m.Retired, old.Quarantine...)
+			m.retire(old.Parts, live)
+			m.retire(old.Quarantine, false)
 			g.Snapshots[u.snapshot] = Snapshot{RunID: s.runID, Parts: u.done, Quarantine: u.qdone}
 			s.Count(u.snapshot, u.rows)
 		} else {

@@ -30,7 +30,10 @@ type Lake struct {
 	Env     pipelines.Env
 	// Logger receives the runs' logs (default: discarded).
 	Logger *slog.Logger
-	runs   int
+	// Catalog and Readers are the runs' extract.Options of those names.
+	Catalog extract.Catalog
+	Readers lake.Readers
+	runs    int
 }
 
 // New opens a lake in a new temporary folder; base resolves relative paths
@@ -59,6 +62,8 @@ func (l *Lake) Extract(t testing.TB, full bool, only ...string) (extract.Result,
 		Parallelism: 2,
 		Only:        only,
 		Full:        full,
+		Catalog:     l.Catalog,
+		Readers:     l.Readers,
 		Logger:      log,
 	})
 }
