@@ -20,6 +20,7 @@ import (
 	"crmwh/pipelines/secret"
 	"crmwh/project/strictyaml"
 	"crmwh/warehouse/contract"
+	"crmwh/warehouse/duckdb"
 )
 
 // ConfigFile is the project's configuration file name.
@@ -94,7 +95,11 @@ type ExtractConfig struct {
 type BuildConfig struct {
 	// Threads for DuckDB (default: one per core).
 	Threads int `yaml:"threads"`
-	// MemoryLimit for DuckDB such as "4GB" (default: DuckDB's, 80% of RAM).
+	// MemoryLimit is the memory budget of a crmwh process, such as "4GB"
+	// or "500MB": DuckDB spills to disk past its part of it and the Go
+	// steps keep to the rest (warehouse/duckdb: DuckDBShare, GoShare).
+	// Default: 40% of the machine's (or container's) memory, at most
+	// 3 GiB (duckdb.DefaultMemoryBudget).
 	MemoryLimit string `yaml:"memory_limit"`
 	// Workers is how many models are built at once. Default: one per four
 	// cores, at least one (DuckDB already uses every core for each model).
@@ -194,6 +199,15 @@ func (p *Project) WarehouseFile() string { return p.Path(p.Config.Paths.Warehous
 func (p *Project) SiteDir() string       { return p.Path(p.Config.Paths.Site) }
 func (p *Project) StateDir() string      { return p.Path(p.Config.Paths.State) }
 
+// MemoryBudget is the memory budget of a crmwh process on the project, in
+// bytes: build.memory_limit, or duckdb.DefaultMemoryBudget.
+func (p *Project) MemoryBudget() int64 {
+	if n, err := duckdb.ParseSize(p.Config.Build.MemoryLimit); err == nil && p.Config.Build.MemoryLimit != "" {
+		return n
+	}
+	return duckdb.DefaultMemoryBudget()
+}
+
 // Location is the project's time zone.
 func (p *Project) Location() *time.Location {
 	loc, err := time.LoadLocation(p.Config.Timezone)
@@ -261,6 +275,13 @@ func validate(d *strictyaml.Doc, c *Config) {
 	}
 	if c.Build.Threads < 0 {
 		d.Addf("build.threads", "must not be negative")
+	}
+	if c.Build.MemoryLimit != "" {
+		if n, err := duckdb.ParseSize(c.Build.MemoryLimit); err != nil {
+			d.Addf("build.memory_limit", "%v", err)
+		} else if n < duckdb.MinBudget {
+			d.Addf("build.memory_limit", "%s is too little: at least %dMB", c.Build.MemoryLimit, duckdb.MinBudget>>20)
+		}
 	}
 	if c.Build.Workers < 0 || c.Build.Workers > 16 {
 		d.Addf("build.workers", "must be between 1 and 16")

@@ -25,6 +25,7 @@ import (
 	"crmwh/warehouse/analytics"
 	"crmwh/warehouse/build"
 	"crmwh/warehouse/contract"
+	"crmwh/warehouse/duckdb"
 	"crmwh/warehouse/models"
 	"crmwh/warehouse/query"
 )
@@ -263,7 +264,7 @@ func (r *Runner) Build(ctx context.Context) (build.Result, error) {
 		Workers:      p.Config.Build.Workers,
 		Steps:        Steps(p, r.RunID),
 		Generate:     EntityModels(p),
-		MemoryLimit:  p.Config.Build.MemoryLimit,
+		MemoryLimit:  duckdb.FormatSize(duckdb.DuckDBLimit(p.MemoryBudget())),
 		Select:       r.Select,
 		FullRefresh:  r.FullRefresh,
 		SkipTests:    r.SkipTests,

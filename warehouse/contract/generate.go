@@ -187,9 +187,16 @@ func (g *generator) model() *models.Model {
 			name, quoteIdent(f.Name), def, DuckDBType(f.Type), quoteIdent(f.Name), prev))
 		prev = name
 	}
-	ctes = append(ctes, fmt.Sprintf("complete AS (\n    SELECT * FROM %s\n    WHERE %s\n)", prev, g.requiredNotNull()))
 	key := e.Key
 	generatedLineNo := e.Name == "order_lines" && !m.Mapped("line_no")
+	latest := m.Rows != RowsLines && !generatedLineNo
+	// The versions of a key are found without keeping every row in
+	// memory: complete is read twice rather than materialised.
+	completeAS := "complete AS ("
+	if latest {
+		completeAS = "complete AS NOT MATERIALIZED ("
+	}
+	ctes = append(ctes, fmt.Sprintf("%s\n    SELECT * FROM %s\n    WHERE %s\n)", completeAS, prev, g.requiredNotNull()))
 	var body string
 	switch {
 	case m.Rows == RowsLines:
@@ -197,6 +204,7 @@ func (g *generator) model() *models.Model {
 	case generatedLineNo:
 		body = g.numberLines()
 	default:
+		ctes = append(ctes, g.versionedKeys())
 		body = g.latestVersion()
 	}
 	ctes = append(ctes, "entity AS (\n"+body+"\n)")
@@ -275,11 +283,30 @@ func (g *generator) requiredNotNull() string {
 	return strings.Join(conds, " AND ")
 }
 
+// keyHash is the SQL hash of an entity's key columns.
+func (g *generator) keyHash() string {
+	var keys []string
+	for _, k := range g.e.Key {
+		keys = append(keys, quoteIdent(k))
+	}
+	return "hash(" + strings.Join(keys, ", ") + ")"
+}
+
+// versionedKeys is the CTE of the hashes of the keys that have more than
+// one row (versions). Grouping by a 64-bit hash is several times cheaper
+// than by the key's text and spills to disk under a memory limit; a hash
+// two keys share only sends both through the window of latestVersion.
+func (g *generator) versionedKeys() string {
+	return fmt.Sprintf("versioned AS (\n    SELECT %s AS key_hash FROM complete GROUP BY key_hash HAVING count(*) > 1\n)", g.keyHash())
+}
+
 // latestVersion keeps, of the rows with one key, the latest: by
 // updated_at, then the entity's time, then the order of the sources. Rows
 // of one stream equal in all three are versions nothing tells apart; one
 // of them is kept (breaking the tie on every value doubled the cost of the
-// largest staging models).
+// largest staging models). Only keys with versions go through the window
+// (a sort of every row took half the time of the largest staging models
+// and ran out of memory under a limit); the others are kept as they are.
 func (g *generator) latestVersion() string {
 	var keys, order []string
 	for _, k := range g.e.Key {
@@ -292,8 +319,14 @@ func (g *generator) latestVersion() string {
 		order = append(order, quoteIdent(g.e.Time)+" DESC NULLS LAST")
 	}
 	order = append(order, "source_rank")
-	return fmt.Sprintf("    SELECT * FROM complete\n    QUALIFY row_number() OVER (PARTITION BY %s ORDER BY %s) = 1",
-		strings.Join(keys, ", "), strings.Join(order, ", "))
+	h := g.keyHash()
+	return fmt.Sprintf(`    SELECT * FROM complete
+    WHERE %s NOT IN (SELECT key_hash FROM versioned)
+    UNION ALL
+    (SELECT * FROM complete
+    WHERE %s IN (SELECT key_hash FROM versioned)
+    QUALIFY row_number() OVER (PARTITION BY %s ORDER BY %s) = 1)`,
+		h, h, strings.Join(keys, ", "), strings.Join(order, ", "))
 }
 
 // sumLines makes one order of its lines: money added up, the earliest
