@@ -115,6 +115,9 @@ type Runner struct {
 	Select []string
 	// FullRefresh rebuilds incremental and snapshot models from scratch.
 	FullRefresh bool
+	// Full builds every model in a new file instead of bringing the
+	// published warehouse up to date (build.Options.Full).
+	Full bool
 	// SkipTests builds without running the data tests.
 	SkipTests bool
 }
@@ -267,6 +270,7 @@ func (r *Runner) Build(ctx context.Context) (build.Result, error) {
 		MemoryLimit:  duckdb.FormatSize(duckdb.DuckDBLimit(p.MemoryBudget())),
 		Select:       r.Select,
 		FullRefresh:  r.FullRefresh,
+		Full:         r.Full,
 		SkipTests:    r.SkipTests,
 		Progress:     r.Hooks.Build,
 		TestProgress: r.Hooks.Test,

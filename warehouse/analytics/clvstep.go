@@ -55,6 +55,7 @@ func CLVStep(s Settings, runID string) build.Step {
 		Run: func(ctx context.Context, conn *sql.Conn) (int64, error) {
 			return runCLV(ctx, conn, s, runID)
 		},
+		Fingerprint: s.Fingerprint(),
 	}
 }
 

@@ -6,6 +6,7 @@ package analytics
 import (
 	"context"
 	"database/sql"
+	"fmt"
 
 	"crmwh/warehouse/build"
 )
@@ -33,11 +34,16 @@ type Settings struct {
 // the published warehouse gets the same numbers.
 const SettingsTable = "analytics_settings"
 
+// Fingerprint identifies the settings: a build runs the steps that use
+// them again when they change.
+func (s Settings) Fingerprint() string { return fmt.Sprintf("%+v", s) }
+
 // SettingsStep writes SettingsTable.
 func SettingsStep(s Settings) build.Step {
 	return build.Step{
-		Name:   "settings",
-		Writes: []string{SettingsTable},
+		Name:        "settings",
+		Writes:      []string{SettingsTable},
+		Fingerprint: s.Fingerprint(),
 		Run: func(ctx context.Context, conn *sql.Conn) (int64, error) {
 			_, err := conn.ExecContext(ctx, `CREATE OR REPLACE TABLE analytics_settings AS SELECT
 				CAST(? AS VARCHAR) AS currency, CAST(? AS VARCHAR) AS timezone, CAST(? AS VARCHAR) AS time_unit,
