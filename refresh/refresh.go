@@ -120,6 +120,8 @@ type Runner struct {
 	Full bool
 	// SkipTests builds without running the data tests.
 	SkipTests bool
+	// Now is the build's clock (snapshot times); default time.Now.
+	Now func() time.Time
 }
 
 // Run runs the steps in order, stopping at the first failure (later steps
@@ -271,6 +273,7 @@ func (r *Runner) Build(ctx context.Context) (build.Result, error) {
 		Select:       r.Select,
 		FullRefresh:  r.FullRefresh,
 		Full:         r.Full,
+		Now:          r.Now,
 		SkipTests:    r.SkipTests,
 		Progress:     r.Hooks.Build,
 		TestProgress: r.Hooks.Test,

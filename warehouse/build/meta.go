@@ -199,7 +199,9 @@ func carryHistory(ctx context.Context, db *sql.DB, published string) error {
 func carryStateful(ctx context.Context, db *sql.DB, published string, ms []*models.Model) error {
 	var stateful []*models.Model
 	for _, m := range ms {
-		if m.Materialize == models.Incremental || m.Materialize == models.Snapshot {
+		// Models incremental by key are derived from other models: a full
+		// build makes them anew.
+		if (m.Materialize == models.Incremental && m.Spec.Incremental == nil) || m.Materialize == models.Snapshot {
 			stateful = append(stateful, m)
 		}
 	}

@@ -185,12 +185,14 @@ func (b *builder) buildNode(ctx context.Context, n *node) (int64, string, error)
 		return rows, "", err
 	}
 	m := n.model
-	switch m.Materialize {
-	case models.Incremental:
+	switch {
+	case m.Materialize == models.Incremental && m.Spec.Incremental != nil:
+		// Incremental by key: in a full build, a table like any other.
+	case m.Materialize == models.Incremental:
 		b.views.Lock()
 		defer b.views.Unlock()
 		return b.runIncremental(ctx, m)
-	case models.Snapshot:
+	case m.Materialize == models.Snapshot:
 		b.views.RLock()
 		defer b.views.RUnlock()
 		return b.runSnapshot(ctx, m)
