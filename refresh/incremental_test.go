@@ -179,7 +179,9 @@ func requireSameTables(t *testing.T, a, b string) {
 			cols = append(cols, q)
 		}
 		rows.Close()
-		sel := func(cat string) string { return fmt.Sprintf("SELECT %s FROM %s.%s", strings.Join(cols, ", "), cat, rel) }
+		sel := func(cat string) string {
+			return fmt.Sprintf("SELECT %s FROM %s.%s", strings.Join(cols, ", "), cat, rel)
+		}
 		var onlyA, onlyB, n int64
 		require.NoError(t, db.QueryRow(fmt.Sprintf("SELECT (SELECT count(*) FROM (%s EXCEPT ALL %s)), (SELECT count(*) FROM (%s EXCEPT ALL %s)), (SELECT count(*) FROM a.%s)",
 			sel("a"), sel("b"), sel("b"), sel("a"), rel)).Scan(&onlyA, &onlyB, &n), rel)
