@@ -66,6 +66,9 @@ type AnalyticsConfig struct {
 	// revenue).
 	Margin float64     `yaml:"margin"`
 	Churn  ChurnConfig `yaml:"churn"`
+	// CLV is "on" (the default) or "off": off skips the CLV models; the
+	// CLV tables then say "unavailable" (docs/analytics.md).
+	CLV string `yaml:"clv"`
 }
 
 // ChurnConfig defines a churned customer.
@@ -230,7 +233,7 @@ func ParseConfig(file string, data []byte) (Config, error) {
 		Currency: "CNY",
 		Paths:    Paths{Lake: "data/lake", Warehouse: "data/crmwh.duckdb", Site: "site", State: "data/state"},
 		Extract:  ExtractConfig{Parallelism: 2},
-		Analytics: AnalyticsConfig{TimeUnit: "day", HoldoutDays: 180, HorizonMonths: 12, MonthlyDiscountRate: 0.01, Margin: 1,
+		Analytics: AnalyticsConfig{TimeUnit: "day", HoldoutDays: 180, HorizonMonths: 12, MonthlyDiscountRate: 0.01, Margin: 1, CLV: "on",
 			Churn: ChurnConfig{Definition: "inactivity", InactivityDays: 180, PAliveThreshold: 0.3}},
 	}
 	d := strictyaml.Decode(file, data, &cfg)
@@ -301,6 +304,9 @@ func validate(d *strictyaml.Doc, c *Config) {
 	}
 	if a.Margin <= 0 || a.Margin > 1 {
 		d.Addf("analytics.margin", "must be above 0 and at most 1, got %g", a.Margin)
+	}
+	if a.CLV != "on" && a.CLV != "off" {
+		d.Addf("analytics.clv", "%q is not on or off", a.CLV)
 	}
 	if a.Churn.Definition != "inactivity" && a.Churn.Definition != "p_alive" {
 		d.Addf("analytics.churn.definition", "%q is not inactivity or p_alive", a.Churn.Definition)

@@ -71,3 +71,14 @@ func TestAnExplicitFolderWithoutConfigIsAnError(t *testing.T) {
 	require.ErrorIs(t, err, project.ErrConfig)
 	require.ErrorContains(t, err, "has no crmwh.yaml")
 }
+
+// TestCLVSwitch reads analytics.clv: on by default, off when written
+// (YAML's off is a plain word here, not a boolean).
+func TestCLVSwitch(t *testing.T) {
+	cfg, err := project.ParseConfig("crmwh.yaml", []byte("name: acme\n"))
+	require.NoError(t, err)
+	require.Equal(t, "on", cfg.Analytics.CLV)
+	cfg, err = project.ParseConfig("crmwh.yaml", []byte("name: acme\nanalytics:\n  clv: off\n"))
+	require.NoError(t, err)
+	require.Equal(t, "off", cfg.Analytics.CLV)
+}

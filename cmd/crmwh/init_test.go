@@ -39,8 +39,10 @@ type purchase struct {
 
 // cohortsAndParetoOf computes mart_cohort_retention and mart_pareto's
 // definitions: cohorts by the month of a customer's first paid order, the
-// paid orders' revenue per cohort and month; customers ranked by their
-// paid orders plus their refunds.
+// paid orders' revenue less the refunds per cohort and month (a refund in
+// its own month; one before the first purchase in no cohort month, as no
+// such row is compared); customers ranked by their paid orders plus their
+// refunds.
 func cohortsAndParetoOf(ps []purchase) cohortsAndPareto {
 	first := map[string]string{}
 	last := ""
@@ -66,15 +68,15 @@ func cohortsAndParetoOf(ps []purchase) cohortsAndPareto {
 			continue
 		}
 		perCustomer[p.customer] += p.net
+		k := cell{first[p.customer], p.month}
+		revenue[k] += p.net // a refund nets its own month's revenue
 		if p.refund {
 			continue
 		}
-		k := cell{first[p.customer], p.month}
 		if active[k] == nil {
 			active[k] = map[string]bool{}
 		}
 		active[k][p.customer] = true
-		revenue[k] += p.net
 	}
 	var out cohortsAndPareto
 	var cohorts []string

@@ -186,6 +186,27 @@ func buildKPI(c spec.Chart, lang string, f Formatter, r *result) (kpiCard, error
 	return k, nil
 }
 
+// noticeView is the text of a notice, a paragraph per row.
+type noticeView struct {
+	Paragraphs []string `json:"paragraphs"`
+}
+
+// buildNotice takes the text of each row's value column (labels apply).
+func buildNotice(c spec.Chart, l labeler, r *result) (noticeView, error) {
+	col := c.Value.In(l.lang)
+	vi, err := r.column(col)
+	if err != nil {
+		return noticeView{}, fmt.Errorf("value: %w", err)
+	}
+	n := noticeView{Paragraphs: []string{}}
+	for _, row := range r.rows {
+		if row[vi].kind != nullCell {
+			n.Paragraphs = append(n.Paragraphs, l.text(r.columns[vi], row[vi], ""))
+		}
+	}
+	return n, nil
+}
+
 // buildTable formats a table chart's cells.
 func buildTable(c spec.Chart, l labeler, r *result) (tableView, error) {
 	lang := l.lang

@@ -130,6 +130,48 @@ type ChartResult struct {
 	Err error
 }
 
+// SectionError is a section whose "when" query failed; the section is
+// shown.
+type SectionError struct {
+	Page    string
+	Section spec.Section
+	Err     error
+}
+
+func (e *SectionError) Error() string {
+	return fmt.Sprintf("%s: when: %v", e.Section.Where(), e.Err)
+}
+
+func (e *SectionError) Unwrap() error { return e.Err }
+
+// sectionsShown runs the "when" queries of a page's sections and drops
+// the charts of the sections they hide. A query that fails shows its
+// section and is reported.
+func (s *site) sectionsShown(ctx context.Context, db *sql.DB, pd *pageData) error {
+	var errs []error
+	for i, sec := range pd.page.Sections {
+		if strings.TrimSpace(sec.When) == "" {
+			continue
+		}
+		r, err := runQuery(ctx, db, sec.When)
+		if err != nil {
+			errs = append(errs, &SectionError{Page: pd.page.Name, Section: sec, Err: err})
+			continue
+		}
+		if len(r.rows) == 0 || len(r.rows[0]) == 0 || r.rows[0][0].kind != boolCell || r.rows[0][0].text != "true" {
+			pd.hidden[i] = true
+		}
+	}
+	charts := pd.charts[:0]
+	for _, cd := range pd.charts {
+		if !pd.hidden[cd.section] {
+			charts = append(charts, cd)
+		}
+	}
+	pd.charts = charts
+	return errors.Join(errs...)
+}
+
 // ChartError is one chart that could not be drawn: its query failed, or
 // its rows do not fit the chart.
 type ChartError struct {
@@ -172,6 +214,12 @@ func Render(ctx context.Context, db *sql.DB, pages []spec.Page, o Options) (Resu
 		pd := &s.pages[i]
 		if !pd.render {
 			continue
+		}
+		if err := s.sectionsShown(ctx, db, pd); err != nil {
+			if ctx.Err() != nil {
+				return Result{}, fmt.Errorf("rendering dashboards: %w", ctx.Err())
+			}
+			errs = append(errs, err)
 		}
 		kept := pd.charts[:0]
 		for j := range pd.charts {
@@ -273,6 +321,7 @@ type pageData struct {
 	page   spec.Page
 	render bool // false: only in the navigation (Options.Pages)
 	charts []chartData
+	hidden map[int]bool // sections whose "when" query said no
 }
 
 // chartData is a chart's rows and what each language shows of them.
@@ -286,15 +335,16 @@ type chartData struct {
 
 // chartContent is what a chart shows in one language.
 type chartContent struct {
-	data  []byte // ECharts payload, KPI card or table, as JSON
-	kpi   *kpiCard
-	table *tableView
+	data   []byte // ECharts payload, KPI card, table or notice, as JSON
+	kpi    *kpiCard
+	table  *tableView
+	notice *noticeView
 }
 
 func newSite(o Options, pages []spec.Page) *site {
 	s := &site{opts: o, langs: o.languages()}
 	for _, p := range pages {
-		pd := pageData{page: p, render: len(o.Pages) == 0 || slices.Contains(o.Pages, p.Name)}
+		pd := pageData{page: p, render: len(o.Pages) == 0 || slices.Contains(o.Pages, p.Name), hidden: map[int]bool{}}
 		if o.SingleFile && !pd.render {
 			continue // a single file holds only what it renders
 		}
@@ -351,6 +401,12 @@ func (s *site) content(pd *pageData, cd *chartData, lang string) (*chartContent,
 			return nil, err
 		}
 		cc.table, shown = &t, t
+	case c.Kind == spec.Notice:
+		n, err := buildNotice(c, l, r)
+		if err != nil {
+			return nil, err
+		}
+		cc.notice, shown = &n, n
 	default:
 		return nil, fmt.Errorf("kind: unknown chart kind %q", c.Kind)
 	}

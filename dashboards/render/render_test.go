@@ -584,3 +584,53 @@ func TestCancelled(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, entries)
 }
+
+// TestWhenAndNotice: when mart_clv_status says CLV is unavailable, the
+// value page hides its CLV sections (their queries do not run) and shows
+// the reason, in each language, and the health page lists it; a "when"
+// query that fails shows its section and is reported.
+func TestWhenAndNotice(t *testing.T) {
+	db := testWarehouse(t)
+	_, err := db.Exec(`UPDATE mart_clv_status SET status = 'unavailable', purchase_model = NULL, spend_model = NULL,
+		reason = 'turned off in crmwh.yaml (analytics.clv: off)', reason_zh = '已在 crmwh.yaml 中关闭（analytics.clv: off）';
+		ALTER TABLE mart_clv_model RENAME TO hidden_clv_model`)
+	require.NoError(t, err)
+	res, dir := renderSite(t, db, testPages(t), "en")
+	value := read(t, dir, "value.html")
+	require.Contains(t, value, `<div class="notice-text" id="chart-value-clv_unavailable" role="note">`+"\n<p>turned off in crmwh.yaml (analytics.clv: off)</p>")
+	require.Contains(t, read(t, dir, "zh/value.html"), "<p>已在 crmwh.yaml 中关闭（analytics.clv: off）</p>")
+	for _, hidden := range []string{"pyramid", "clv_distribution", "top_customers", "clv_model", "clv_choice"} {
+		require.NotContains(t, value, "chart-value-"+hidden, "the section is hidden")
+	}
+	require.Contains(t, value, "chart-value-top20_share", "the 80/20 section stays")
+	require.Contains(t, read(t, dir, "health.html"), "turned off in crmwh.yaml (analytics.clv: off)")
+	for _, p := range res.Pages {
+		if p.Name == "value" {
+			var names []string
+			for _, c := range p.Charts {
+				names = append(names, c.Name)
+			}
+			require.Equal(t, []string{"top20_share", "top1_share", "pareto", "clv_unavailable"}, names)
+		}
+	}
+
+	// With CLV available, the notice section is the hidden one.
+	_, err = db.Exec(`UPDATE mart_clv_status SET status = 'ok'; ALTER TABLE hidden_clv_model RENAME TO mart_clv_model`)
+	require.NoError(t, err)
+	pages := testPages(t)
+	_, dir = renderSite(t, db, pages, "en")
+	require.NotContains(t, read(t, dir, "value.html"), "chart-value-clv_unavailable")
+
+	// A failing "when" query: the section is shown and the error names it.
+	for i := range pages {
+		if pages[i].Name == "value" {
+			pages[i].Sections[1].When = "SELECT no_such_column FROM mart_clv_status"
+		}
+	}
+	_, err = render.Render(context.Background(), db, pages, render.Options{OutDir: t.TempDir(), DataAsOf: asOf})
+	var se *render.SectionError
+	require.ErrorAs(t, err, &se)
+	require.Equal(t, "value", se.Page)
+	require.Contains(t, err.Error(), "value.yaml:")
+	require.Contains(t, err.Error(), "sections[1]: when: ")
+}

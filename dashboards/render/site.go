@@ -154,6 +154,7 @@ type chartView struct {
 	Data      template.JS // ECharts kinds: the payload, HTML-escaped JSON
 	KPI       *kpiCard
 	Table     *tableView
+	Notice    *noticeView
 	Truncated string
 	Error     string
 }
@@ -408,11 +409,11 @@ func (s *site) pageView(k linker, i int, csvs map[[2]string][]byte) *view {
 	v := s.base(k, p.Name)
 	v.Title = p.Title.In(k.lang)
 	v.Desc = p.Description.In(k.lang)
-	v.Page = make([]sectionView, len(p.Sections))
+	sections := make([]sectionView, len(p.Sections))
 	for si, sec := range p.Sections {
-		v.Page[si] = sectionView{ID: "section-" + p.Name + "-" + fmt.Sprint(si), Title: sec.Title.In(k.lang)}
+		sections[si] = sectionView{ID: "section-" + p.Name + "-" + fmt.Sprint(si), Title: sec.Title.In(k.lang)}
 		if s.opts.SingleFile {
-			v.Page[si].ID = k.lang + "-" + v.Page[si].ID
+			sections[si].ID = k.lang + "-" + sections[si].ID
 		}
 	}
 	for _, cd := range pd.charts {
@@ -444,7 +445,7 @@ func (s *site) pageView(k linker, i int, csvs map[[2]string][]byte) *view {
 			}
 			cc := cd.views[k.lang]
 			cv.Empty = len(cd.res.rows) == 0
-			cv.KPI, cv.Table = cc.kpi, cc.table
+			cv.KPI, cv.Table, cv.Notice = cc.kpi, cc.table, cc.notice
 			if cv.Echart {
 				cv.Data = template.JS(cc.data) // safe: encoding/json escaped <, > and &
 			}
@@ -452,7 +453,12 @@ func (s *site) pageView(k linker, i int, csvs map[[2]string][]byte) *view {
 				cv.Truncated = fmt.Sprintf(v.UI.Truncated, len(t.Rows), t.TotalRows)
 			}
 		}
-		v.Page[cd.section].Charts = append(v.Page[cd.section].Charts, cv)
+		sections[cd.section].Charts = append(sections[cd.section].Charts, cv)
+	}
+	for si, sec := range sections {
+		if !pd.hidden[si] {
+			v.Page = append(v.Page, sec)
+		}
 	}
 	// A section whose charts were all left out (omit_empty) goes.
 	secs := v.Page[:0]

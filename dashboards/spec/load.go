@@ -120,8 +120,12 @@ func (v validator) page(p *Page) {
 	for i := range p.Sections {
 		s := &p.Sections[i]
 		sp := fmt.Sprintf("sections[%d]", i)
+		s.File, s.Line, s.Path = p.File, v.doc.Line(sp), sp
 		v.text(sp+".title", s.Title, false)
 		v.requires(sp+".requires", s.Requires)
+		if v.doc.Has(sp+".when") && strings.TrimSpace(s.When) == "" {
+			v.doc.Addf(sp+".when", "empty (a SQL query whose first value says whether to show the section)")
+		}
 		if len(s.Charts) == 0 {
 			v.doc.Addf(sp+".charts", "missing (a section needs at least one chart)")
 		}
@@ -254,6 +258,11 @@ func (v validator) chart(cp string, c *Chart) {
 		}
 	case k == Table:
 		v.unused(cp, k, "x", "y", "series", "split_by", "value", "names", "format", "good", "marks", "horizontal")
+	case k == Notice:
+		v.unused(cp, k, "x", "y", "series", "split_by", "names", "format", "good", "columns", "marks", "horizontal")
+		if c.Value.IsZero() {
+			v.doc.Addf(cp+".value", "missing (the query column with the text to show)")
+		}
 	}
 }
 

@@ -72,8 +72,22 @@ type Section struct {
 	Title Text `yaml:"title"`
 	// Requires lists entities the section needs (see Page.Requires).
 	Requires []string `yaml:"requires"`
-	Charts   []Chart  `yaml:"charts"`
+	// When, if written, is a SQL query: the section is shown only when its
+	// first row's first column is true (no rows, NULL or false hide it,
+	// and its charts' queries are not run). A page can so show a notice
+	// in place of charts that have nothing to show.
+	When   string  `yaml:"when"`
+	Charts []Chart `yaml:"charts"`
+
+	// File, Line and Path say where the section was written, for errors
+	// at render time.
+	File string `yaml:"-"`
+	Line int    `yaml:"-"`
+	Path string `yaml:"-"`
 }
+
+// Where returns "file:line: path" for messages about the section.
+func (s Section) Where() string { return where(s.File, s.Line, s.Path) }
 
 // Chart is one chart, KPI card or table: a query and how to show its rows.
 type Chart struct {
@@ -109,7 +123,8 @@ type Chart struct {
 	// long rows (x, split_by, value); the measure is then Value. Scatter
 	// charts draw one series per distinct value too.
 	SplitBy Col `yaml:"split_by"`
-	// Value is the measured column of a KPI card, of a chart with SplitBy,
+	// Value is the measured column of a KPI card, the text column of a
+	// notice (one paragraph per row), of a chart with SplitBy,
 	// of a heatmap's cells, and of the slices, rectangles or stages of pie,
 	// treemap and funnel charts.
 	Value Col `yaml:"value"`
@@ -139,16 +154,18 @@ type Chart struct {
 }
 
 // Where returns "file:line: path" for messages about the chart.
-func (c Chart) Where() string {
+func (c Chart) Where() string { return where(c.File, c.Line, c.Path) }
+
+func where(file string, line int, path string) string {
 	var b strings.Builder
-	b.WriteString(c.File)
-	if c.Line > 0 {
+	b.WriteString(file)
+	if line > 0 {
 		b.WriteString(":")
-		b.WriteString(strconv.Itoa(c.Line))
+		b.WriteString(strconv.Itoa(line))
 	}
-	if c.Path != "" {
+	if path != "" {
 		b.WriteString(": ")
-		b.WriteString(c.Path)
+		b.WriteString(path)
 	}
 	return b.String()
 }
@@ -280,10 +297,13 @@ const (
 	Scatter    Kind = "scatter"
 	KPI        Kind = "kpi"
 	Table      Kind = "table"
+	// Notice shows text from the query: each row's Value column as a
+	// paragraph (a column per language for data kept in both).
+	Notice Kind = "notice"
 )
 
 // Kinds lists every chart kind, sorted.
-var Kinds = []Kind{Area, Bar, Funnel, Heatmap, KPI, Line, Pie, Scatter, StackedBar, Table, Treemap}
+var Kinds = []Kind{Area, Bar, Funnel, Heatmap, KPI, Line, Notice, Pie, Scatter, StackedBar, Table, Treemap}
 
 // Known reports whether k is a chart kind.
 func (k Kind) Known() bool { return slices.Contains(Kinds, k) }
@@ -299,8 +319,8 @@ func (k Kind) Cartesian() bool {
 func (k Kind) Parts() bool { return k == Pie || k == Treemap || k == Funnel }
 
 // ECharts reports whether ECharts draws k in the browser (every kind but
-// KPI cards and tables, which are plain HTML).
-func (k Kind) ECharts() bool { return k.Known() && k != KPI && k != Table }
+// KPI cards, tables and notices, which are plain HTML).
+func (k Kind) ECharts() bool { return k.Known() && k != KPI && k != Table && k != Notice }
 
 // Format is how numbers or dates are written.
 type Format string

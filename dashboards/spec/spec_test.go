@@ -141,7 +141,7 @@ func TestGoodPagesComeWithTheProblems(t *testing.T) {
 		"d/bad.yaml":  {Data: []byte("name: bad\ntitle: {en: B, zh: 坏}\nsections:\n  - charts:\n      - {name: x, kind: donut, title: {en: X, zh: 乙}, query: SELECT 1}\n")},
 	}
 	pages, err := spec.Load(fsys, "d")
-	require.EqualError(t, err, `d/bad.yaml:5: sections[0].charts[0].kind: unknown chart kind "donut" (expected one of: area, bar, funnel, heatmap, kpi, line, pie, scatter, stacked_bar, table, treemap)`)
+	require.EqualError(t, err, `d/bad.yaml:5: sections[0].charts[0].kind: unknown chart kind "donut" (expected one of: area, bar, funnel, heatmap, kpi, line, notice, pie, scatter, stacked_bar, table, treemap)`)
 	require.Len(t, pages, 1)
 	require.Equal(t, "good", pages[0].Name)
 }
@@ -210,4 +210,17 @@ func TestEmptyFolder(t *testing.T) {
 	pages, err := spec.Load(fstest.MapFS{"d/readme.md": {}}, "d")
 	require.NoError(t, err)
 	require.Empty(t, pages)
+}
+
+func TestNoticeAndWhen(t *testing.T) {
+	pages, err := loadOne(t, "testdata/notice.good.yaml")
+	require.NoError(t, err)
+	p := pages[0]
+	require.Equal(t, "SELECT status = 'unavailable' FROM mart_clv_status", strings.TrimSpace(p.Sections[0].When))
+	require.Equal(t, "dashboards/notice.good.yaml:4: sections[0]", p.Sections[0].Where())
+	n := p.Sections[0].Charts[0]
+	require.Equal(t, spec.Notice, n.Kind)
+	require.Equal(t, spec.Col{En: "reason", Zh: "reason_zh"}, n.Value)
+	require.False(t, spec.Notice.ECharts())
+	require.Empty(t, p.Sections[0].Charts[0].Format)
 }

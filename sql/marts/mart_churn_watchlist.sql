@@ -9,7 +9,9 @@
 --   falling_orders     the last three purchase days averaged at least 30%
 --                      less than the ones before
 -- Priority ranks by expected value at risk: clv_12m × (1 − p_alive) plus
--- a weight per signal.
+-- a weight per signal, then net revenue (all there is to rank on when CLV
+-- is unavailable: then value tiers come from recent revenue and P(alive)
+-- gives no signal).
 with base as (
     select * from mart_customer_value
     where value_tier in ('top_1', 'top_5', 'top_20') and not is_churned
@@ -71,8 +73,9 @@ listed as (
     where sig_p_alive_drop or sig_overdue or sig_complaint or sig_unresolved or sig_falling
 )
 select
-    cast(row_number() over (order by clv_12m * (1 - p_alive)
-        + 100 * (sig_complaint::int + sig_unresolved::int + sig_p_alive_drop::int) desc, customer_id) as integer) as priority,
+    cast(row_number() over (order by coalesce(clv_12m * (1 - p_alive), 0)
+        + 100 * (sig_complaint::int + sig_unresolved::int + coalesce(sig_p_alive_drop, false)::int) desc,
+        net_revenue desc, customer_id) as integer) as priority,
     customer_id,
     customer_name,
     account_manager_name,

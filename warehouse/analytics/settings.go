@@ -27,6 +27,9 @@ type Settings struct {
 	// (crmwh.yaml identity.match); PhoneFormat is digits or cn.
 	MatchKey, MatchEmail, MatchPhone bool
 	PhoneFormat                      string
+	// CLVOff skips the CLV models (crmwh.yaml analytics.clv: off): the
+	// CLV tables are written with NULL predictions and say why.
+	CLVOff bool
 }
 
 // SettingsTable is the one-row table the settings step writes; models read

@@ -42,7 +42,7 @@ func BenchmarkFit(b *testing.B) {
 // BenchmarkScore computes P(alive), expected purchases in 90 and 365 days,
 // expected spend and 12-month CLV for every customer.
 func BenchmarkScore(b *testing.B) {
-	m := clv.Model{BGNBD: demoBG, GammaGamma: demoGG}
+	m := clv.Model{Purchases: demoBG, Spend: demoGG}
 	o := clv.ScoreOptions{Horizons: []float64{90, 365}, CLV: clv.CLVOptions{MonthlyDiscount: 0.01}}
 	for _, n := range benchSizes {
 		s := benchCustomers(n)

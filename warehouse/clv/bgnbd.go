@@ -22,17 +22,12 @@ type BGNBD struct {
 	B     float64 `json:"b"`
 }
 
+// Name returns "bgnbd".
+func (BGNBD) Name() string { return "bgnbd" }
+
 // Validate checks that every parameter is positive and finite.
 func (m BGNBD) Validate() error {
-	for _, p := range []struct {
-		name string
-		v    float64
-	}{{"r", m.R}, {"alpha", m.Alpha}, {"a", m.A}, {"b", m.B}} {
-		if !(p.v > 0) || math.IsInf(p.v, 0) {
-			return fmt.Errorf("bg/nbd parameter %s = %v is not positive and finite", p.name, p.v)
-		}
-	}
-	return nil
+	return checkPositive("bg/nbd", Named{"r", m.R}, Named{"alpha", m.Alpha}, Named{"a", m.A}, Named{"b", m.B})
 }
 
 // BGNBDFit is a maximum-likelihood fit of BG/NBD.
@@ -59,10 +54,13 @@ type BGNBDFit struct {
 var bgNames = []string{"r", "alpha", "a", "b"}
 
 // FitBGNBD fits BG/NBD by maximum likelihood on grouped customers (see
-// GroupSummaries), with BFGS on the log parameters and the analytic
-// gradient. It tries up to three starting points and stops at the first
-// that converges. A fit that does not converge is returned together with
-// an error wrapping ErrNotConverged; too little data gives ErrNoData.
+// GroupSummaries): Newton, BFGS and Nelder-Mead on the log parameters
+// from several starting points, with the analytic gradient and Hessian;
+// the best proper maximum wins (minimise). A fit that does not reach one
+// is returned together with an error wrapping ErrNotConverged, and also
+// ErrNoDropout when the search runs off towards "nobody drops out" (a → 0
+// or b → ∞: no proper maximum, and the limiting model NBD, FitNBD, does
+// as well as the best point found); too little data gives ErrNoData.
 func FitBGNBD(groups []Group, o FitOptions) (*BGNBDFit, error) {
 	t0 := time.Now()
 	o = o.withDefaults()
@@ -70,30 +68,61 @@ func FitBGNBD(groups []Group, o FitOptions) (*BGNBDFit, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &problem{dim: 4, eval: d.eval}
-	m := minimise(p, d.starts(), o)
-	diag, cov := finish(p, m, d.n, bgNames, o)
+	p := &problem{dim: 4, fgh: d.eval, hess: true, names: bgNames, n: d.n}
+	sol := sampled(p, func() *problem {
+		sd, err := newBGData(sampleGroups(groups))
+		if err != nil {
+			return nil
+		}
+		return &problem{dim: 4, fgh: sd.eval, hess: true, names: bgNames, n: sd.n}
+	}, d.starts(), d.n, len(d.rep)+len(d.times), o)
 	fit := &BGNBDFit{Customers: d.n, Groups: len(groups)}
-	if m.x != nil {
-		est := estimates(m.x, cov)
+	if sol.x != nil {
+		est := estimates(sol.x, sol.cov)
 		fit.Params = BGNBD{R: est[0].Value, Alpha: est[1].Value, A: est[2].Value, B: est[3].Value}
 		fit.R, fit.Alpha, fit.A, fit.B = est[0], est[1], est[2], est[3]
-		fit.LogLikelihood = -m.f * d.n
-		if cov != nil {
+		fit.LogLikelihood = -sol.f * d.n
+		if sol.cov != nil {
 			for i := range 4 {
 				for j := range 4 {
-					fit.Covariance[i][j] = cov.At(i, j)
+					fit.Covariance[i][j] = sol.cov.At(i, j)
 				}
 			}
 		}
 	}
-	diag.Evaluations = p.evals
-	diag.Duration = time.Since(t0)
-	fit.Diagnostics = diag
-	if !diag.Converged {
-		return fit, fmt.Errorf("fitting BG/NBD: %w: %s", ErrNotConverged, diag.Message)
+	sol.diag.Evaluations = p.evals
+	sol.diag.Duration = time.Since(t0)
+	fit.Diagnostics = sol.diag
+	if !fit.Converged {
+		if sol.x != nil && noDropout(groups, fit.LogLikelihood, d.n, o) {
+			fit.Message = fmt.Sprintf("the likelihood keeps rising towards a model where nobody drops out (a → 0 or b → ∞; the search ended at a = %.3g, b = %.3g), whose limit is NBD: %s",
+				fit.Params.A, fit.Params.B, fit.Message)
+			return fit, fmt.Errorf("fitting BG/NBD: %w (%w): %s", ErrNotConverged, ErrNoDropout, fit.Message)
+		}
+		return fit, fmt.Errorf("fitting BG/NBD: %w: %s", ErrNotConverged, fit.Message)
 	}
 	return fit, nil
+}
+
+// sampleGroups returns every sampleEvery-th group, its weight multiplied
+// by sampleEvery.
+func sampleGroups(groups []Group) []Group {
+	out := make([]Group, 0, len(groups)/sampleEvery+1)
+	for i := 0; i < len(groups); i += sampleEvery {
+		g := groups[i]
+		g.N *= sampleEvery
+		out = append(out, g)
+	}
+	return out
+}
+
+// noDropout reports whether a fit that found no proper maximum ended where
+// the limiting NBD model is: NBD converges and its log-likelihood is at
+// least ll (to 1e-9 per customer), so the supremum is the limit "nobody
+// drops out".
+func noDropout(groups []Group, ll, n float64, o FitOptions) bool {
+	nbd, err := FitNBD(groups, o)
+	return err == nil && nbd.LogLikelihood >= ll-1e-6-1e-9*n
 }
 
 // LogLikelihood returns the BG/NBD log-likelihood of grouped customers
@@ -184,22 +213,12 @@ func newBGData(groups []Group) (*bgData, error) {
 	}
 	d.times = timeIdx.values
 	d.w0 = make([]float64, len(d.times))
-	counts := make([]float64, maxX+1)
 	for _, g := range groups {
-		if g.N == 0 {
-			continue
-		}
-		counts[int(g.X)] += g.N
-		if g.X == 0 {
+		if g.N > 0 && g.X == 0 {
 			d.w0[timeIdx.of(g.T)] += g.N
 		}
 	}
-	d.surv = make([]float64, maxX)
-	var above float64
-	for j := maxX - 1; j >= 0; j-- {
-		above += counts[j+1]
-		d.surv[j] = above
-	}
+	d.surv = survivors(groups, maxX)
 	return d, nil
 }
 
@@ -249,19 +268,20 @@ func (ti *timeIndex) of(v float64) int32 {
 	return ti.m[v]
 }
 
-// starts returns starting points in log parameters: the mean purchase
-// rate Σx/ΣT sets α for a given r, and a and b start from moderate
-// dropout.
-func (d *bgData) starts() [][]float64 {
+// starts returns the starting points in log parameters (docs/clv.md): the
+// mean purchase rate Σx/ΣT sets α for a given r; a and b range from
+// strong to weak drop-out.
+func (d *bgData) starts() []start {
 	rate := d.sumX / d.sumT
 	if !(rate > 0) {
 		rate = 1 / (d.sumT / d.n)
 	}
 	l := math.Log
-	return [][]float64{
-		{0, l(1 / rate), 0, l(3)},
-		{l(0.5), l(0.5 / rate), l(0.5), l(1)},
-		{l(2), l(2 / rate), l(2), l(10)},
+	return []start{
+		{name: "moderate", x: []float64{0, l(1 / rate), 0, l(3)}},
+		{name: "heterogeneous", x: []float64{l(0.5), l(0.5 / rate), l(0.5), l(1)}},
+		{name: "homogeneous", x: []float64{l(2), l(2 / rate), l(2), l(10)}},
+		{name: "little drop-out", x: []float64{l(0.25), l(0.25 / rate), l(0.1), l(20)}},
 	}
 }
 

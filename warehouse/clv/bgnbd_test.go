@@ -115,11 +115,16 @@ func TestFitThatDoesNotConvergeSaysSoAndWhy(t *testing.T) {
 	groups := clv.GroupSummaries(clvsim.Summaries(cs))
 	fit, err := clv.FitBGNBD(groups, clv.FitOptions{MaxIterations: 1})
 	require.ErrorIs(t, err, clv.ErrNotConverged)
+	require.NotErrorIs(t, err, clv.ErrNoDropout)
 	require.NotNil(t, fit, "a failed fit still returns its diagnostics")
 	require.False(t, fit.Converged)
-	require.Contains(t, fit.Message, "gradient is still")
-	require.Contains(t, err.Error(), "fitting BG/NBD: fit did not converge: the gradient is still")
-	require.Greater(t, fit.Starts, 1, "it tried the other starting points")
+	require.Contains(t, err.Error(), "fitting BG/NBD: fit did not converge: no start reached a proper maximum (12 runs from 4 starts); the best point: the gradient is still")
+	require.Equal(t, 4, fit.Starts, "it tried every starting point")
+	require.Len(t, fit.Attempts, 12, "Newton, BFGS and Nelder-Mead from each")
+	for i, a := range fit.Attempts {
+		require.Equal(t, []string{"newton", "bfgs", "nelder-mead"}[i%3], a.Method)
+		require.NotEqual(t, "maximum", a.Outcome)
+	}
 	require.True(t, math.IsNaN(fit.R.SE))
 
 	// Nobody ever came back: no information about the purchase process.
@@ -129,10 +134,17 @@ func TestFitThatDoesNotConvergeSaysSoAndWhy(t *testing.T) {
 	require.ErrorIs(t, err, clv.ErrNoData)
 
 	// Every repeat customer bought right at the end of the period: no
-	// sign of dropout at all, so b runs off to infinity.
-	_, err = clv.FitBGNBD([]clv.Group{{X: 0, T: 50, N: 100}, {X: 1, Tx: 50, T: 50, N: 20}, {X: 2, Tx: 50, T: 50, N: 5}}, clv.FitOptions{})
+	// sign of dropout at all, so b runs off to infinity, and NBD (the
+	// limit) is the model the data identify.
+	noDrop := []clv.Group{{X: 0, T: 50, N: 100}, {X: 1, Tx: 50, T: 50, N: 20}, {X: 2, Tx: 50, T: 50, N: 5}}
+	fit, err = clv.FitBGNBD(noDrop, clv.FitOptions{})
 	require.ErrorIs(t, err, clv.ErrNotConverged)
+	require.ErrorIs(t, err, clv.ErrNoDropout)
 	require.False(t, errors.Is(err, clv.ErrNoData))
+	require.Contains(t, fit.Message, "nobody drops out")
+	nbd, err := clv.FitNBD(noDrop, clv.FitOptions{})
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, nbd.LogLikelihood, fit.LogLikelihood-1e-6, "NBD is the supremum BG/NBD runs towards")
 
 	_, err = clv.FitBGNBD([]clv.Group{{X: 1, Tx: 5, T: 3, N: 1}}, clv.FitOptions{})
 	require.EqualError(t, err, "group 0: t_x = 5 is not between 0 and T = 3")

@@ -21,17 +21,71 @@ type GammaGamma struct {
 	Gamma float64 `json:"gamma"`
 }
 
-// Validate checks that every parameter is positive and finite.
+// Spend is a fitted model of the value of a purchase day: GammaGamma, or
+// PooledSpend, its limit when customers do not differ in what they spend.
+type Spend interface {
+	// Name is "gamma_gamma" or "pooled_spend".
+	Name() string
+	// ExpectedSpend is the expected value of a customer's purchase day
+	// given x repeat purchase days with mean value m.
+	ExpectedSpend(x, m float64) float64
+	// Mean is the population's mean value of a purchase day.
+	Mean() float64
+	// Validate checks the parameters, and that the mean is finite.
+	Validate() error
+}
+
+// Name returns "gamma_gamma".
+func (GammaGamma) Name() string { return "gamma_gamma" }
+
+// Validate checks that every parameter is positive and finite, and that
+// q > 1 (ErrInfiniteSpend otherwise).
 func (g GammaGamma) Validate() error {
-	for _, p := range []struct {
-		name string
-		v    float64
-	}{{"p", g.P}, {"q", g.Q}, {"gamma", g.Gamma}} {
-		if !(p.v > 0) || math.IsInf(p.v, 0) {
-			return fmt.Errorf("gamma-gamma parameter %s = %v is not positive and finite", p.name, p.v)
-		}
+	if err := checkPositive("gamma-gamma", Named{"p", g.P}, Named{"q", g.Q}, Named{"gamma", g.Gamma}); err != nil {
+		return err
+	}
+	if g.Q <= 1 {
+		return fmt.Errorf("%w (q = %g)", ErrInfiniteSpend, g.Q)
 	}
 	return nil
+}
+
+// PooledSpend is the limit of Gamma-Gamma as q and γ grow together (ν the
+// same for every customer): every customer's expected spend per purchase
+// day is the population's, whose maximum-likelihood estimate is the pooled
+// mean Σ x m_x / Σ x of the repeat purchase days. The model to fall back
+// on when the Gamma-Gamma fit does not identify q (ErrNoSpendSpread) or
+// finds q ≤ 1 (an infinite mean).
+type PooledSpend struct {
+	Value float64 `json:"mean"`
+}
+
+// Name returns "pooled_spend".
+func (PooledSpend) Name() string { return "pooled_spend" }
+
+// ExpectedSpend is the pooled mean, whatever the customer's history.
+func (p PooledSpend) ExpectedSpend(x, m float64) float64 { return p.Value }
+
+// Mean is the pooled mean.
+func (p PooledSpend) Mean() float64 { return p.Value }
+
+// Validate checks that the mean is positive and finite.
+func (p PooledSpend) Validate() error { return checkPositive("pooled spend", Named{"mean", p.Value}) }
+
+// FitPooledSpend returns the pooled mean of the repeat purchase days of
+// the customers with X ≥ 1 and positive Monetary (ErrNoData without any).
+func FitPooledSpend(customers []Summary) (PooledSpend, error) {
+	var sx, sxm float64
+	for _, c := range customers {
+		if c.X >= 1 && c.Monetary > 0 && !math.IsInf(c.Monetary, 0) {
+			sx += c.X
+			sxm += c.X * c.Monetary
+		}
+	}
+	if sx == 0 {
+		return PooledSpend{}, fmt.Errorf("pooling spend: %w: no repeat customer with a positive mean value", ErrNoData)
+	}
+	return PooledSpend{Value: sxm / sx}, nil
 }
 
 // Mean returns the population's mean transaction value P·Gamma/(Q−1), or
@@ -101,8 +155,9 @@ func (f GammaGammaFit) MarshalJSON() ([]byte, error) {
 // FitGammaGamma fits Gamma-Gamma by maximum likelihood on the customers
 // with X ≥ 1 repeat purchases and a positive Monetary value, the mean of
 // their X repeat transactions (each customer's likelihood is that of a
-// mean of X values, so customers weigh by their frequency). BFGS on the
-// log parameters with the analytic gradient; errors as FitBGNBD.
+// mean of X values, so customers weigh by their frequency), searched for
+// as FitBGNBD does, with the analytic gradient and Hessian;
+// errors as FitBGNBD.
 func FitGammaGamma(customers []Summary, o FitOptions) (*GammaGammaFit, error) {
 	t0 := time.Now()
 	o = o.withDefaults()
@@ -110,28 +165,40 @@ func FitGammaGamma(customers []Summary, o FitOptions) (*GammaGammaFit, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &problem{dim: 3, eval: d.eval}
-	m := minimise(p, d.starts(), o)
-	diag, cov := finish(p, m, d.n, ggNames, o)
+	p := &problem{dim: 3, fgh: d.eval, hess: true, names: ggNames, n: d.n}
+	sol := sampled(p, func() *problem {
+		var sc []Summary
+		for i := 0; i < len(customers); i += sampleEvery {
+			sc = append(sc, customers[i])
+		}
+		sd, err := newGGData(sc)
+		if err != nil {
+			return nil
+		}
+		return &problem{dim: 3, fgh: sd.eval, hess: true, names: ggNames, n: sd.n}
+	}, d.starts(), d.n, len(d.x), o)
 	fit := &GammaGammaFit{Customers: len(d.x), Excluded: d.excluded, Correlation: d.correlation()}
-	if m.x != nil {
-		est := estimates(m.x, cov)
+	if sol.x != nil {
+		est := estimates(sol.x, sol.cov)
 		fit.Params = GammaGamma{P: est[0].Value, Q: est[1].Value, Gamma: est[2].Value}
 		fit.P, fit.Q, fit.Gamma = est[0], est[1], est[2]
-		fit.LogLikelihood = -m.f * d.n
-		if cov != nil {
+		fit.LogLikelihood = -sol.f * d.n
+		if sol.cov != nil {
 			for i := range 3 {
 				for j := range 3 {
-					fit.Covariance[i][j] = cov.At(i, j)
+					fit.Covariance[i][j] = sol.cov.At(i, j)
 				}
 			}
 		}
 	}
-	diag.Evaluations = p.evals
-	diag.Duration = time.Since(t0)
-	fit.Diagnostics = diag
-	if !diag.Converged {
-		return fit, fmt.Errorf("fitting Gamma-Gamma: %w: %s", ErrNotConverged, diag.Message)
+	sol.diag.Evaluations = p.evals
+	sol.diag.Duration = time.Since(t0)
+	fit.Diagnostics = sol.diag
+	if !fit.Converged {
+		if sol.x != nil && sol.x[1] > atBound {
+			return fit, fmt.Errorf("fitting Gamma-Gamma: %w (%w): %s", ErrNotConverged, ErrNoSpendSpread, fit.Message)
+		}
+		return fit, fmt.Errorf("fitting Gamma-Gamma: %w: %s", ErrNotConverged, fit.Message)
 	}
 	return fit, nil
 }
@@ -212,13 +279,14 @@ func newGGData(customers []Summary) (*ggData, error) {
 	return d, nil
 }
 
-func (d *ggData) starts() [][]float64 {
+func (d *ggData) starts() []start {
 	l := math.Log
 	// γ from the mean: E[m] ≈ pγ/(q−1).
-	return [][]float64{
-		{l(2), l(3), l(d.meanM * 2 / 2)},
-		{l(5), l(5), l(d.meanM * 4 / 5)},
-		{l(1), l(2), l(d.meanM)},
+	return []start{
+		{name: "moderate", x: []float64{l(2), l(3), l(d.meanM)}},
+		{name: "heavy tail", x: []float64{l(1), l(2), l(d.meanM)}},
+		{name: "light tail", x: []float64{l(5), l(5), l(d.meanM * 4 / 5)}},
+		{name: "little spread", x: []float64{l(20), l(20), l(d.meanM * 19 / 20)}},
 	}
 }
 

@@ -43,13 +43,14 @@ func (o CLVOptions) validate() error {
 	return nil
 }
 
-// Model is a fitted BG/NBD and Gamma-Gamma pair in a time unit.
+// Model is a fitted purchase model (BG/NBD, Pareto/NBD or NBD) and spend
+// model (Gamma-Gamma, or its limit PooledSpend) in a time unit.
 type Model struct {
-	BGNBD      BGNBD      `json:"bgnbd"`
-	GammaGamma GammaGamma `json:"gamma_gamma"`
-	// Unit is the time unit of the BG/NBD parameters and of Summary
-	// times (0 means Days).
-	Unit Unit `json:"unit_days"`
+	Purchases Purchases
+	Spend     Spend
+	// Unit is the time unit of the purchase model's parameters and of
+	// Summary times (0 means Days).
+	Unit Unit
 }
 
 func (m Model) unit() Unit {
@@ -64,16 +65,13 @@ func (m Model) unit() Unit {
 var ErrInfiniteSpend = errors.New("gamma-gamma q ≤ 1: expected spend is infinite")
 
 func (m Model) validate() error {
-	if err := m.BGNBD.Validate(); err != nil {
+	if m.Purchases == nil || m.Spend == nil {
+		return errors.New("the model has no purchase or no spend part")
+	}
+	if err := m.Purchases.Validate(); err != nil {
 		return err
 	}
-	if err := m.GammaGamma.Validate(); err != nil {
-		return err
-	}
-	if m.GammaGamma.Q <= 1 {
-		return fmt.Errorf("%w (q = %g)", ErrInfiniteSpend, m.GammaGamma.Q)
-	}
-	return nil
+	return m.Spend.Validate()
 }
 
 // CLV returns one customer's lifetime value over o.Months months:
@@ -82,11 +80,11 @@ func (m Model) validate() error {
 //
 // with E[Y(t)] the conditional expected purchases in the next t,
 // ℓ = m.Unit.Month() the length of a month, d the monthly discount rate
-// and E[spend] Gamma-Gamma's ExpectedSpend. NaN when q ≤ 1.
+// and E[spend] the spend model's ExpectedSpend. NaN when q ≤ 1.
 func (m Model) CLV(s Summary, o CLVOptions) float64 {
 	o = o.withDefaults()
-	return o.Margin * m.GammaGamma.ExpectedSpend(s.X, s.Monetary) *
-		m.BGNBD.ProbAlive(s.X, s.Tx, s.T) * m.discountedAlive(s.X, s.T, o)
+	return o.Margin * m.Spend.ExpectedSpend(s.X, s.Monetary) *
+		m.Purchases.ProbAlive(s.X, s.Tx, s.T) * m.discountedAlive(s.X, s.T, o)
 }
 
 // discountedAlive is Σ_k (A(kℓ) − A((k−1)ℓ)) / (1+d)^k with A the
@@ -97,7 +95,7 @@ func (m Model) discountedAlive(x, T float64, o CLVOptions) float64 {
 	f := 1.0
 	for k := 1; k <= o.Months; k++ {
 		f /= 1 + o.MonthlyDiscount
-		cur := m.BGNBD.AliveExpected(float64(k)*month, x, T)
+		cur := m.Purchases.AliveExpected(float64(k)*month, x, T)
 		sum += (cur - prev) * f
 		prev = cur
 	}
@@ -161,7 +159,7 @@ func (m Model) Score(customers []Summary, o ScoreOptions) (*Scores, error) {
 			p := pairs[k]
 			row := perPair[k*stride : (k+1)*stride]
 			for h, t := range o.Horizons {
-				row[h] = m.BGNBD.AliveExpected(t, p[0], p[1])
+				row[h] = m.Purchases.AliveExpected(t, p[0], p[1])
 			}
 			row[nh] = m.discountedAlive(p[0], p[1], co)
 		}
@@ -181,12 +179,12 @@ func (m Model) Score(customers []Summary, o ScoreOptions) (*Scores, error) {
 	parallel((n+chunk-1)/chunk, func(c int) {
 		for i := c * chunk; i < min((c+1)*chunk, n); i++ {
 			s := customers[i]
-			pa := m.BGNBD.ProbAlive(s.X, s.Tx, s.T)
+			pa := m.Purchases.ProbAlive(s.X, s.Tx, s.T)
 			row := perPair[int(pair[i])*stride:]
 			for h := range nh {
 				sc.Expected[h][i] = pa * row[h]
 			}
-			spend := m.GammaGamma.ExpectedSpend(s.X, s.Monetary)
+			spend := m.Spend.ExpectedSpend(s.X, s.Monetary)
 			sc.PAlive[i] = pa
 			sc.ExpectedSpend[i] = spend
 			sc.CLV[i] = co.Margin * spend * pa * row[nh]

@@ -16,8 +16,8 @@ import (
 // A customer who is surely alive then buys 0.1 × 30.4375 times a month.
 func TestCLVOfAFixedRateCustomer(t *testing.T) {
 	m := clv.Model{
-		BGNBD:      clv.BGNBD{R: 1e7, Alpha: 1e8, A: 2, B: 1e9},
-		GammaGamma: clv.GammaGamma{P: 6, Q: 4, Gamma: 150},
+		Purchases: clv.BGNBD{R: 1e7, Alpha: 1e8, A: 2, B: 1e9},
+		Spend:     clv.GammaGamma{P: 6, Q: 4, Gamma: 150},
 	}
 	c := clv.Summary{X: 5, Tx: 100, T: 100, Monetary: 250}
 	o := clv.CLVOptions{Months: 12, MonthlyDiscount: 0.01, Margin: 0.3}
@@ -28,7 +28,7 @@ func TestCLVOfAFixedRateCustomer(t *testing.T) {
 	want := 0.3 * spend * perMonth * annuity      // 76.3636 × 3.04375 × 11.2551
 	require.InEpsilon(t, 2616.0381, want, 1e-6)   // the arithmetic, once more by hand
 	require.InEpsilon(t, want, m.CLV(c, o), 1e-5) // λ's posterior mean is 0.1 × (1 − 1e-6)
-	require.InEpsilon(t, 1, m.BGNBD.ProbAlive(5, 100, 100), 1e-8)
+	require.InEpsilon(t, 1, m.Purchases.ProbAlive(5, 100, 100), 1e-8)
 
 	sc, err := m.Score([]clv.Summary{c}, clv.ScoreOptions{Horizons: []float64{90}, CLV: o})
 	require.NoError(t, err)
@@ -44,12 +44,12 @@ func TestCLVOfAFixedRateCustomer(t *testing.T) {
 // parameters: expected purchases in month k are the difference of the
 // conditional expectations at the month's end and start.
 func TestCLVByTheMonth(t *testing.T) {
-	m := clv.Model{BGNBD: demoBG, GammaGamma: demoGG}
+	m := clv.Model{Purchases: demoBG, Spend: demoGG}
 	c := clv.Summary{X: 4, Tx: 200, T: 300, Monetary: 280}
 	month := 365.25 / 12
 	var want float64
 	for k := 1; k <= 24; k++ {
-		purchases := m.BGNBD.ConditionalExpected(float64(k)*month, 4, 200, 300) - m.BGNBD.ConditionalExpected(float64(k-1)*month, 4, 200, 300)
+		purchases := m.Purchases.ConditionalExpected(float64(k)*month, 4, 200, 300) - m.Purchases.ConditionalExpected(float64(k-1)*month, 4, 200, 300)
 		want += purchases / math.Pow(1.015, float64(k))
 	}
 	want *= 0.4 * 6 * (150 + 4*280.0) / (6*4 + 4 - 1)
@@ -57,7 +57,7 @@ func TestCLVByTheMonth(t *testing.T) {
 	require.InEpsilon(t, want, m.CLV(c, o), 1e-12)
 
 	// In weeks the parameters and times scale: α in weeks is α/7.
-	w := clv.Model{BGNBD: clv.BGNBD{R: demoBG.R, Alpha: demoBG.Alpha / 7, A: demoBG.A, B: demoBG.B}, GammaGamma: demoGG, Unit: clv.Weeks}
+	w := clv.Model{Purchases: clv.BGNBD{R: demoBG.R, Alpha: demoBG.Alpha / 7, A: demoBG.A, B: demoBG.B}, Spend: demoGG, Unit: clv.Weeks}
 	require.InEpsilon(t, want, w.CLV(clv.Summary{X: 4, Tx: 200.0 / 7, T: 300.0 / 7, Monetary: 280}, o), 1e-10)
 }
 
@@ -71,18 +71,18 @@ func TestScoreMatchesTheSingleCustomerFunctions(t *testing.T) {
 		sc, err := m.Score(cs, o)
 		require.NoError(t, err)
 		for i, c := range cs {
-			require.InEpsilon(t, m.BGNBD.ProbAlive(c.X, c.Tx, c.T), sc.PAlive[i], 1e-14)
+			require.InEpsilon(t, m.Purchases.ProbAlive(c.X, c.Tx, c.T), sc.PAlive[i], 1e-14)
 			for h, t0 := range o.Horizons {
-				require.InEpsilon(t, m.BGNBD.ConditionalExpected(t0, c.X, c.Tx, c.T), sc.Expected[h][i], 1e-14)
+				require.InEpsilon(t, m.Purchases.ConditionalExpected(t0, c.X, c.Tx, c.T), sc.Expected[h][i], 1e-14)
 			}
-			require.InEpsilon(t, m.GammaGamma.ExpectedSpend(c.X, c.Monetary), sc.ExpectedSpend[i], 1e-14)
+			require.InEpsilon(t, m.Spend.ExpectedSpend(c.X, c.Monetary), sc.ExpectedSpend[i], 1e-14)
 			require.InEpsilon(t, m.CLV(c, o.CLV), sc.CLV[i], 1e-13)
 		}
 	}
-	days := clv.Model{BGNBD: demoBG, GammaGamma: demoGG}
+	days := clv.Model{Purchases: demoBG, Spend: demoGG}
 	check(days, cs, o)
 
-	weeks := clv.Model{BGNBD: clv.BGNBD{R: demoBG.R, Alpha: demoBG.Alpha / 7, A: demoBG.A, B: demoBG.B}, GammaGamma: demoGG, Unit: clv.Weeks}
+	weeks := clv.Model{Purchases: clv.BGNBD{R: demoBG.R, Alpha: demoBG.Alpha / 7, A: demoBG.A, B: demoBG.B}, Spend: demoGG, Unit: clv.Weeks}
 	ws := make([]clv.Summary, len(cs))
 	for i, c := range cs {
 		ws[i] = clv.Summary{X: c.X, Tx: c.Tx / 7, T: c.T / 7, Monetary: c.Monetary}
@@ -101,10 +101,10 @@ func TestScoreMatchesTheSingleCustomerFunctions(t *testing.T) {
 }
 
 func TestScoreRefusesWhatItCannotCompute(t *testing.T) {
-	m := clv.Model{BGNBD: demoBG, GammaGamma: clv.GammaGamma{P: 2, Q: 0.8, Gamma: 10}}
+	m := clv.Model{Purchases: demoBG, Spend: clv.GammaGamma{P: 2, Q: 0.8, Gamma: 10}}
 	_, err := m.Score([]clv.Summary{{X: 0, T: 3}}, clv.ScoreOptions{})
 	require.ErrorIs(t, err, clv.ErrInfiniteSpend)
-	m.GammaGamma = demoGG
+	m.Spend = demoGG
 	_, err = m.Score([]clv.Summary{{X: 0, T: 3}, {X: 2, Tx: 9, T: 3}}, clv.ScoreOptions{})
 	require.EqualError(t, err, "scoring: customer 1: t_x = 9 is not between 0 and T = 3")
 	_, err = m.Score(nil, clv.ScoreOptions{Horizons: []float64{-1}})

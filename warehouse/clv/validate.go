@@ -35,7 +35,7 @@ type FrequencyBucket struct {
 	Predicted float64 `json:"predicted"`
 }
 
-// Validation is the holdout check of a BG/NBD fit.
+// Validation is the holdout check of a purchase model's fit.
 type Validation struct {
 	// HoldoutLength is the length of the holdout period in the model's
 	// unit.
@@ -59,12 +59,12 @@ type Validation struct {
 // FrequencyBuckets is the number of buckets: x = 0 … 6 and 7+.
 const FrequencyBuckets = 8
 
-// Validate compares a BG/NBD model, fitted on the calibration summaries,
+// Validate compares a purchase model, fitted on the calibration summaries,
 // with what the same customers did in the holdout period: holdout[i] is
 // customer i's number of purchase days in the holdout, of length
 // holdoutLength. track gives the tracking series' times and actual values;
 // Validate fills in the expected ones (Time + T_i below 0 counts nothing).
-func Validate(m BGNBD, calibration []Summary, holdout []float64, holdoutLength float64, track []TrackPoint) (*Validation, error) {
+func Validate(m Purchases, calibration []Summary, holdout []float64, holdoutLength float64, track []TrackPoint) (*Validation, error) {
 	if err := m.Validate(); err != nil {
 		return nil, fmt.Errorf("validating: %w", err)
 	}
@@ -143,4 +143,30 @@ func Validate(m BGNBD, calibration []Summary, holdout []float64, holdoutLength f
 		v.Tracking[i] = TrackPoint{Time: p.Time, Actual: p.Actual, Expected: sum}
 	}
 	return v, nil
+}
+
+// HoldoutLogLikelihood returns the log-likelihood of what customers did in
+// the holdout period given what they did before, under m:
+//
+//	Σ_i [ℓ(full_i) − ℓ(calibration_i)]
+//
+// where full_i is customer i's summary over calibration and holdout
+// together (the same first purchase, T extended by the holdout). Each
+// model's likelihood is the density of a customer's purchase times, of
+// which (x, t_x, T) are sufficient, so the difference is the density of
+// the holdout purchases given the calibration history: a proper
+// out-of-sample score on which models of different structure compare.
+func HoldoutLogLikelihood(m Purchases, calibration, full []Summary) (float64, error) {
+	if len(full) != len(calibration) {
+		return 0, fmt.Errorf("holdout log-likelihood: %d full summaries for %d customers", len(full), len(calibration))
+	}
+	lf, err := m.LogLikelihood(GroupSummaries(full))
+	if err != nil {
+		return 0, fmt.Errorf("holdout log-likelihood: %w", err)
+	}
+	lc, err := m.LogLikelihood(GroupSummaries(calibration))
+	if err != nil {
+		return 0, fmt.Errorf("holdout log-likelihood: %w", err)
+	}
+	return lf - lc, nil
 }

@@ -185,17 +185,31 @@ INSERT INTO mart_churn_watchlist VALUES
         'overdue, smaller orders', '超期未购，订单金额下降', 'Personal call with a tailored offer', '个人电话回访并提供定制优惠');
 
 CREATE TABLE mart_clv_model (
-    model VARCHAR, parameter VARCHAR, value DOUBLE, std_error DOUBLE, ci_low DOUBLE, ci_high DOUBLE,
-    log_likelihood DOUBLE, converged BOOLEAN, customers BIGINT, fitted_at TIMESTAMPTZ, in_use BOOLEAN
+    model VARCHAR, role VARCHAR, fitted_on VARCHAR, parameter VARCHAR, value DOUBLE, std_error DOUBLE, ci_low DOUBLE, ci_high DOUBLE,
+    log_likelihood DOUBLE, holdout_log_likelihood DOUBLE, holdout_mae DOUBLE, holdout_error DOUBLE, converged BOOLEAN, status VARCHAR,
+    customers BIGINT, fitted_at TIMESTAMPTZ, in_use BOOLEAN
 );
 INSERT INTO mart_clv_model VALUES
-    ('bgnbd', 'r', 0.243, 0.012, 0.219, 0.267, -9582.4, true, 10000, '2024-07-01 05:50:00+00', true),
-    ('bgnbd', 'alpha', 4.41, 0.37, 3.69, 5.13, -9582.4, true, 10000, '2024-07-01 05:50:00+00', true),
-    ('bgnbd', 'a', 0.793, 0.18, 0.44, 1.15, -9582.4, true, 10000, '2024-07-01 05:50:00+00', true),
-    ('bgnbd', 'b', 2.43, 0.71, 1.04, 3.82, -9582.4, true, 10000, '2024-07-01 05:50:00+00', true),
-    ('gamma_gamma', 'p', 6.25, 0.49, 5.29, 7.21, -4012.9, true, 4200, '2024-07-01 05:50:00+00', true),
-    ('gamma_gamma', 'q', 3.74, 0.28, 3.19, 4.29, -4012.9, true, 4200, '2024-07-01 05:50:00+00', true),
-    ('gamma_gamma', 'gamma', 15.4, 1.9, 11.7, 19.1, -4012.9, true, 4200, '2024-07-01 05:50:00+00', true);
+    ('bgnbd', 'purchases', 'calibration period', 'r', 0.25, 0.013, 0.226, 0.276, -8012.2, -1580.3, 0.512, 0.012, true, 'ok', 9000, '2024-07-01 05:50:00+00', false),
+    ('bgnbd', 'purchases', 'calibration period', 'alpha', 4.52, 0.39, 3.76, 5.28, -8012.2, -1580.3, 0.512, 0.012, true, 'ok', 9000, '2024-07-01 05:50:00+00', false),
+    ('bgnbd', 'purchases', 'calibration period', 'a', 0.81, 0.19, 0.44, 1.18, -8012.2, -1580.3, 0.512, 0.012, true, 'ok', 9000, '2024-07-01 05:50:00+00', false),
+    ('bgnbd', 'purchases', 'calibration period', 'b', 2.5, 0.74, 1.05, 3.95, -8012.2, -1580.3, 0.512, 0.012, true, 'ok', 9000, '2024-07-01 05:50:00+00', false),
+    ('pareto_nbd', 'purchases', 'calibration period', 'r', 0.55, 0.04, 0.47, 0.63, -8019.9, -1584.1, 0.515, -0.031, true, 'ok', 9000, '2024-07-01 05:50:00+00', false),
+    ('pareto_nbd', 'purchases', 'calibration period', 'alpha', 10.6, 0.8, 9.0, 12.2, -8019.9, -1584.1, 0.515, -0.031, true, 'ok', 9000, '2024-07-01 05:50:00+00', false),
+    ('pareto_nbd', 'purchases', 'calibration period', 's', 0.61, 0.1, 0.41, 0.81, -8019.9, -1584.1, 0.515, -0.031, true, 'ok', 9000, '2024-07-01 05:50:00+00', false),
+    ('pareto_nbd', 'purchases', 'calibration period', 'beta', 11.7, 2.9, 6.0, 17.4, -8019.9, -1584.1, 0.515, -0.031, true, 'ok', 9000, '2024-07-01 05:50:00+00', false),
+    ('bgnbd', 'purchases', 'all data', 'r', 0.243, 0.012, 0.219, 0.267, -9582.4, NULL, NULL, NULL, true, 'ok', 10000, '2024-07-01 05:50:00+00', true),
+    ('bgnbd', 'purchases', 'all data', 'alpha', 4.41, 0.37, 3.69, 5.13, -9582.4, NULL, NULL, NULL, true, 'ok', 10000, '2024-07-01 05:50:00+00', true),
+    ('bgnbd', 'purchases', 'all data', 'a', 0.793, 0.18, 0.44, 1.15, -9582.4, NULL, NULL, NULL, true, 'ok', 10000, '2024-07-01 05:50:00+00', true),
+    ('bgnbd', 'purchases', 'all data', 'b', 2.43, 0.71, 1.04, 3.82, -9582.4, NULL, NULL, NULL, true, 'ok', 10000, '2024-07-01 05:50:00+00', true),
+    ('gamma_gamma', 'spend', 'all data', 'p', 6.25, 0.49, 5.29, 7.21, -4012.9, NULL, NULL, NULL, true, 'ok', 4200, '2024-07-01 05:50:00+00', true),
+    ('gamma_gamma', 'spend', 'all data', 'q', 3.74, 0.28, 3.19, 4.29, -4012.9, NULL, NULL, NULL, true, 'ok', 4200, '2024-07-01 05:50:00+00', true),
+    ('gamma_gamma', 'spend', 'all data', 'gamma', 15.4, 1.9, 11.7, 19.1, -4012.9, NULL, NULL, NULL, true, 'ok', 4200, '2024-07-01 05:50:00+00', true);
+
+CREATE TABLE mart_clv_status (status VARCHAR, purchase_model VARCHAR, spend_model VARCHAR, reason VARCHAR, reason_zh VARCHAR, as_of DATE, fitted_at TIMESTAMPTZ);
+INSERT INTO mart_clv_status VALUES ('ok', 'bgnbd', 'gamma_gamma',
+    'purchases: BG/NBD: the highest log-likelihood of the holdout purchases (holdout log-likelihood: BG/NBD -1580.3; Pareto/NBD -1584.1); spend: Gamma-Gamma',
+    '购买模型：BG/NBD（依据验证期的预测表现选定）；客单价模型：Gamma-Gamma', '2024-06-30', '2024-07-01 05:50:00+00');
 
 CREATE TABLE mart_clv_validation (frequency_bucket VARCHAR, customers BIGINT, predicted_holdout DOUBLE, actual_holdout DOUBLE);
 INSERT INTO mart_clv_validation VALUES

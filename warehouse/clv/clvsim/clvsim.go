@@ -5,9 +5,12 @@ package clvsim
 
 import (
 	"bufio"
+	"fmt"
 	"io"
 	"math"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"sync"
@@ -20,8 +23,13 @@ import (
 
 // Options describe a simulated population.
 type Options struct {
-	Customers  int
-	BGNBD      clv.BGNBD
+	Customers int
+	// BGNBD drives purchases and drop-out, unless ParetoNBD is set.
+	BGNBD clv.BGNBD
+	// ParetoNBD, when not nil, drives them instead: each customer lives
+	// for an exponential time with rate μ ~ Gamma(s, β) from the first
+	// purchase.
+	ParetoNBD  *clv.ParetoNBD
 	GammaGamma clv.GammaGamma
 	// MaxT: each customer's first purchase falls uniformly in the MaxT
 	// time units before the end of calibration, so T ~ Uniform(0, MaxT)
@@ -44,8 +52,9 @@ type Customer struct {
 	// HoldoutX is the number of purchases (purchase days in Whole mode) in
 	// the holdout period.
 	HoldoutX float64
-	// The customer's own parameters.
-	Lambda, P, Nu float64
+	// The customer's own parameters (P is BG/NBD's drop-out probability,
+	// Mu Pareto/NBD's drop-out rate).
+	Lambda, P, Mu, Nu float64
 	// Alive is whether the customer was alive at the end of calibration.
 	Alive bool
 }
@@ -86,20 +95,29 @@ func one(r *rand.Rand, src rand.Source, o Options) Customer {
 // simulate draws one customer; in Whole mode it calls emit, if not nil,
 // for every purchase with its day (0 is the first purchase's) and value.
 func simulate(r *rand.Rand, src rand.Source, o Options, emit func(day, value float64)) Customer {
-	lambda := distuv.Gamma{Alpha: o.BGNBD.R, Beta: o.BGNBD.Alpha, Src: src}.Rand()
-	p := distuv.Beta{Alpha: o.BGNBD.A, Beta: o.BGNBD.B, Src: src}.Rand()
+	var lambda, p, mu float64
+	death := math.Inf(1) // Pareto/NBD: the end of the lifetime
+	if pn := o.ParetoNBD; pn != nil {
+		lambda = distuv.Gamma{Alpha: pn.R, Beta: pn.Alpha, Src: src}.Rand()
+		mu = distuv.Gamma{Alpha: pn.S, Beta: pn.Beta, Src: src}.Rand()
+		death = r.ExpFloat64() / mu
+	} else {
+		lambda = distuv.Gamma{Alpha: o.BGNBD.R, Beta: o.BGNBD.Alpha, Src: src}.Rand()
+		p = distuv.Beta{Alpha: o.BGNBD.A, Beta: o.BGNBD.B, Src: src}.Rand()
+	}
 	nu := distuv.Gamma{Alpha: o.GammaGamma.Q, Beta: o.GammaGamma.Gamma, Src: src}.Rand()
 	value := distuv.Gamma{Alpha: o.GammaGamma.P, Beta: nu, Src: src}
-	c := Customer{Lambda: lambda, P: p, Nu: nu, Alive: true}
+	c := Customer{Lambda: lambda, P: p, Mu: mu, Nu: nu, Alive: true}
 
 	if !o.Whole {
 		T := r.Float64() * o.MaxT
 		c.T = T
+		c.Alive = death > T
 		var sum float64
 		t := 0.0
 		for {
 			t += r.ExpFloat64() / lambda
-			if t > T+o.Holdout {
+			if t > T+o.Holdout || t > death {
 				break
 			}
 			if t <= T {
@@ -127,6 +145,7 @@ func simulate(r *rand.Rand, src rand.Source, o Options, emit func(day, value flo
 	T := math.Floor(r.Float64() * (o.MaxT + 1))
 	c.T = T
 	f0 := r.Float64()
+	c.Alive = f0+death > T+1
 	if emit != nil {
 		emit(0, value.Rand())
 	}
@@ -141,7 +160,7 @@ func simulate(r *rand.Rand, src rand.Source, o Options, emit func(day, value flo
 	for {
 		t += r.ExpFloat64() / lambda
 		day := math.Floor(f0 + t)
-		if day > T+o.Holdout {
+		if day > T+o.Holdout || t > death {
 			break
 		}
 		v := value.Rand()
@@ -220,4 +239,30 @@ func WriteLog(w io.Writer, o Options, calibrationEnd time.Time) ([]Customer, err
 		}
 	}
 	return out, bw.Flush()
+}
+
+// CDNOW is where the CDNOW purchase log (Fader & Hardie's data set, real
+// purchases of 23,570 customers from 1997 to mid-1998) lies relative to a
+// checkout of the project: ../shared/data/cdnow/ beside it.
+const CDNOW = "shared/data/cdnow/CDNOW_master.txt"
+
+// FindCDNOW returns the path of the CDNOW log, looking for CDNOW in the
+// working directory's ancestors (tests run in package folders; the data
+// sit beside the checkout, or beside the folder of worktrees).
+func FindCDNOW() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		p := filepath.Join(dir, filepath.FromSlash(CDNOW))
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+		up := filepath.Dir(dir)
+		if up == dir {
+			return "", fmt.Errorf("the CDNOW log (%s) is not beside any folder above the working directory", CDNOW)
+		}
+		dir = up
+	}
 }

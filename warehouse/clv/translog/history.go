@@ -41,7 +41,7 @@ var epoch = time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC)
 func ReadHistory(ctx context.Context, db Querier, relation string) (*History, error) {
 	h := &History{}
 	var err error
-	h.Rows, h.FirstDate, h.LastDate, err = extent(ctx, db, relation)
+	h.Rows, h.FirstDate, h.LastDate, err = extent(ctx, db, relation, "count(*)")
 	if err != nil {
 		return nil, err
 	}
@@ -108,7 +108,7 @@ func (h *History) Summarize(o Options) (*Log, error) {
 			continue
 		}
 		var n, hx int
-		var last int32
+		var last, lastHold int32
 		// The calibration days' total less the first day's: the first day
 		// with an amount, as DuckDB's arg_min skips NULLs.
 		var sum, firstAmount float64
@@ -120,6 +120,7 @@ func (h *History) Summarize(o Options) (*Log, error) {
 			if k > 0 {
 				repeats[d]++
 			}
+			lastHold = d
 			if d > cal {
 				hx++
 				continue
@@ -142,6 +143,7 @@ func (h *History) Summarize(o Options) (*Log, error) {
 		l.FirstPurchase = append(l.FirstPurchase, epoch.AddDate(0, 0, int(first)))
 		l.Calibration = append(l.Calibration, clv.Summary{X: float64(n - 1), Tx: float64(last - first), T: float64(cal - first), Monetary: m})
 		l.Holdout = append(l.Holdout, float64(hx))
+		l.HoldoutRecency = append(l.HoldoutRecency, float64(lastHold-first))
 	}
 	dayNo := make([]int64, 0, len(repeats))
 	for d := range repeats {

@@ -2,6 +2,7 @@ package translog_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"math"
 	"testing"
@@ -48,10 +49,18 @@ FROM range(3000) r(c), range(CAST(1 + floor(random() * 12) AS INTEGER))`)
 		require.Equal(t, want.Customers, got.Customers, what)
 		require.Equal(t, want.FirstPurchase, got.FirstPurchase, what)
 		require.Equal(t, want.Holdout, got.Holdout, what)
+		require.Equal(t, want.HoldoutRecency, got.HoldoutRecency, what)
 		require.Equal(t, want.Tracking, got.Tracking, what)
 		require.Equal(t, [5]any{want.Rows, want.FirstDate, want.LastDate, want.CalibrationEnd, want.HoldoutEnd},
 			[5]any{got.Rows, got.FirstDate, got.LastDate, got.CalibrationEnd, got.HoldoutEnd}, what)
 		require.Len(t, got.Calibration, len(want.Calibration))
+		// The exported definitions give the same customers and repeat days.
+		require.Equal(t, int64(len(want.Customers)), countRows(t, db, translog.SummarySQL("tx", want.CalibrationEnd, want.HoldoutEnd)), what)
+		var repeats int64
+		require.NoError(t, db.QueryRow("SELECT coalesce(sum(repeat_days), 0) FROM ("+translog.TrackingSQL("tx", want.CalibrationEnd, want.HoldoutEnd)+")").Scan(&repeats))
+		if n := len(want.Tracking); n > 0 {
+			require.Equal(t, float64(repeats), want.Tracking[n-1].Actual, what)
+		}
 		for i, w := range want.Calibration {
 			g := got.Calibration[i]
 			require.Equal(t, [3]float64{w.X, w.Tx, w.T}, [3]float64{g.X, g.Tx, g.T}, "%s, %s", what, want.Customers[i])
@@ -60,4 +69,11 @@ FROM range(3000) r(c), range(CAST(1 + floor(random() * 12) AS INTEGER))`)
 		}
 		t.Logf("%s, holdout end %s: %d customers, %d tracking points", what, o.HoldoutEnd.Format(time.DateOnly), len(got.Customers), len(got.Tracking))
 	}
+}
+
+func countRows(t *testing.T, db *sql.DB, q string) int64 {
+	t.Helper()
+	var n int64
+	require.NoError(t, db.QueryRow("SELECT count(*) FROM ("+q+")").Scan(&n))
+	return n
 }

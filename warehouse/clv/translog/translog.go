@@ -17,11 +17,17 @@
 package translog
 
 import (
+	"bufio"
 	"context"
 	"database/sql"
+	"database/sql/driver"
+	"encoding/csv"
 	"errors"
 	"fmt"
+	"io"
+	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
@@ -35,8 +41,12 @@ type Source struct {
 	// Parquet file; a glob such as data/*.csv reads several as one.
 	Path string
 	// Customer, Date and Amount name the columns (defaults customer_id,
-	// date, amount). Amount "-" means the log has no amounts: the
-	// summaries then have no monetary values.
+	// date, amount), or are SQL expressions over the file's columns, such
+	// as "Quantity * UnitPrice" or "strptime(InvoiceDate, '%m/%d/%Y %H:%M')".
+	// Amount "-" means the log has no amounts: the summaries then have no
+	// monetary values. A CSV file's columns are typed by DuckDB's sniffer
+	// (a customer column named here is always read as text, so ids keep
+	// their leading zeros).
 	Customer, Date, Amount string
 	// DateFormat is a strptime format for text dates, such as
 	// "%d/%m/%Y" or "%Y-%m-%d %H:%M:%S%z". Empty reads ISO 8601 dates and
@@ -47,13 +57,22 @@ type Source struct {
 	// without one are taken at their face value.
 	TimeZone string
 	// Where is an optional SQL condition on the file's columns that keeps
-	// only purchases, e.g. "status = 'paid'". It must be one expression
-	// (duckdb.CheckExpression).
+	// only purchases, e.g. "status = 'paid'" or "Quantity > 0". It must be
+	// one expression (duckdb.CheckExpression), as must Customer, Date and
+	// Amount when they are expressions.
 	Where string
-	// Files, when set, are the files Path names (see Expand): the caller
-	// may then let the database read these files and no others.
+	// Whitespace reads a text file whose columns are separated by runs of
+	// spaces or tabs (leading and trailing blanks ignored), with a header
+	// line, such as the CDNOW log; it is turned into CSV first.
+	Whitespace bool
+	// Files, when set, are the files Path names (see Expand), to read
+	// instead of Path: the caller may then let the database read these
+	// files and no others.
 	Files []string
 }
+
+// NoAmount as Source.Amount says the log has no amounts.
+const NoAmount = "-"
 
 // Expand returns the files a path names, as absolute paths: the path
 // itself, or the files a glob (*, ?, [...]) matches, sorted. A glob that
@@ -78,9 +97,6 @@ func Expand(path string) ([]string, error) {
 	}
 	return m, nil
 }
-
-// NoAmount as Source.Amount says the log has no amounts.
-const NoAmount = "-"
 
 func (s Source) withDefaults() Source {
 	if s.Customer == "" {
@@ -107,6 +123,9 @@ type Options struct {
 	// HoldoutEnd is the last day of the holdout period (zero: the log's
 	// last date).
 	HoldoutEnd time.Time
+	// NoCustomerIDs leaves Log.Customers empty: reading a million ids
+	// costs about half a second, and a fit does not need them.
+	NoCustomerIDs bool
 }
 
 // Log is a summarised transaction log. Times in the summaries and the
@@ -127,6 +146,11 @@ type Log struct {
 	FirstDate, LastDate time.Time
 	// CalibrationEnd and HoldoutEnd are the periods used.
 	CalibrationEnd, HoldoutEnd time.Time
+	// HoldoutRecency is each customer's t_x at the holdout end: the days
+	// from the first purchase to the last one up to HoldoutEnd. With x +
+	// Holdout and T + HoldoutDays it is the summary over calibration and
+	// holdout together (Full), which the holdout log-likelihood needs.
+	HoldoutRecency []float64
 	// Tracking is the weekly cumulative repeat purchases of the cohort, at
 	// CalibrationEnd + 7k days for every whole week back to the first
 	// purchase and forward to HoldoutEnd (which ends the series). Time is
@@ -136,6 +160,17 @@ type Log struct {
 
 // HoldoutDays is the length of the holdout period in days.
 func (l *Log) HoldoutDays() float64 { return days(l.CalibrationEnd, l.HoldoutEnd) }
+
+// Full returns each customer's summary over calibration and holdout
+// together, in unit u (the monetary values are the calibration ones).
+func (l *Log) Full(u clv.Unit) []clv.Summary {
+	h := l.HoldoutDays()
+	out := make([]clv.Summary, len(l.Calibration))
+	for i, c := range l.Calibration {
+		out[i] = clv.Summary{X: c.X + l.Holdout[i], Tx: u.FromDays(l.HoldoutRecency[i]), T: u.FromDays(c.T + h), Monetary: c.Monetary}
+	}
+	return out
+}
 
 // Scaled returns the calibration summaries and the tracking series with
 // times in unit u.
@@ -164,187 +199,378 @@ type Querier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-// Load reads a transaction log file into a temporary table
-// clv_transactions(customer_id VARCHAR, purchase_date DATE, amount DOUBLE,
-// problem INTEGER), checking every row (problem is 0 in every row of a log
-// that loads), and summarises it. Errors name the file, the column and,
+// Load reads a transaction log file, checking every row, and summarises it
+// for the periods o. Errors name the file, the column or expression and,
 // for a value that does not parse, the data row (1 is the first row after
 // the header) and the value.
 //
-// DuckDB's temporary tables belong to one connection: given a *sql.DB,
-// Load does its work on one connection of the pool and drops the table
+// The file is read once, into a temporary table clv_purchase_days
+// (customer_id, purchase_date, amount, rows: one row per customer and
+// purchase day). DuckDB's temporary tables belong to one connection: given
+// a *sql.DB, Load works on one connection of the pool and drops the table
 // before returning; given a *sql.Conn or *sql.Tx, the table stays there
 // for the caller to query.
 func Load(ctx context.Context, q Querier, src Source, o Options) (*Log, error) {
 	src = src.withDefaults()
-	if db, ok := q.(*sql.DB); ok {
-		conn, err := db.Conn(ctx)
+	read := src
+	if src.Whitespace {
+		files, cleanup, err := WhitespaceToCSV(src, "")
 		if err != nil {
-			return nil, fmt.Errorf("reading transaction log %s: %w", src.Path, err)
+			return nil, err
 		}
-		defer conn.Close()
-		defer conn.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS clv_transactions")
-		q = conn
+		defer cleanup()
+		read.Files, read.Whitespace = files, false
 	}
-	if err := loadTable(ctx, q, src); err != nil {
+	q, done, err := oneConnection(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("reading transaction log %s: %w", src.Path, err)
+	}
+	defer done()
+	typed, err := typedQuery(ctx, q, src, read)
+	if err != nil {
 		return nil, err
 	}
-	l, err := Summarize(ctx, q, "clv_transactions", o)
+	// One pass: the purchase days, with the number of rows that have a
+	// problem (0 in every row of a log that loads).
+	if _, err := q.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE clv_purchase_days AS
+SELECT __clv_customer AS customer_id, __clv_date AS purchase_date, sum(__clv_amount) AS amount, count(*) AS rows,
+  count(*) FILTER (WHERE `+problemSQL+` <> 0) AS bad
+FROM (`+typed.sql+`)
+GROUP BY ALL`); err != nil {
+		return nil, typed.execError(err)
+	}
+	var bad int64
+	if err := q.QueryRowContext(ctx, `SELECT coalesce(sum(bad), 0) FROM clv_purchase_days`).Scan(&bad); err != nil {
+		return nil, fmt.Errorf("checking transaction log %s: %w", src.Path, err)
+	}
+	if bad > 0 {
+		return nil, typed.problem(ctx, q)
+	}
+	l, err := summarizeDays(ctx, q, "clv_purchase_days", o)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", src.Path, err)
 	}
 	return l, nil
 }
 
-// reader returns the table function that reads the file.
-func reader(src Source) string {
-	p := duckdb.QuoteString(src.Path)
-	if len(src.Files) > 0 {
-		q := make([]string, len(src.Files))
-		for i, f := range src.Files {
+// oneConnection returns a Querier that stays on one connection: q itself,
+// or a connection of the pool q, which done closes after dropping the
+// temporary tables.
+func oneConnection(ctx context.Context, q Querier) (Querier, func(), error) {
+	db, ok := q.(*sql.DB)
+	if !ok {
+		return q, func() {}, nil
+	}
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	return conn, func() {
+		conn.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS clv_purchase_days")
+		conn.Close()
+	}, nil
+}
+
+// WhitespaceToCSV writes the whitespace-separated files of src (its Files,
+// else Path) as CSV files in dir (the system's temporary folder when
+// empty) and returns their paths and a function that removes them. A
+// caller that sandboxes the database lets it read these files.
+func WhitespaceToCSV(src Source, dir string) ([]string, func(), error) {
+	files := src.Files
+	if len(files) == 0 {
+		files = []string{src.Path}
+	}
+	var out []string
+	cleanup := func() {
+		for _, f := range out {
+			os.Remove(f)
+		}
+	}
+	for _, f := range files {
+		c, err := whitespaceToCSV(f, dir)
+		if err != nil {
+			cleanup()
+			return nil, nil, err
+		}
+		out = append(out, c)
+	}
+	return out, cleanup, nil
+}
+
+// whitespaceToCSV writes a whitespace-separated file as CSV to a temporary
+// file in dir and returns its path.
+func whitespaceToCSV(path, dir string) (string, error) {
+	in, err := os.Open(path)
+	if err != nil {
+		return "", fmt.Errorf("%w: reading %s: %v", ErrLog, path, err)
+	}
+	defer in.Close()
+	out, err := os.CreateTemp(dir, "crmwh-clv-*.csv")
+	if err != nil {
+		return "", fmt.Errorf("reading %s: %w", path, err)
+	}
+	w := csv.NewWriter(bufio.NewWriterSize(out, 1<<16))
+	sc := bufio.NewScanner(in)
+	sc.Buffer(make([]byte, 1<<16), 1<<24)
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) == 0 {
+			continue
+		}
+		if err = w.Write(f); err != nil {
+			break
+		}
+	}
+	if err == nil {
+		err = sc.Err()
+	}
+	w.Flush()
+	if err == nil {
+		err = w.Error()
+	}
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(out.Name())
+		return "", fmt.Errorf("%w: reading %s as whitespace-separated columns: %v", ErrLog, path, err)
+	}
+	return out.Name(), nil
+}
+
+// reader returns the table function that reads the file: Parquet, or CSV
+// with DuckDB's type sniffing except for the text columns (the customer
+// and date columns, when named: ids keep their leading zeros, and dates
+// are parsed as docs/clv.md says, never by a guessed day-month order).
+func reader(read Source, text ...string) string {
+	path := read.Path
+	p := duckdb.QuoteString(path)
+	if len(read.Files) > 0 {
+		q := make([]string, len(read.Files))
+		for i, f := range read.Files {
 			q[i] = duckdb.QuoteString(f)
 		}
 		p = "[" + strings.Join(q, ", ") + "]"
+		path = read.Files[0]
 	}
-	if strings.EqualFold(filepath.Ext(src.Path), ".parquet") {
+	if strings.EqualFold(filepath.Ext(path), ".parquet") {
 		return "read_parquet(" + p + ")"
 	}
-	return "read_csv(" + p + ", header = true, all_varchar = true)"
+	var types []string
+	for _, c := range text {
+		if c != "" {
+			types = append(types, duckdb.QuoteString(c)+": 'VARCHAR'")
+		}
+	}
+	if len(types) > 0 {
+		return "read_csv(" + p + ", header = true, types = {" + strings.Join(types, ", ") + "})"
+	}
+	return "read_csv(" + p + ", header = true)"
 }
 
-func loadTable(ctx context.Context, db Querier, src Source) error {
-	rd := reader(src)
-	// The file's columns and types.
-	rows, err := db.QueryContext(ctx, "DESCRIBE SELECT * FROM "+rd)
-	if err != nil {
-		return readError(src, err)
-	}
-	types := map[string]string{} // lower-case name → type
-	names := map[string]string{} // lower-case name → name in the file
-	var order []string
-	for rows.Next() {
-		var name, typ string
-		var null, key, def, extra sql.NullString
-		if err := rows.Scan(&name, &typ, &null, &key, &def, &extra); err != nil {
-			rows.Close()
-			return fmt.Errorf("reading transaction log %s: %w", src.Path, err)
-		}
-		types[strings.ToLower(name)] = typ
-		names[strings.ToLower(name)] = name
-		order = append(order, name)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("reading transaction log %s: %w", src.Path, err)
-	}
-	col := func(flag, want string) (string, string, error) {
-		n, ok := names[strings.ToLower(want)]
-		if !ok {
-			return "", "", fmt.Errorf("%w: %s has no %s column %q (its columns: %s)", ErrLog, src.Path, flag, want, strings.Join(order, ", "))
-		}
-		return duckdb.QuoteIdent(n), types[strings.ToLower(want)], nil
-	}
-	cust, _, err := col("customer", src.Customer)
-	if err != nil {
-		return err
-	}
-	date, dateType, err := col("date", src.Date)
-	if err != nil {
-		return err
-	}
-	amountExpr, amountRaw := "CAST(NULL AS DOUBLE)", "CAST(NULL AS VARCHAR)"
-	if src.Amount != NoAmount {
-		amt, amtType, err := col("amount", src.Amount)
-		if err != nil {
-			return err
-		}
-		amountRaw = "CAST(" + amt + " AS VARCHAR)"
-		amountExpr = "try_cast(" + amt + " AS DOUBLE)"
-		if isNumeric(amtType) {
-			amountExpr = "CAST(" + amt + " AS DOUBLE)"
-		}
-	}
-	tz := duckdb.QuoteString(src.TimeZone)
-	if err := checkTimeZone(ctx, db, src.TimeZone); err != nil {
-		return err
-	}
-	dateExpr := dateSQL(date, dateType, src.DateFormat, tz)
-	where := ""
-	if strings.TrimSpace(src.Where) != "" {
-		if err := duckdb.CheckExpression(ctx, db, src.Where); err != nil {
-			return fmt.Errorf("%w: the condition %q on %s: %v", ErrLog, src.Where, src.Path, err)
-		}
-		where = "WHERE (\n" + src.Where + "\n)"
-	}
-	// One pass builds the table and classifies each row: 0 fine, 1 no
-	// customer id, 2 no date, 3 a date that does not parse, 4 an amount
-	// that is not a number. The derived columns get names a file cannot
-	// clash with.
-	typed := fmt.Sprintf(`SELECT
-  CAST(%[1]s AS VARCHAR) AS __clv_customer,
-  %[2]s AS __clv_date,
-  %[3]s AS __clv_amount,
-  CAST(%[4]s AS VARCHAR) AS __clv_raw_date,
-  %[5]s AS __clv_raw_amount`, cust, dateExpr, amountExpr, date, amountRaw)
-	problem := `CASE
+// typed is the query that reads a log's rows as __clv_customer VARCHAR,
+// __clv_date DATE, __clv_amount DOUBLE and the raw date and amount text
+// (for the checks), with the file's own columns after them.
+type typed struct {
+	src, read Source
+	rd        string // the table function
+	where     string
+	columns   string // the query up to FROM
+	sql       string
+	// labels name the customer, date and amount for messages: "column x"
+	// or "expression e".
+	custLabel, dateLabel, amountLabel string
+}
+
+// problemSQL classifies a row of a typed query: 0 fine, 1 no customer
+// id, 2 no date, 3 a date that does not parse, 4 an amount that is not a
+// number.
+const problemSQL = `CASE
     WHEN __clv_customer IS NULL OR trim(__clv_customer) = '' THEN 1
     WHEN __clv_raw_date IS NULL THEN 2
     WHEN __clv_date IS NULL THEN 3
     WHEN __clv_raw_amount IS NOT NULL AND trim(__clv_raw_amount) <> '' AND __clv_amount IS NULL THEN 4
     ELSE 0 END`
-	q := fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE clv_transactions AS
-SELECT __clv_customer AS customer_id, __clv_date AS purchase_date, __clv_amount AS amount, %s AS problem
-FROM (%s, * FROM %s %s)`, problem, typed, rd, where)
-	if _, err := db.ExecContext(ctx, q); err != nil {
-		msg := err.Error()
-		if where != "" && (strings.HasPrefix(msg, "Binder Error") || strings.HasPrefix(msg, "Parser Error")) {
-			return fmt.Errorf("%w: the condition %q on %s: %s", ErrLog, src.Where, src.Path, firstLines(msg, 1))
+
+var identRE = regexp.MustCompile(`^[\p{L}_][\p{L}\p{N}_]*$`)
+
+// typedQuery reads the file's columns and types and builds the typed
+// query. src is the log as the user named it, read the file to read.
+func typedQuery(ctx context.Context, db Querier, src, read Source) (*typed, error) {
+	names, types, order, err := describe(ctx, db, src, "DESCRIBE SELECT * FROM "+reader(read))
+	if err != nil {
+		return nil, err
+	}
+	t := &typed{src: src, read: read}
+	// resolve turns a flag's value into SQL: the quoted column when it
+	// names one, else the expression as written; a bare name that is not
+	// a column is reported as a missing column.
+	resolve := func(flag, spec string) (string, string, string, error) {
+		if n, ok := names[strings.ToLower(spec)]; ok {
+			return duckdb.QuoteIdent(n), "column " + n, n, nil
 		}
-		return readError(src, err)
+		if identRE.MatchString(spec) {
+			return "", "", "", fmt.Errorf("%w: %s has no %s column %q (its columns: %s)", ErrLog, src.Path, flag, spec, strings.Join(order, ", "))
+		}
+		if err := duckdb.CheckExpression(ctx, db, spec); err != nil {
+			return "", "", "", fmt.Errorf("%w: the %s expression %q on %s: %v", ErrLog, flag, spec, src.Path, err)
+		}
+		return "(" + spec + ")", "expression " + spec, "", nil
 	}
-	var bad int64
-	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM clv_transactions WHERE problem <> 0`).Scan(&bad); err != nil {
-		return fmt.Errorf("checking transaction log %s: %w", src.Path, err)
+	cust, custLabel, custCol, err := resolve("customer", src.Customer)
+	if err != nil {
+		return nil, err
 	}
-	if bad == 0 {
-		return nil
+	date, dateLabel, dateCol, err := resolve("date", src.Date)
+	if err != nil {
+		return nil, err
 	}
-	// Something is wrong: read the file again with row numbers (taken
-	// before the filter, in file order: DuckDB keeps insertion order for
-	// a scan) to say where.
+	t.rd = reader(read, custCol, dateCol)
+	if !strings.EqualFold(filepath.Ext(read.Path), ".parquet") {
+		for _, c := range []string{custCol, dateCol} {
+			if c != "" {
+				types[strings.ToLower(c)] = "VARCHAR"
+			}
+		}
+	}
+	t.custLabel, t.dateLabel, t.amountLabel = custLabel, dateLabel, "no amount"
+	if strings.TrimSpace(src.Where) != "" {
+		if err := duckdb.CheckExpression(ctx, db, src.Where); err != nil {
+			return nil, fmt.Errorf("%w: the condition %q on %s: %v", ErrLog, src.Where, src.Path, err)
+		}
+		t.where = "WHERE (\n" + src.Where + "\n)"
+	}
+	// The type of each expression, and a clear message when one does not
+	// bind.
+	typeOf := func(flag, expr, label string) (string, error) {
+		if n, ok := names[strings.ToLower(strings.Trim(expr, `"`))]; ok && strings.HasPrefix(label, "column") {
+			return types[strings.ToLower(n)], nil
+		}
+		var name, typ string
+		var null, key, def, extra sql.NullString
+		err := db.QueryRowContext(ctx, "DESCRIBE SELECT "+expr+" AS v FROM "+t.rd).Scan(&name, &typ, &null, &key, &def, &extra)
+		if err != nil {
+			return "", fmt.Errorf("%w: the %s %s on %s: %s", ErrLog, flag, label, src.Path, firstLines(err.Error(), 1))
+		}
+		return typ, nil
+	}
+	if _, err := typeOf("--customer", cust, custLabel); err != nil {
+		return nil, err
+	}
+	dateType, err := typeOf("--date", date, dateLabel)
+	if err != nil {
+		return nil, err
+	}
+	amountExpr, amountRaw := "CAST(NULL AS DOUBLE)", "CAST(NULL AS VARCHAR)"
+	if src.Amount != NoAmount {
+		amt, label, _, err := resolve("amount", src.Amount)
+		if err != nil {
+			return nil, err
+		}
+		t.amountLabel = label
+		amtType, err := typeOf("--amount", amt, label)
+		if err != nil {
+			return nil, err
+		}
+		// A numeric column needs no check (and turning a million numbers
+		// into text to check them costs a tenth of the read).
+		amountExpr = "CAST(" + amt + " AS DOUBLE)"
+		if !isNumeric(amtType) {
+			amountRaw = "CAST(" + amt + " AS VARCHAR)"
+			amountExpr = "try_cast(" + amt + " AS DOUBLE)"
+		}
+	}
+	if err := checkTimeZone(ctx, db, src.TimeZone); err != nil {
+		return nil, err
+	}
+	t.columns = fmt.Sprintf(`SELECT
+  CAST(%[1]s AS VARCHAR) AS __clv_customer,
+  %[2]s AS __clv_date,
+  %[3]s AS __clv_amount,
+  CAST(%[4]s AS VARCHAR) AS __clv_raw_date,
+  %[5]s AS __clv_raw_amount,
+  *
+FROM `, cust, dateSQL(date, dateType, src.DateFormat, duckdb.QuoteString(src.TimeZone)), amountExpr, date, amountRaw)
+	t.sql = t.columns + t.rd + " " + t.where
+	return t, nil
+}
+
+// describe returns a relation's columns (lower-case name → name and →
+// type, and the names in order).
+func describe(ctx context.Context, db Querier, src Source, query string) (map[string]string, map[string]string, []string, error) {
+	rows, err := db.QueryContext(ctx, query)
+	if err != nil {
+		return nil, nil, nil, readError(src, err)
+	}
+	defer rows.Close()
+	names, types := map[string]string{}, map[string]string{}
+	var order []string
+	for rows.Next() {
+		var name, typ string
+		var null, key, def, extra sql.NullString
+		if err := rows.Scan(&name, &typ, &null, &key, &def, &extra); err != nil {
+			return nil, nil, nil, fmt.Errorf("reading transaction log %s: %w", src.Path, err)
+		}
+		types[strings.ToLower(name)] = typ
+		names[strings.ToLower(name)] = name
+		order = append(order, name)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, nil, fmt.Errorf("reading transaction log %s: %w", src.Path, err)
+	}
+	return names, types, order, nil
+}
+
+// execError explains a failed read: a condition that does not bind, or a
+// file DuckDB cannot read.
+func (t *typed) execError(err error) error {
+	msg := err.Error()
+	if t.where != "" && (strings.HasPrefix(msg, "Binder Error") || strings.HasPrefix(msg, "Parser Error")) {
+		return fmt.Errorf("%w: the condition %q on %s: %s", ErrLog, t.src.Where, t.src.Path, firstLines(msg, 1))
+	}
+	if strings.HasPrefix(msg, "Invalid Input Error") || strings.HasPrefix(msg, "Conversion Error") {
+		return fmt.Errorf("%w: evaluating the columns and expressions on %s: %s (try_strptime and try_cast give NULL instead, and the row is then reported)",
+			ErrLog, t.src.Path, firstLines(msg, 1))
+	}
+	return readError(t.src, err)
+}
+
+// problem reads the file again with row numbers (taken before the filter,
+// in file order: DuckDB keeps insertion order for a scan) to say which row
+// is wrong and how.
+func (t *typed) problem(ctx context.Context, db Querier) error {
 	var rowNo, n, kind int64
 	var rawDate, rawAmount sql.NullString
-	err = db.QueryRowContext(ctx, fmt.Sprintf(`WITH rows AS (
-  SELECT __clv_row, __clv_raw_date, __clv_raw_amount, %s AS problem
-  FROM (SELECT row_number() OVER () AS __clv_row, %s, * FROM %s %s)
+	inner := t.columns + "(SELECT row_number() OVER () AS __clv_row, * FROM " + t.rd + ") " + t.where
+	err := db.QueryRowContext(ctx, fmt.Sprintf(`WITH rows AS (
+  SELECT __clv_row, __clv_raw_date, __clv_raw_amount, %s AS problem FROM (%s)
 ), worst AS (SELECT min(problem) FILTER (WHERE problem <> 0) AS kind FROM rows)
 SELECT min(__clv_row), count(*), any_value(kind), arg_min(__clv_raw_date, __clv_row), arg_min(__clv_raw_amount, __clv_row)
-FROM rows, worst WHERE problem = kind`, problem, strings.TrimPrefix(typed, "SELECT"), rd, where)).
-		Scan(&rowNo, &n, &kind, &rawDate, &rawAmount)
+FROM rows, worst WHERE problem = kind`, problemSQL, inner)).Scan(&rowNo, &n, &kind, &rawDate, &rawAmount)
 	if err != nil {
-		return fmt.Errorf("checking transaction log %s: %w", src.Path, err)
+		return fmt.Errorf("checking transaction log %s: %w", t.src.Path, err)
 	}
 	var what string
 	switch kind {
 	case 1:
-		what = fmt.Sprintf("has no customer id (column %s)", src.Customer)
+		what = fmt.Sprintf("has no customer id (%s)", t.custLabel)
 	case 2:
-		what = fmt.Sprintf("has no date (column %s)", src.Date)
+		what = fmt.Sprintf("has no date (%s)", t.dateLabel)
 	case 3:
-		what = fmt.Sprintf("date %q in column %s does not parse", rawDate.String, src.Date)
-		if src.DateFormat != "" {
-			what += fmt.Sprintf(" with format %q", src.DateFormat)
+		what = fmt.Sprintf("date %q in %s does not parse", rawDate.String, t.dateLabel)
+		if t.src.DateFormat != "" {
+			what += fmt.Sprintf(" with format %q", t.src.DateFormat)
 		} else {
 			what += " as an ISO date or timestamp (give the format with --date-format)"
 		}
 	default:
-		what = fmt.Sprintf("amount %q in column %s is not a number", rawAmount.String, src.Amount)
+		what = fmt.Sprintf("amount %q in %s is not a number", rawAmount.String, t.amountLabel)
 	}
 	more := ""
 	if n > 1 {
 		more = fmt.Sprintf(" (and %d more rows like it)", n-1)
 	}
-	return fmt.Errorf("%w: %s, row %d: %s%s", ErrLog, src.Path, rowNo, what, more)
+	return fmt.Errorf("%w: %s, row %d: %s%s", ErrLog, t.src.Path, rowNo, what, more)
 }
 
 func isNumeric(typ string) bool {
@@ -412,19 +638,10 @@ func purchaseDays(relation string, holdoutEnd time.Time) string {
 )`, relation, dateLit(holdoutEnd))
 }
 
-// SummarySQL returns a query over relation, which has columns customer_id,
-// purchase_date (DATE) and amount (DOUBLE, may be NULL), giving one row
-// per customer whose first purchase is on or before calibrationEnd:
-//
-//	customer_id, first_purchase DATE, x BIGINT, t_x BIGINT, T BIGINT (days),
-//	monetary DOUBLE (NULL when x = 0), holdout_x BIGINT
-//
-// ordered by customer_id. Purchases after holdoutEnd are ignored. The
-// monetary value is the calibration days' total less the first day's,
-// divided by x.
-func SummarySQL(relation string, calibrationEnd, holdoutEnd time.Time) string {
-	cal := dateLit(calibrationEnd)
-	return purchaseDays(relation, holdoutEnd) + fmt.Sprintf(`
+// summaryOfDays is the per-customer summary over purchase_days (one row per
+// customer and day, with columns customer_id, day, amount).
+func summaryOfDays(calibrationEnd, holdoutEnd time.Time) string {
+	return fmt.Sprintf(`
 SELECT customer_id,
   min(day) AS first_purchase,
   count(*) FILTER (WHERE day <= %[1]s) - 1 AS x,
@@ -433,34 +650,73 @@ SELECT customer_id,
   CASE WHEN count(*) FILTER (WHERE day <= %[1]s) > 1
     THEN (sum(amount) FILTER (WHERE day <= %[1]s) - arg_min(amount, day)) / (count(*) FILTER (WHERE day <= %[1]s) - 1)
   END AS monetary,
-  count(*) FILTER (WHERE day > %[1]s) AS holdout_x
+  count(*) FILTER (WHERE day > %[1]s AND day <= %[2]s) AS holdout_x,
+  date_diff('day', min(day), max(day) FILTER (WHERE day <= %[2]s)) AS holdout_t_x
 FROM purchase_days
 GROUP BY customer_id
-HAVING min(day) <= %[1]s
-ORDER BY customer_id`, cal)
+HAVING min(day) <= %[1]s`, dateLit(calibrationEnd), dateLit(holdoutEnd))
+}
+
+// trackingOfDays is the cohort's repeat purchase days per day over
+// purchase_days.
+func trackingOfDays(calibrationEnd, holdoutEnd time.Time) string {
+	return fmt.Sprintf(`
+SELECT date_diff('day', %[1]s, p.day) AS day, count(*) AS repeat_days
+FROM purchase_days p JOIN (
+  SELECT customer_id, min(day) AS first_day FROM purchase_days GROUP BY customer_id HAVING min(day) <= %[1]s
+) c USING (customer_id)
+WHERE p.day > c.first_day AND p.day <= %[2]s
+GROUP BY 1
+ORDER BY 1`, dateLit(calibrationEnd), dateLit(holdoutEnd))
+}
+
+// SummarySQL returns a query over relation, which has columns customer_id,
+// purchase_date (DATE) and amount (DOUBLE, may be NULL), giving one row
+// per customer whose first purchase is on or before calibrationEnd:
+//
+//	customer_id, first_purchase DATE, x BIGINT, t_x BIGINT, T BIGINT (days),
+//	monetary DOUBLE (NULL when x = 0), holdout_x BIGINT, holdout_t_x BIGINT
+//
+// ordered by customer_id. Purchases after holdoutEnd are ignored. The
+// monetary value is the calibration days' total less the first day's,
+// divided by x; holdout_t_x is the recency at the holdout end.
+func SummarySQL(relation string, calibrationEnd, holdoutEnd time.Time) string {
+	return purchaseDays(relation, holdoutEnd) + summaryOfDays(calibrationEnd, holdoutEnd) + "\nORDER BY customer_id"
 }
 
 // TrackingSQL returns a query over relation (as SummarySQL) giving the
 // calibration cohort's repeat purchase days per day: day (days from
 // calibrationEnd, negative before it), repeat_days, ordered by day.
 func TrackingSQL(relation string, calibrationEnd, holdoutEnd time.Time) string {
-	cal := dateLit(calibrationEnd)
-	return purchaseDays(relation, holdoutEnd) + fmt.Sprintf(`, cohort AS (
-  SELECT customer_id, min(day) AS first_day FROM purchase_days GROUP BY customer_id HAVING min(day) <= %[1]s
-)
-SELECT date_diff('day', %[1]s, day) AS day, count(*) AS repeat_days
-FROM purchase_days JOIN cohort USING (customer_id)
-WHERE day > first_day
-GROUP BY 1
-ORDER BY 1`, cal)
+	return purchaseDays(relation, holdoutEnd) + trackingOfDays(calibrationEnd, holdoutEnd)
 }
 
 // Summarize summarises a relation with columns customer_id, purchase_date
-// and amount (a table, a view or a parenthesised query) with SummarySQL
-// and TrackingSQL: the quickest way to one summary. For several periods
-// of the same log, ReadHistory once and History.Summarize each.
+// and amount (a table, a view or a parenthesised query) as SummarySQL and
+// TrackingSQL define it, for the periods o. It reads the relation once
+// into a temporary table of purchase days (kept on a *sql.Conn or
+// *sql.Tx, as Load does). Customers come in the order of their ids. For
+// several periods of the same log, ReadHistory once and History.Summarize
+// each.
 func Summarize(ctx context.Context, db Querier, relation string, o Options) (*Log, error) {
-	n, first, last, err := extent(ctx, db, relation)
+	q, done, err := oneConnection(ctx, db)
+	if err != nil {
+		return nil, fmt.Errorf("summarising transactions: %w", err)
+	}
+	defer done()
+	if _, err := q.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE clv_purchase_days AS
+SELECT customer_id, purchase_date, sum(amount) AS amount, count(*) AS rows
+FROM `+relation+`
+GROUP BY ALL`); err != nil {
+		return nil, fmt.Errorf("summarising transactions: %w", err)
+	}
+	return summarizeDays(ctx, q, "clv_purchase_days", o)
+}
+
+// summarizeDays summarises a table of purchase days (customer_id,
+// purchase_date, amount, rows).
+func summarizeDays(ctx context.Context, db Querier, days string, o Options) (*Log, error) {
+	n, first, last, err := extent(ctx, db, days, "sum(rows)")
 	if err != nil {
 		return nil, err
 	}
@@ -468,75 +724,143 @@ func Summarize(ctx context.Context, db Querier, relation string, o Options) (*Lo
 	if err != nil {
 		return nil, err
 	}
-
+	with := fmt.Sprintf("WITH purchase_days AS (SELECT customer_id, purchase_date AS day, amount FROM %s WHERE purchase_date <= %s AND customer_id IS NOT NULL)",
+		days, dateLit(l.HoldoutEnd))
 	// database/sql converts every value it scans, at about a microsecond
-	// each: x, t_x and T travel packed in one BIGINT (each is below 2^21
-	// days), and the first purchase is the calibration end less T.
-	rows, err := db.QueryContext(ctx, `SELECT customer_id, (x << 42) | (t_x << 21) | "T", monetary, holdout_x FROM (`+
-		SummarySQL(relation, l.CalibrationEnd, l.HoldoutEnd)+`)`)
+	// each, and even the driver's own rows take 40 ns a number and far
+	// more a string: x, t_x and T travel packed in one BIGINT (each is
+	// below 2^21 days), the holdout x and recency in another, and the ids
+	// only when asked for.
+	id := "customer_id"
+	if o.NoCustomerIDs {
+		id = "NULL"
+	}
+	// The customers go to a temporary table first: the tracking query
+	// needs each one's first purchase, and aggregating the purchase days
+	// again would cost as much as this.
+	if _, err := db.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE clv_customers AS `+with+`
+SELECT customer_id, first_purchase, (x << 42) | (t_x << 21) | "T" AS packed, monetary, (holdout_x << 21) | holdout_t_x AS hold FROM (`+
+		summaryOfDays(l.CalibrationEnd, l.HoldoutEnd)+`)`); err != nil {
+		return nil, fmt.Errorf("summarising transactions: %w", err)
+	}
+	defer db.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS clv_customers")
+	query := `SELECT packed, monetary, hold, ` + id + ` FROM clv_customers`
+	if !o.NoCustomerIDs {
+		query += "\nORDER BY customer_id"
+	}
+	const mask = 1<<21 - 1
+	err = scan(ctx, db, query, 4, func(v []driver.Value) error {
+		packed, ok1 := v[0].(int64)
+		hold, ok2 := v[2].(int64)
+		if !ok1 || !ok2 {
+			return fmt.Errorf("unexpected summary row %v", v)
+		}
+		var m float64
+		if f, ok := v[1].(float64); ok {
+			m = f
+		}
+		if s, ok := v[3].(string); ok {
+			l.Customers = append(l.Customers, s)
+		}
+		T := packed & mask
+		l.FirstPurchase = append(l.FirstPurchase, l.CalibrationEnd.AddDate(0, 0, -int(T)))
+		l.Calibration = append(l.Calibration, clv.Summary{X: float64(packed >> 42), Tx: float64(packed >> 21 & mask), T: float64(T), Monetary: m})
+		l.Holdout = append(l.Holdout, float64(hold>>21))
+		l.HoldoutRecency = append(l.HoldoutRecency, float64(hold&mask))
+		return nil
+	})
 	if err != nil {
 		return nil, fmt.Errorf("summarising transactions: %w", err)
 	}
-	defer rows.Close()
-	const mask = 1<<21 - 1
-	for rows.Next() {
-		var id string
-		var packed, hx int64
-		var m sql.NullFloat64
-		if err := rows.Scan(&id, &packed, &m, &hx); err != nil {
-			return nil, fmt.Errorf("summarising transactions: %w", err)
+	var dayNo, counts []int64
+	// TrackingSQL's definition, with the cohort's first purchases from
+	// clv_customers.
+	tracking := fmt.Sprintf(`%s
+SELECT date_diff('day', %s, p.day) AS day, count(*) AS repeat_days
+FROM purchase_days p JOIN clv_customers c USING (customer_id)
+WHERE p.day > c.first_purchase
+GROUP BY 1
+ORDER BY 1`, with, dateLit(l.CalibrationEnd))
+	err = scan(ctx, db, tracking, 2, func(v []driver.Value) error {
+		d, ok1 := v[0].(int64)
+		c, ok2 := v[1].(int64)
+		if !ok1 || !ok2 {
+			return fmt.Errorf("unexpected tracking row %v", v)
 		}
-		T := packed & mask
-		l.Customers = append(l.Customers, id)
-		l.FirstPurchase = append(l.FirstPurchase, l.CalibrationEnd.AddDate(0, 0, -int(T)))
-		l.Calibration = append(l.Calibration, clv.Summary{X: float64(packed >> 42), Tx: float64(packed >> 21 & mask), T: float64(T), Monetary: m.Float64})
-		l.Holdout = append(l.Holdout, float64(hx))
+		dayNo, counts = append(dayNo, d), append(counts, c)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("tracking repeat purchases: %w", err)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("summarising transactions: %w", err)
-	}
-	if err := l.track(ctx, db, relation); err != nil {
-		return nil, err
-	}
+	l.weekly(dayNo, counts)
 	return l, nil
 }
 
-// track fills the weekly tracking series from TrackingSQL's daily counts.
-func (l *Log) track(ctx context.Context, db Querier, relation string) error {
-	rows, err := db.QueryContext(ctx, TrackingSQL(relation, l.CalibrationEnd, l.HoldoutEnd))
+// scan runs a query and calls f with each row's driver values (int64,
+// float64, string, nil, …), reading them straight from the driver when q
+// is a *sql.Conn: three to ten times cheaper than database/sql's Scan.
+func scan(ctx context.Context, q Querier, query string, cols int, f func([]driver.Value) error) error {
+	if conn, ok := q.(*sql.Conn); ok {
+		return conn.Raw(func(dc any) error {
+			qc, ok := dc.(driver.QueryerContext)
+			if !ok {
+				return errors.New("the driver cannot run queries directly")
+			}
+			rows, err := qc.QueryContext(ctx, query, nil)
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			dest := make([]driver.Value, len(rows.Columns()))
+			for {
+				err := rows.Next(dest)
+				if errors.Is(err, io.EOF) {
+					return nil
+				}
+				if err != nil {
+					return err
+				}
+				if err := f(dest); err != nil {
+					return err
+				}
+			}
+		})
+	}
+	rows, err := q.QueryContext(ctx, query)
 	if err != nil {
-		return fmt.Errorf("tracking repeat purchases: %w", err)
+		return err
 	}
 	defer rows.Close()
-	var dayNo, counts []int64
+	dest := make([]driver.Value, cols)
+	ptrs := make([]any, cols)
+	for i := range dest {
+		ptrs[i] = &dest[i]
+	}
 	for rows.Next() {
-		var d, n int64
-		if err := rows.Scan(&d, &n); err != nil {
-			return fmt.Errorf("tracking repeat purchases: %w", err)
+		if err := rows.Scan(ptrs...); err != nil {
+			return err
 		}
-		dayNo = append(dayNo, d)
-		counts = append(counts, n)
+		if err := f(dest); err != nil {
+			return err
+		}
 	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("tracking repeat purchases: %w", err)
-	}
-	l.weekly(dayNo, counts)
-	return nil
+	return rows.Err()
 }
 
-// extent gives the number of transactions and the first and last
-// purchase days of a relation.
-func extent(ctx context.Context, db Querier, relation string) (int64, time.Time, time.Time, error) {
-	var n int64
+// extent gives the number of transactions (rows, an aggregate such as
+// count(*)) and the first and last purchase days of a relation.
+func extent(ctx context.Context, db Querier, relation, rows string) (int64, time.Time, time.Time, error) {
+	var n sql.NullInt64
 	var first, last sql.NullTime
-	err := db.QueryRowContext(ctx, "SELECT count(*), min(purchase_date), max(purchase_date) FROM "+relation).Scan(&n, &first, &last)
+	err := db.QueryRowContext(ctx, "SELECT "+rows+", min(purchase_date), max(purchase_date) FROM "+relation).Scan(&n, &first, &last)
 	if err != nil {
 		return 0, time.Time{}, time.Time{}, fmt.Errorf("summarising transactions: %w", err)
 	}
-	if n == 0 || !first.Valid {
+	if !n.Valid || n.Int64 == 0 || !first.Valid {
 		return 0, time.Time{}, time.Time{}, fmt.Errorf("%w: no transactions", ErrLog)
 	}
-	return n, dayOf(first.Time.UTC()), dayOf(last.Time.UTC()), nil
+	return n.Int64, dayOf(first.Time.UTC()), dayOf(last.Time.UTC()), nil
 }
 
 // newLog starts the summary of a log of n transactions from first to

@@ -81,6 +81,8 @@ func checkTiny(t *testing.T, l *translog.Log) {
 		{X: 0, Tx: 0, T: 21},
 	}, l.Calibration)
 	require.Equal(t, []float64{1, 2, 0}, l.Holdout)
+	require.Equal(t, []float64{40, 28, 0}, l.HoldoutRecency, "A's last purchase up to Feb 28 is Feb 10")
+	require.Equal(t, []clv.Summary{{X: 3, Tx: 40, T: 58, Monetary: 25}, {X: 2, Tx: 28, T: 28}, {X: 0, Tx: 0, T: 49}}, l.Full(clv.Days))
 	require.Equal(t, time.Date(2025, 1, 10, 0, 0, 0, 0, time.UTC), l.FirstPurchase[2])
 	require.Equal(t, int64(13), l.Rows)
 	require.Equal(t, time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), l.FirstDate)
@@ -102,7 +104,7 @@ func checkTiny(t *testing.T, l *translog.Log) {
 // TestConnections loads through a pool with several idle connections
 // (DuckDB's temporary tables belong to one connection, so Load must stay on
 // one) and through a *sql.Conn, as a warehouse build step has, where the
-// table stays for the caller.
+// table of purchase days stays for the caller.
 func TestConnections(t *testing.T) {
 	db := openDB(t)
 	ctx := context.Background()
@@ -151,10 +153,10 @@ func TestConnections(t *testing.T) {
 	l, err = translog.Load(ctx, conn, tinySource(path), o)
 	require.NoError(t, err)
 	checkTiny(t, l)
-	var n int
-	require.NoError(t, conn.QueryRowContext(ctx, "SELECT count(*) FROM clv_transactions").Scan(&n))
-	require.Equal(t, 13, n)
-	l, err = translog.Summarize(ctx, conn, "(SELECT * FROM clv_transactions WHERE customer_id <> 'D')", o)
+	var days, rows int
+	require.NoError(t, conn.QueryRowContext(ctx, "SELECT count(*), sum(rows) FROM clv_purchase_days").Scan(&days, &rows))
+	require.Equal(t, []int{10, 13}, []int{days, rows}, "one row per customer and purchase day")
+	l, err = translog.Summarize(ctx, conn, "(SELECT customer_id, purchase_date, amount FROM clv_purchase_days WHERE customer_id <> 'D')", o)
 	require.NoError(t, err)
 	require.Equal(t, []string{"A", "B"}, l.Customers)
 }
@@ -292,3 +294,52 @@ type renamed struct {
 
 func (r renamed) Error() string { return r.msg }
 func (r renamed) Unwrap() error { return r.err }
+
+// TestExpressionsAndSniffedTypes reads a retailer's export: the amount is
+// an expression over sniffed numeric columns, the date an expression that
+// parses US dates with times, the condition compares a number without a
+// cast, and the ids keep their leading zeros.
+func TestExpressionsAndSniffedTypes(t *testing.T) {
+	// 00012: Dec 1 (2 × 2.50 + 1 × 10), Dec 3 (3 × 4), a return on Dec 5
+	// (left out by Quantity > 0), Dec 20 (1 × 7.25); 00013: Dec 2 only.
+	export := "InvoiceNo,StockCode,Quantity,InvoiceDate,UnitPrice,CustomerID\n" +
+		"536365,85123A,2,12/1/2025 8:26,2.50,00012\n" +
+		"536365,71053,1,12/1/2025 8:26,10,00012\n" +
+		"536366,22633,3,12/3/2025 9:02,4,00012\n" +
+		"C536379,22633,-3,12/5/2025 9:41,4,00012\n" +
+		"536367,84879,1,12/20/2025 10:00,7.25,00012\n" +
+		"536368,22960,6,12/2/2025 11:30,1.25,00013\n"
+	src := translog.Source{Path: write(t, "retail.csv", export), Customer: "CustomerID", Amount: "Quantity * UnitPrice",
+		Date: "strptime(InvoiceDate, '%m/%d/%Y %H:%M')", Where: "Quantity > 0"}
+	l, err := translog.Load(context.Background(), openDB(t), src, translog.Options{})
+	require.NoError(t, err)
+	require.Equal(t, []string{"00012", "00013"}, l.Customers)
+	require.Equal(t, []clv.Summary{{X: 2, Tx: 19, T: 19, Monetary: (12 + 7.25) / 2}, {X: 0, Tx: 0, T: 18}}, l.Calibration)
+	require.Equal(t, int64(5), l.Rows)
+
+	// A bad expression names the flag; a row whose expression gives no
+	// date names the row.
+	src.Amount = "Quantity * Price"
+	_, err = translog.Load(context.Background(), openDB(t), src, translog.Options{})
+	require.ErrorContains(t, err, "bad transaction log: the --amount expression Quantity * Price on ")
+	src.Amount = "Quantity * UnitPrice"
+	src.Date = "strptime(InvoiceDate, '%d/%m/%Y %H:%M')"
+	_, err = translog.Load(context.Background(), openDB(t), src, translog.Options{})
+	require.ErrorContains(t, err, `: Invalid Input Error: Could not parse string "12/20/2025 10:00" according to format specifier "%d/%m/%Y %H:%M"`)
+	require.ErrorContains(t, err, "bad transaction log: evaluating the columns and expressions on ")
+	src.Date = "try_strptime(InvoiceDate, '%d/%m/%Y %H:%M')"
+	_, err = translog.Load(context.Background(), openDB(t), src, translog.Options{})
+	require.ErrorContains(t, err, `, row 5: has no date (expression try_strptime(InvoiceDate, '%d/%m/%Y %H:%M'))`)
+}
+
+// TestWhitespaceColumns reads columns separated by runs of blanks, as the
+// CDNOW log is written.
+func TestWhitespaceColumns(t *testing.T) {
+	log := " customer_id  date number_of_cds  dollar_value\r\n 00001 19970101  1   11.77\r\n 00002 19970112  1   12.00\r\n" +
+		" 00002 19970112  5   77.00\r\n 00002 19970301 2  20.00\r\n"
+	l, err := translog.Load(context.Background(), openDB(t), translog.Source{Path: write(t, "cdnow.txt", log), Whitespace: true,
+		DateFormat: "%Y%m%d", Amount: "dollar_value"}, translog.Options{})
+	require.NoError(t, err)
+	require.Equal(t, []string{"00001", "00002"}, l.Customers)
+	require.Equal(t, []clv.Summary{{X: 0, T: 59}, {X: 1, Tx: 48, T: 48, Monetary: 20}}, l.Calibration)
+}
