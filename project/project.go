@@ -69,6 +69,12 @@ type AnalyticsConfig struct {
 	// CLV is "on" (the default) or "off": off skips the CLV models; the
 	// CLV tables then say "unavailable" (docs/analytics.md).
 	CLV string `yaml:"clv"`
+	// CLVRefitDays and CLVRefitDrift say when a build fits the CLV models
+	// again instead of scoring with the fit in use: after this many days
+	// of new data (default 7), or when the repeat purchases since the fit
+	// differ from its expectation by more than this share (default 0.1).
+	CLVRefitDays  int     `yaml:"clv_refit_days"`
+	CLVRefitDrift float64 `yaml:"clv_refit_drift"`
 }
 
 // ChurnConfig defines a churned customer.
@@ -233,7 +239,7 @@ func ParseConfig(file string, data []byte) (Config, error) {
 		Currency: "CNY",
 		Paths:    Paths{Lake: "data/lake", Warehouse: "data/crmwh.duckdb", Site: "site", State: "data/state"},
 		Extract:  ExtractConfig{Parallelism: 2},
-		Analytics: AnalyticsConfig{TimeUnit: "day", HoldoutDays: 180, HorizonMonths: 12, MonthlyDiscountRate: 0.01, Margin: 1, CLV: "on",
+		Analytics: AnalyticsConfig{TimeUnit: "day", HoldoutDays: 180, HorizonMonths: 12, MonthlyDiscountRate: 0.01, Margin: 1, CLV: "on", CLVRefitDays: 7, CLVRefitDrift: 0.1,
 			Churn: ChurnConfig{Definition: "inactivity", InactivityDays: 180, PAliveThreshold: 0.3}},
 	}
 	d := strictyaml.Decode(file, data, &cfg)
@@ -304,6 +310,12 @@ func validate(d *strictyaml.Doc, c *Config) {
 	}
 	if a.Margin <= 0 || a.Margin > 1 {
 		d.Addf("analytics.margin", "must be above 0 and at most 1, got %g", a.Margin)
+	}
+	if a.CLVRefitDays < 1 || a.CLVRefitDays > 3650 {
+		d.Addf("analytics.clv_refit_days", "must be between 1 and 3650, got %d", a.CLVRefitDays)
+	}
+	if !(a.CLVRefitDrift > 0 && a.CLVRefitDrift < 10) {
+		d.Addf("analytics.clv_refit_drift", "must be above 0 (a share: 0.1 is 10%%), got %g", a.CLVRefitDrift)
 	}
 	if a.CLV != "on" && a.CLV != "off" {
 		d.Addf("analytics.clv", "%q is not on or off", a.CLV)

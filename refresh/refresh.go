@@ -438,7 +438,7 @@ func Steps(p *project.Project, runID string) []build.Step {
 		ChurnDefinition: a.Churn.Definition, InactivityDays: a.Churn.InactivityDays, PAliveThreshold: a.Churn.PAliveThreshold,
 		MatchKey: id.Matches(contract.MatchKey), MatchEmail: id.Matches(contract.MatchEmail), MatchPhone: id.Matches(contract.MatchPhone),
 		PhoneFormat: id.Phone,
-		CLVOff:      a.CLV == "off",
+		CLVOff:      a.CLV == "off", RefitDays: a.CLVRefitDays, RefitDrift: a.CLVRefitDrift,
 	}
 	return []build.Step{analytics.SettingsStep(s), analytics.CLVStep(s, runID)}
 }

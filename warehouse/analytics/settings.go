@@ -30,6 +30,13 @@ type Settings struct {
 	// CLVOff skips the CLV models (crmwh.yaml analytics.clv: off): the
 	// CLV tables are written with NULL predictions and say why.
 	CLVOff bool
+	// RefitDays and RefitDrift say when the CLV models are fitted again
+	// (crmwh.yaml analytics.clv_refit_days, analytics.clv_refit_drift):
+	// after this many days of new data, or when the repeat purchases since
+	// the fit differ from its expectation by more than this share. Zero
+	// means DefaultRefitDays, DefaultRefitDrift.
+	RefitDays  int
+	RefitDrift float64
 }
 
 // SettingsTable is the one-row table the settings step writes; models read
