@@ -716,4 +716,3 @@ func nullable(s string) any {
 	}
 	return s
 }
-
