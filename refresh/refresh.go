@@ -196,6 +196,9 @@ func (r *Runner) runStep(ctx context.Context, step string) (StepSummary, error) 
 		tc := res.TestCounts()
 		sum.Detail = fmt.Sprintf("%d/%d models, %d rows in tables; tests: %d passed, %d warned, %d failed",
 			ok, n, rows, tc["pass"], tc["warn"], tc["fail"]+tc["error"])
+		if res.TestsKept > 0 {
+			sum.Detail += fmt.Sprintf(" (%d more of unchanged data not run)", res.TestsKept)
+		}
 		if needs := res.MissingEntities(); len(needs) > 0 {
 			sum.Detail += fmt.Sprintf("; left out what needs %s", strings.Join(needs, ", "))
 		}

@@ -120,6 +120,9 @@ type Result struct {
 	RunID  string        `json:"run_id"`
 	Models []ModelResult `json:"models"`
 	Tests  []TestResult  `json:"tests"`
+	// TestsKept counts the data tests an incremental build did not run:
+	// nothing they read changed, so they pass as they did.
+	TestsKept int `json:"tests_kept,omitempty"`
 	// LeftOut lists what needs data the project does not map.
 	LeftOut   []LeftOut `json:"left_out"`
 	RawTables int       `json:"raw_tables"`
@@ -355,6 +358,9 @@ func Build(ctx context.Context, o Options) (res Result, err error) {
 		if b.inc, err = startIncremental(ctx, db, g, sources, prevFP, rawChanges(raw, prevParts, prevSchema)); err != nil {
 			return res, err
 		}
+		if b.inc.prevTests, err = readPrevTests(ctx, db); err != nil {
+			return res, err
+		}
 	}
 	res.Models = b.runAll(ctx, run)
 	if err := ctx.Err(); err != nil {
@@ -381,7 +387,12 @@ func Build(ctx context.Context, o Options) (res Result, err error) {
 		if err := duckdb.Lockdown(ctx, db, duckdb.Sandbox{Dirs: []string{l.Dir}}); err != nil {
 			return res, err
 		}
-		res.Tests = runTests(ctx, db, publishedTests(ms, caps), o.RunID, []string{l.Dir}, o.TestProgress, log)
+		tests := publishedTests(ms, caps)
+		if b.inc != nil {
+			// A test of data that did not change passes as it did.
+			tests, res.TestsKept = b.testsToRun(tests)
+		}
+		res.Tests = runTests(ctx, db, tests, o.RunID, []string{l.Dir}, o.TestProgress, log)
 	}
 	res.Duration = time.Since(start)
 	if err := writeRunMeta(ctx, db, res, start, manifests); err != nil {
@@ -392,6 +403,15 @@ func Build(ctx context.Context, o Options) (res Result, err error) {
 	}
 	if err := writeBuildState(ctx, db, g, raw); err != nil {
 		return res, fmt.Errorf("writing build metadata: %w", err)
+	}
+	if !o.SkipTests {
+		if err := writeTestState(ctx, db, publishedTests(ms, caps)); err != nil {
+			return res, fmt.Errorf("writing build metadata: %w", err)
+		}
+	} else if _, err := db.ExecContext(ctx, "DROP TABLE IF EXISTS meta.test_state"); err != nil {
+		// Nothing says which tests this data passes: the next build runs
+		// them all.
+		return res, err
 	}
 	if len(failedModels) > 0 {
 		return res, fmt.Errorf("%w: %s; the published warehouse was left as it was", ErrModelsFailed, strings.Join(failedModels, "; "))

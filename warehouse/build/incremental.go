@@ -61,6 +61,9 @@ type incState struct {
 	// catalog is the build database's name, to name its tables past
 	// temporary ones of the same name.
 	catalog string
+	// prevTests are the fingerprints of the data tests the published
+	// warehouse ran or kept (meta.test_state).
+	prevTests map[string]string
 }
 
 func (s *incState) kind(rel string) changeKind {
@@ -748,6 +751,92 @@ func startIncremental(ctx context.Context, db *sql.DB, g *graph, sources map[str
 		}
 	}
 	return s, nil
+}
+
+// readPrevTests reads meta.test_state of the copied warehouse (empty when
+// it has none).
+func readPrevTests(ctx context.Context, db *sql.DB) (map[string]string, error) {
+	out := map[string]string{}
+	var n int
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = 'meta' AND table_name = 'test_state'`).Scan(&n); err != nil || n == 0 {
+		return out, err
+	}
+	rows, err := db.QueryContext(ctx, `SELECT test, fingerprint FROM meta.test_state`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k, v string
+		if err := rows.Scan(&k, &v); err != nil {
+			return nil, err
+		}
+		out[k] = v
+	}
+	return out, rows.Err()
+}
+
+// testFingerprint identifies a data test's definition.
+func testFingerprint(t models.DataTest) string {
+	h := sha256.Sum256([]byte(t.Kind + "\x00" + t.Severity + "\x00" + t.SQL + "\x00" + t.Expr))
+	return hex.EncodeToString(h[:8])
+}
+
+// testsToRun leaves out the data tests whose result cannot have changed:
+// same definition as in the published warehouse, and nothing they read
+// (views seen through) changed. Freshness tests always run: their result
+// moves with the clock.
+func (b *builder) testsToRun(tests []models.DataTest) (run []models.DataTest, kept int) {
+	for _, t := range tests {
+		if t.Kind == models.TestFreshness || b.inc.prevTests[t.Name] != testFingerprint(t) || b.testInputsChanged(t) {
+			run = append(run, t)
+		} else {
+			kept++
+		}
+	}
+	return run, kept
+}
+
+func (b *builder) testInputsChanged(t models.DataTest) bool {
+	for _, rel := range append([]string{t.Model}, t.Refs...) {
+		n := b.graph.nodes[rel]
+		if n == nil {
+			if p, ok := b.graph.producer[rel]; ok {
+				n = b.graph.nodes[p]
+			}
+		}
+		if n == nil {
+			// A lake relation, or something the graph does not know.
+			if b.inc.kind(rel) != unchanged || !strings.HasPrefix(rel, "raw.") {
+				return true
+			}
+			continue
+		}
+		rels := []string{rel}
+		if n.model != nil && n.model.Materialize == models.View {
+			rels = b.graph.inputs(n)
+		}
+		for _, r := range rels {
+			if b.inc.kind(r) != unchanged {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// writeTestState records the fingerprint of every data test the published
+// warehouse answers for.
+func writeTestState(ctx context.Context, db *sql.DB, tests []models.DataTest) error {
+	if _, err := db.ExecContext(ctx, `CREATE OR REPLACE TABLE meta.test_state (test VARCHAR, fingerprint VARCHAR)`); err != nil {
+		return err
+	}
+	for _, t := range tests {
+		if _, err := db.ExecContext(ctx, `INSERT INTO meta.test_state VALUES (?, ?)`, t.Name, testFingerprint(t)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // finishIncremental removes what only the incremental build needed.

@@ -60,7 +60,7 @@ var metaDDL = []string{
 // every other table of the meta schema is history (build_runs, model_runs,
 // test_results, and the tables of Go steps such as clv_fits).
 var currentTables = map[string]bool{"lineage": true, "lake_streams": true, "lake_warnings": true, "incremental_state": true, "lake_parts": true, "left_out": true,
-	"model_state": true, "raw_parts": true}
+	"model_state": true, "raw_parts": true, "test_state": true}
 
 // createMeta creates the meta tables (when missing).
 func createMeta(ctx context.Context, db *sql.DB) error {
