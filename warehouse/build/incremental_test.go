@@ -36,8 +36,8 @@ incremental:
   where:
     fct_events: customer in (select customer from keys)
 `,
-		"sql/core/constants.sql": "select 1 as k",
-		"sql/core/constants.yml": "columns:\n  - name: k\n    tests: [unique]\n",
+		"sql/core/constants.sql":    "select 1 as k",
+		"sql/core/constants.yml":    "columns:\n  - name: k\n    tests: [unique]\n",
 		"sql/marts/mart_shares.sql": "select customer, total / sum(total) over () as share from by_customer",
 	})
 	dir := t.TempDir()
