@@ -609,8 +609,11 @@ func (b *builder) prepareKeys(ctx context.Context, conn *sql.Conn, m *models.Mod
 
 // restrictInputs makes the inputs named in incremental.where read only
 // their rows that meet the condition, for the statements run on conn, and
-// returns a function that puts them back. The conditions are all read
-// before any input is restricted, so each sees the others whole.
+// returns a function that puts them back. Each condition sees every input
+// whole: one that reads a restricted input (itself included) is applied
+// once, into a temporary table, before any input is restricted; the others
+// become temporary views, so that the model's query filters as it scans
+// (a condition that keeps most rows then costs no copy of them).
 func (b *builder) restrictInputs(ctx context.Context, conn *sql.Conn, m *models.Model) (func(), error) {
 	var made []string
 	undo := func() {
@@ -621,7 +624,22 @@ func (b *builder) restrictInputs(ctx context.Context, conn *sql.Conn, m *models.
 	}
 	where := m.Spec.Incremental.Where
 	ins := sortedMapKeys(where)
+	copied := map[string]bool{}
 	for _, in := range ins {
+		refs, err := models.References(ctx, b.db, "SELECT 1 WHERE "+where[in])
+		if err != nil {
+			return nil, fmt.Errorf("%s: incremental.where.%s of %s: %w", m.SpecPath, in, m.Name, err)
+		}
+		for _, r := range refs {
+			if _, ok := where[r.Name]; ok && (r.Schema == "" || r.Schema == "main") {
+				copied[in] = true
+			}
+		}
+	}
+	for _, in := range ins {
+		if !copied[in] {
+			continue
+		}
 		src := duckdb.QuoteIdent(b.inc.catalog) + ".main." + duckdb.QuoteIdent(in)
 		if _, err := conn.ExecContext(ctx, fmt.Sprintf("CREATE OR REPLACE TEMP TABLE %s AS SELECT * FROM %s AS %s WHERE (%s)",
 			duckdb.QuoteIdent("__crmwh_in_"+in), src, duckdb.QuoteIdent(in), where[in])); err != nil {
@@ -631,10 +649,14 @@ func (b *builder) restrictInputs(ctx context.Context, conn *sql.Conn, m *models.
 		made = append(made, in)
 	}
 	for _, in := range ins {
-		if _, err := conn.ExecContext(ctx, fmt.Sprintf("CREATE OR REPLACE TEMP VIEW %s AS SELECT * FROM temp.main.%s",
-			duckdb.QuoteIdent(in), duckdb.QuoteIdent("__crmwh_in_"+in))); err != nil {
+		body := "SELECT * FROM temp.main." + duckdb.QuoteIdent("__crmwh_in_"+in)
+		if !copied[in] {
+			body = fmt.Sprintf("SELECT * FROM %s.main.%s AS %s WHERE (%s)", duckdb.QuoteIdent(b.inc.catalog), duckdb.QuoteIdent(in), duckdb.QuoteIdent(in), where[in])
+			made = append(made, in)
+		}
+		if _, err := conn.ExecContext(ctx, fmt.Sprintf("CREATE OR REPLACE TEMP VIEW %s AS %s", duckdb.QuoteIdent(in), body)); err != nil {
 			undo()
-			return nil, err
+			return nil, fmt.Errorf("%s: incremental.where.%s of %s: %w", m.SpecPath, in, m.Name, err)
 		}
 	}
 	return undo, nil
