@@ -37,7 +37,7 @@ func TestIncrementalBuildEqualsFullRebuild(t *testing.T) {
 	_, err := project.WriteDefault(dir, false)
 	require.NoError(t, err)
 	o := demo.DefaultOptions()
-	o.Customers, o.Years, o.Seed, o.Out = 1500, 1, 7, filepath.Join(dir, "data", "demo")
+	o.Customers, o.Years, o.Seed, o.Out = 800, 1, 7, filepath.Join(dir, "data", "demo")
 	_, err = demo.Generate(ctx, o, nil)
 	require.NoError(t, err)
 	billing := filepath.Join(o.Out, "billing")
