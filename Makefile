@@ -4,7 +4,7 @@ GO      ?= go
 BIN     := bin/crmwh
 TESTOUT ?= $(CURDIR)/testout
 
-.PHONY: all build run demo refresh scheduler test test-deps crashtest fuzz bench vet fmt clean
+.PHONY: all build run demo refresh scheduler test test-deps crashtest fuzz bench bench-scale vet fmt clean
 
 all: build
 
@@ -83,7 +83,15 @@ vet:
 	$(GO) vet ./...
 
 bench: build
-	$(GO) run ./cmd/crmwh-bench
+	$(GO) run ./cmd/crmwh-bench $(BENCHFLAGS)
+
+# Every step of a large demo company (generate, extract, full build, a day's
+# build, dashboards, sql) at 1 and 5 million customers: hours of machine
+# time (docs/BENCHMARKS.md, "Scale"). SCALEFLAGS="-scale-customers 5000000
+# -scale-years 12" for the 100-million-order company.
+SCALEFLAGS ?=
+bench-scale: build
+	$(GO) run ./cmd/crmwh-bench -steps scale $(SCALEFLAGS)
 
 clean:
 	rm -rf bin site data/lake data/crmwh.duckdb* $(TESTOUT)

@@ -21,6 +21,7 @@ import (
 	"crmwh/pipelines/secret"
 	"crmwh/project/strictyaml"
 	"crmwh/warehouse/contract"
+	"crmwh/warehouse/duckdb"
 )
 
 // ConfigFile is the project's configuration file name.
@@ -70,6 +71,12 @@ type AnalyticsConfig struct {
 	// CLV is "on" (the default) or "off": off skips the CLV models; the
 	// CLV tables then say "unavailable" (docs/analytics.md).
 	CLV string `yaml:"clv"`
+	// CLVRefitDays and CLVRefitDrift say when a build fits the CLV models
+	// again instead of scoring with the fit in use: after this many days
+	// of new data (default 7), or when the repeat purchases since the fit
+	// differ from its expectation by more than this share (default 0.1).
+	CLVRefitDays  int     `yaml:"clv_refit_days"`
+	CLVRefitDrift float64 `yaml:"clv_refit_drift"`
 }
 
 // ChurnConfig defines a churned customer.
@@ -106,7 +113,11 @@ type ExtractConfig struct {
 type BuildConfig struct {
 	// Threads for DuckDB (default: one per core).
 	Threads int `yaml:"threads"`
-	// MemoryLimit for DuckDB such as "4GB" (default: DuckDB's, 80% of RAM).
+	// MemoryLimit is the memory budget of a crmwh process, such as "4GB"
+	// or "500MB": DuckDB spills to disk past its part of it and the Go
+	// steps keep to the rest (warehouse/duckdb: DuckDBShare, GoShare).
+	// Default: 40% of the machine's (or container's) memory, at most
+	// 3 GiB (duckdb.DefaultMemoryBudget).
 	MemoryLimit string `yaml:"memory_limit"`
 	// Workers is how many models are built at once. Default: one per four
 	// cores, at least one (DuckDB already uses every core for each model).
@@ -210,6 +221,15 @@ func (p *Project) WarehouseFile() string { return p.Path(p.Config.Paths.Warehous
 func (p *Project) SiteDir() string       { return p.Path(p.Config.Paths.Site) }
 func (p *Project) StateDir() string      { return p.Path(p.Config.Paths.State) }
 
+// MemoryBudget is the memory budget of a crmwh process on the project, in
+// bytes: build.memory_limit, or duckdb.DefaultMemoryBudget.
+func (p *Project) MemoryBudget() int64 {
+	if n, err := duckdb.ParseSize(p.Config.Build.MemoryLimit); err == nil && p.Config.Build.MemoryLimit != "" {
+		return n
+	}
+	return duckdb.DefaultMemoryBudget()
+}
+
 // Location is the project's time zone.
 func (p *Project) Location() *time.Location {
 	loc, err := time.LoadLocation(p.Config.Timezone)
@@ -232,7 +252,7 @@ func ParseConfig(file string, data []byte) (Config, error) {
 		Currency: "CNY",
 		Paths:    Paths{Lake: "data/lake", Warehouse: "data/crmwh.duckdb", Site: "site", State: "data/state"},
 		Extract:  ExtractConfig{Parallelism: 2},
-		Analytics: AnalyticsConfig{TimeUnit: "day", HoldoutDays: 180, HorizonMonths: 12, MonthlyDiscountRate: 0.01, Margin: 1, CLV: "on",
+		Analytics: AnalyticsConfig{TimeUnit: "day", HoldoutDays: 180, HorizonMonths: 12, MonthlyDiscountRate: 0.01, Margin: 1, CLV: "on", CLVRefitDays: 7, CLVRefitDrift: 0.1,
 			Churn: ChurnConfig{Definition: "inactivity", InactivityDays: 180, PAliveThreshold: 0.3}},
 	}
 	d := strictyaml.Decode(file, data, &cfg)
@@ -279,6 +299,13 @@ func validate(d *strictyaml.Doc, c *Config) {
 	if c.Build.Threads < 0 {
 		d.Addf("build.threads", "must not be negative")
 	}
+	if c.Build.MemoryLimit != "" {
+		if n, err := duckdb.ParseSize(c.Build.MemoryLimit); err != nil {
+			d.Addf("build.memory_limit", "%v", err)
+		} else if n < duckdb.MinBudget {
+			d.Addf("build.memory_limit", "%s is too little: at least %dMB", c.Build.MemoryLimit, duckdb.MinBudget>>20)
+		}
+	}
 	if c.Build.Workers < 0 || c.Build.Workers > 16 {
 		d.Addf("build.workers", "must be between 1 and 16")
 	}
@@ -297,6 +324,12 @@ func validate(d *strictyaml.Doc, c *Config) {
 	}
 	if a.Margin <= 0 || a.Margin > 1 {
 		d.Addf("analytics.margin", "must be above 0 and at most 1, got %g", a.Margin)
+	}
+	if a.CLVRefitDays < 1 || a.CLVRefitDays > 3650 {
+		d.Addf("analytics.clv_refit_days", "must be between 1 and 3650, got %d", a.CLVRefitDays)
+	}
+	if !(a.CLVRefitDrift > 0 && a.CLVRefitDrift < 10) {
+		d.Addf("analytics.clv_refit_drift", "must be above 0 (a share: 0.1 is 10%%), got %g", a.CLVRefitDrift)
 	}
 	if a.CLV != "on" && a.CLV != "off" {
 		d.Addf("analytics.clv", "%q is not on or off", a.CLV)

@@ -26,6 +26,7 @@ import (
 	"crmwh/warehouse/analytics"
 	"crmwh/warehouse/build"
 	"crmwh/warehouse/contract"
+	"crmwh/warehouse/duckdb"
 	"crmwh/warehouse/models"
 	"crmwh/warehouse/query"
 )
@@ -115,8 +116,13 @@ type Runner struct {
 	Select []string
 	// FullRefresh rebuilds incremental and snapshot models from scratch.
 	FullRefresh bool
+	// Full builds every model in a new file instead of bringing the
+	// published warehouse up to date (build.Options.Full).
+	Full bool
 	// SkipTests builds without running the data tests.
 	SkipTests bool
+	// Now is the build's clock (snapshot times); default time.Now.
+	Now func() time.Time
 }
 
 // Run runs the steps in order, stopping at the first failure (later steps
@@ -191,6 +197,9 @@ func (r *Runner) runStep(ctx context.Context, step string) (StepSummary, error) 
 		tc := res.TestCounts()
 		sum.Detail = fmt.Sprintf("%d/%d models, %d rows in tables; tests: %d passed, %d warned, %d failed",
 			ok, n, rows, tc["pass"], tc["warn"], tc["fail"]+tc["error"])
+		if res.TestsKept > 0 {
+			sum.Detail += fmt.Sprintf(" (%d more of unchanged data not run)", res.TestsKept)
+		}
 		if needs := res.MissingEntities(); len(needs) > 0 {
 			sum.Detail += fmt.Sprintf("; left out what needs %s", strings.Join(needs, ", "))
 		}
@@ -286,9 +295,11 @@ func (r *Runner) Build(ctx context.Context) (build.Result, error) {
 		Workers:      p.Config.Build.Workers,
 		Steps:        Steps(p, r.RunID),
 		Generate:     EntityModels(p),
-		MemoryLimit:  p.Config.Build.MemoryLimit,
+		MemoryLimit:  duckdb.FormatSize(duckdb.DuckDBLimit(p.MemoryBudget())),
 		Select:       r.Select,
 		FullRefresh:  r.FullRefresh,
+		Full:         r.Full,
+		Now:          r.Now,
 		SkipTests:    r.SkipTests,
 		Progress:     r.Hooks.Build,
 		TestProgress: r.Hooks.Test,
@@ -453,7 +464,7 @@ func Steps(p *project.Project, runID string) []build.Step {
 		ChurnDefinition: a.Churn.Definition, InactivityDays: a.Churn.InactivityDays, PAliveThreshold: a.Churn.PAliveThreshold,
 		MatchKey: id.Matches(contract.MatchKey), MatchEmail: id.Matches(contract.MatchEmail), MatchPhone: id.Matches(contract.MatchPhone),
 		PhoneFormat: id.Phone,
-		CLVOff:      a.CLV == "off",
+		CLVOff:      a.CLV == "off", RefitDays: a.CLVRefitDays, RefitDrift: a.CLVRefitDrift,
 	}
 	return []build.Step{analytics.SettingsStep(s), analytics.CLVStep(s, runID)}
 }

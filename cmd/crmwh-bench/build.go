@@ -194,7 +194,9 @@ func straightDuckDB(dir string) error {
 			sources["raw."+v.Name] = true
 		}
 	}
-	mods, err := models.Discover(p.FS, "sql")
+	// The models under sql/ and the staging models the entity mapping
+	// generates.
+	mods, err := refresh.ProjectModels(ctx, p, db)
 	if err != nil {
 		return err
 	}

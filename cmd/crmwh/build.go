@@ -22,17 +22,24 @@ error-level test passes is the new file renamed over the published one; the
 previous one is kept as <file>.prev and --rollback puts it back. A failed
 build leaves the published warehouse exactly as it was.
 
+A build on top of a published warehouse is incremental: it starts from a
+copy of it and redoes only what the lake's new parts touch (models whose
+inputs did not change are kept; models incremental by key recompute the
+keys that changed; docs/warehouse.md). --full builds every model in a new
+file, as the first build does.
+
 --select builds some models on top of the published warehouse: NAME, NAME+
 (and everything downstream), +NAME (and everything upstream); repeat the
 flag or separate with commas. --full-refresh rebuilds incremental and
-snapshot models from scratch.`,
+snapshot models from scratch (snapshot history is lost).`,
 		Example: `  crmwh build
+  crmwh build --full
   crmwh build --select fct_orders+
   crmwh build --rollback`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if rollback {
-				if len(so.selectors) > 0 || so.fullRefresh {
+				if len(so.selectors) > 0 || so.fullRefresh || so.full {
 					return &usageError{fmt.Errorf("--rollback takes no other build flags")}
 				}
 				p, err := g.loadProject()
@@ -56,6 +63,7 @@ snapshot models from scratch.`,
 	}
 	c.Flags().StringSliceVarP(&so.selectors, "select", "s", nil, "models to build: NAME, NAME+ (and downstream), +NAME (and upstream)")
 	c.Flags().BoolVar(&so.fullRefresh, "full-refresh", false, "rebuild incremental and snapshot models from scratch")
+	c.Flags().BoolVar(&so.full, "full", false, "build every model in a new file instead of bringing the published warehouse up to date")
 	c.Flags().BoolVar(&rollback, "rollback", false, "put the previous published warehouse back")
 	c.Flags().BoolVar(&so.skipTests, "skip-tests", false, "publish without running the data tests (run them later with crmwh test)")
 	addWaitFlag(c, g)

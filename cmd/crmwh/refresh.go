@@ -55,6 +55,7 @@ type stepOptions struct {
 	fullExtract bool     // reload them from scratch
 	selectors   []string // models to build or test
 	fullRefresh bool
+	full        bool // build every model in a new file
 	skipTests   bool
 	singleFile  bool     // dashboards as one file
 	pages       []string // dashboard pages to render
@@ -77,6 +78,7 @@ func runSteps(cmd *cobra.Command, g *globals, steps []string, so stepOptions) er
 		FullExtract: so.fullExtract,
 		Select:      so.selectors,
 		FullRefresh: so.fullRefresh,
+		Full:        so.full,
 		SkipTests:   so.skipTests,
 		Lang:        g.lang,
 		SingleFile:  so.singleFile,

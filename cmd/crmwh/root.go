@@ -130,9 +130,17 @@ func exitCode(err error) int {
 	return exitFailure
 }
 
-// loadProject loads the project named by --project.
+// loadProject loads the project named by --project, and makes its memory
+// budget (build.memory_limit) the process's: every DuckDB database opened
+// from here on keeps to DuckDB's part of it and spills to disk, and the Go
+// heap to the rest.
 func (g *globals) loadProject() (*project.Project, error) {
-	return project.Load(g.project)
+	p, err := project.Load(g.project)
+	if err != nil {
+		return nil, err
+	}
+	duckdb.SetMemoryBudget(p.MemoryBudget())
+	return p, nil
 }
 
 // loadLake loads the project and opens its lake.

@@ -18,38 +18,68 @@ reached as (
     where customer_id is not null
     group by 1, 2
 ),
-window_revenue as (
-    select c.campaign_id, o.customer_id,
-        sum(o.net_revenue) filter (where o.order_date < c.start_date + 30) as revenue_30d,
-        sum(o.net_revenue) as revenue_90d
+-- Paid orders in each campaign's first 90 days.
+window_orders as (
+    select c.campaign_id, c.start_date, o.customer_id, o.order_date < c.start_date + 30 as in_30d, o.net_revenue
     from campaigns c
     join fct_orders o on o.status = 'paid' and o.order_date >= c.start_date and o.order_date < c.start_date + 90
+),
+-- Customers who had bought before the campaign are counted by segment
+-- and first purchase day, and their revenue added up by segment, not
+-- listed one by one: the comparable group is everyone eligible but the
+-- reached, and its revenue the eligible customers' less the reached ones'.
+eligible_counts as (
+    select c.campaign_id, f.segment, sum(f.customers) as eligible
+    from campaigns c
+    join (select segment, first_purchase_date, count(*) as customers from segments group by 1, 2) f
+        on f.first_purchase_date < c.start_date
     group by 1, 2
 ),
-eligible as (
-    -- customers who had bought before the campaign, with their group
-    select c.campaign_id, s.customer_id, s.segment,
-        case when r.customer_id is null then 'comparable' when r.responded then 'responder' else 'reached' end as grp,
-        coalesce(r.purchased, false) as purchased
-    from campaigns c
-    join segments s on s.first_purchase_date < c.start_date
-    left join reached r on r.campaign_id = c.campaign_id and r.customer_id = s.customer_id
+eligible_revenue as (
+    select w.campaign_id, s.segment,
+        coalesce(sum(w.net_revenue) filter (where w.in_30d), 0) as rev30, sum(w.net_revenue) as rev90
+    from window_orders w
+    join segments s using (customer_id)
+    where s.first_purchase_date < w.start_date
+    group by 1, 2
+),
+-- The revenue of each reached customer in the windows.
+window_revenue as (
+    select w.campaign_id, w.customer_id,
+        sum(w.net_revenue) filter (where w.in_30d) as revenue_30d,
+        sum(w.net_revenue) as revenue_90d
+    from window_orders w
+    where (w.campaign_id, w.customer_id) in (select campaign_id, customer_id from reached)
+    group by 1, 2
+),
+reached_sums as (
+    select r.campaign_id, s.segment,
+        count(*) as reached,
+        count(*) filter (where r.responded) as responded,
+        count(*) filter (where r.purchased) as purchased,
+        sum(coalesce(w.revenue_30d, 0)) filter (where r.responded) as rev30_resp,
+        sum(coalesce(w.revenue_90d, 0)) filter (where r.responded) as rev90_resp,
+        sum(coalesce(w.revenue_30d, 0)) as rev30_reached,
+        sum(coalesce(w.revenue_90d, 0)) as rev90_reached
+    from reached r
+    join campaigns c using (campaign_id)
+    join segments s using (customer_id)
+    left join window_revenue w on w.campaign_id = r.campaign_id and w.customer_id = r.customer_id
+    where s.first_purchase_date < c.start_date
+    group by 1, 2
 ),
 sums as (
     select e.campaign_id, e.segment,
-        count(*) filter (where e.grp <> 'comparable') as reached,
-        count(*) filter (where e.grp = 'responder') as responded,
-        count(*) filter (where e.purchased) as purchased,
-        count(*) filter (where e.grp = 'comparable') as comparable,
-        sum(coalesce(w.revenue_30d, 0)) filter (where e.grp = 'responder') as rev30_resp,
-        sum(coalesce(w.revenue_90d, 0)) filter (where e.grp = 'responder') as rev90_resp,
-        sum(coalesce(w.revenue_30d, 0)) filter (where e.grp <> 'comparable') as rev30_reached,
-        sum(coalesce(w.revenue_90d, 0)) filter (where e.grp <> 'comparable') as rev90_reached,
-        sum(coalesce(w.revenue_30d, 0)) filter (where e.grp = 'comparable') as rev30_comp,
-        sum(coalesce(w.revenue_90d, 0)) filter (where e.grp = 'comparable') as rev90_comp
-    from eligible e
-    left join window_revenue w on w.campaign_id = e.campaign_id and w.customer_id = e.customer_id
-    group by 1, 2
+        coalesce(r.reached, 0) as reached,
+        coalesce(r.responded, 0) as responded,
+        coalesce(r.purchased, 0) as purchased,
+        e.eligible - coalesce(r.reached, 0) as comparable,
+        r.rev30_resp, r.rev90_resp, r.rev30_reached, r.rev90_reached,
+        coalesce(v.rev30, 0) - coalesce(r.rev30_reached, 0) as rev30_comp,
+        coalesce(v.rev90, 0) - coalesce(r.rev90_reached, 0) as rev90_comp
+    from eligible_counts e
+    left join reached_sums r using (campaign_id, segment)
+    left join eligible_revenue v using (campaign_id, segment)
 )
 select
     c.campaign_id,

@@ -27,7 +27,7 @@ activity as (
 grid as (
     select s.cohort_month, cast(unnest(range(0, datediff('month', s.cohort_month, b.last_month) + 1)) as integer) as months_since_first
     from sizes s
-    cross join (select max(order_month) as last_month from fct_orders where status = 'paid') b
+    cross join (select cast(date_trunc('month', max(last_purchase_date)) as date) as last_month from customer_order_summary) b
 )
 select
     g.cohort_month,

@@ -30,9 +30,8 @@ refunds as (
     group by 1
 ),
 firsts as (
-    select customer_id, min(order_month) as first_month
-    from paid
-    group by customer_id
+    select customer_id, cohort_month as first_month
+    from customer_purchases
 ),
 bounds as (
     select min(order_month) as first_month, max(order_month) as last_month, max(order_date) as last_day

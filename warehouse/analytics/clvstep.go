@@ -3,7 +3,6 @@ package analytics
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,7 +13,6 @@ import (
 	"crmwh/warehouse/build"
 	"crmwh/warehouse/clv"
 	"crmwh/warehouse/clv/translog"
-	"crmwh/warehouse/duckdb"
 )
 
 // The tables the CLV step writes.
@@ -78,6 +76,7 @@ func CLVStep(s Settings, runID string) build.Step {
 		Run: func(ctx context.Context, conn *sql.Conn) (int64, error) {
 			return runCLV(ctx, conn, s, runID)
 		},
+		Fingerprint: s.Fingerprint(),
 	}
 }
 
@@ -198,66 +197,71 @@ func createFitsTable(ctx context.Context, conn *sql.Conn) error {
 // is unavailable (the tables are then rewritten by writeUnavailable). It
 // returns the as-of day when it got that far.
 func fitAndScore(ctx context.Context, conn *sql.Conn, s Settings, runID string, unit clv.Unit, now time.Time) (int64, time.Time, error) {
-	// Every summary below comes from one read of the orders.
-	hist, err := translog.ReadHistory(ctx, conn, transactions)
-	if err != nil {
-		return 0, time.Time{}, fmt.Errorf("no paid orders to fit on: %w", err)
+	var last sql.NullTime
+	if err := conn.QueryRowContext(ctx, `SELECT max(purchase_date) FROM `+transactions).Scan(&last); err != nil {
+		return 0, time.Time{}, err
 	}
-	asOf := hist.LastDate
-	full, err := hist.Summarize(translog.Options{CalibrationEnd: asOf, HoldoutEnd: asOf})
+	if !last.Valid {
+		return 0, time.Time{}, fmt.Errorf("no paid orders to fit on: %w: no transactions", translog.ErrLog)
+	}
+	asOf := last.Time.UTC()
+	if err := createRefitTables(ctx, conn); err != nil {
+		return 0, asOf, err
+	}
+	inUse, err := readFitInUse(ctx, conn, unit)
 	if err != nil {
 		return 0, asOf, err
 	}
-	cal, _ := full.Scaled(unit)
-	out, err := fitModels(ctx, conn, hist, full, s, runID, unit, now)
+	refitNow, why, err := decideRefit(ctx, conn, s, inUse, asOf, unit)
 	if err != nil {
+		return 0, asOf, err
+	}
+	var model clv.Model
+	if refitNow {
+		// Every customer's summary, in memory for the fits and the holdout
+		// check (the part of the step whose memory grows with customers).
+		summarize := func(o translog.Options) (*translog.Log, error) { return translog.Summarize(ctx, conn, transactions, o) }
+		full, err := summarize(translog.Options{CalibrationEnd: asOf, HoldoutEnd: asOf})
+		if err != nil {
+			return 0, asOf, err
+		}
+		out, err := fitModels(ctx, conn, summarize, full, s, runID, unit, now)
+		if err != nil {
+			return 0, asOf, err
+		}
+		if out.model.Purchases == nil {
+			return 0, asOf, errors.New(out.reason)
+		}
+		if err := writeModelTables(ctx, conn, out, runID, now, unit); err != nil {
+			return 0, asOf, err
+		}
+		if err := saveFit(ctx, conn, runID, asOf, s, out.model, why); err != nil {
+			return 0, asOf, err
+		}
+		model = out.model
+	} else {
+		if err := restoreFit(ctx, conn, asOf); err != nil {
+			return 0, asOf, err
+		}
+		model = inUse.model
+	}
+	if err := annotateRefit(ctx, conn, why); err != nil {
 		return 0, asOf, err
 	}
 	co := clv.CLVOptions{Months: s.HorizonMonths, MonthlyDiscount: s.MonthlyDiscountRate, Margin: s.Margin}
-	if out.model.Purchases == nil {
-		return 0, asOf, errors.New(out.reason)
-	}
-	sc := scoreAll(out.model, cal, unit, co)
-
-	// The same model on each customer's history as it was 90 days earlier.
-	past := map[string][2]float64{} // customer → P(alive), CLV
-	if pl, err := hist.Summarize(translog.Options{CalibrationEnd: asOf.AddDate(0, 0, -90), HoldoutEnd: asOf}); err == nil {
-		pcal, _ := pl.Scaled(unit)
-		ps := scoreAll(out.model, pcal, unit, co)
-		for i, c := range pl.Customers {
-			past[c] = [2]float64{ps.PAlive[i], ps.CLV[i]}
-		}
-	} else if !errors.Is(err, translog.ErrLog) {
-		return 0, asOf, err
-	}
-	if _, err := conn.ExecContext(ctx, scoresDDL); err != nil {
-		return 0, asOf, err
-	}
-	i := 0
-	rows, err := duckdb.Append(ctx, conn, "main", ScoresTable, func() []driver.Value {
-		if i >= len(full.Customers) {
-			return nil
-		}
-		c, sm := full.Customers[i], cal[i]
-		var monetary, pa90, clv90 any
-		if sm.X > 0 {
-			monetary = sm.Monetary
-		}
-		if p, ok := past[c]; ok {
-			pa90, clv90 = p[0], finite(p[1])
-		}
-		row := []driver.Value{c, sm.X, sm.Tx, sm.T, monetary, sc.Expected[0][i], sc.Expected[1][i], sc.PAlive[i], pa90,
-			finite(sc.ExpectedSpend[i]), finite(sc.CLV[i]), clv90}
-		i++
-		return row
-	})
+	ends, err := monthEnds(ctx, conn, model, s, asOf)
 	if err != nil {
 		return 0, asOf, err
 	}
-	if err := writeMonthly(ctx, conn, hist, out.model, co, s, unit, asOf); err != nil {
+	var current *monthEnd
+	if n := len(ends); n > 0 && ends[n-1].end.Equal(asOf) {
+		current = ends[n-1]
+	}
+	rows, err := scoreCustomers(ctx, conn, model, s, unit, co, asOf, current)
+	if err != nil {
 		return 0, asOf, err
 	}
-	if err := writeModelTables(ctx, conn, out, runID, now, unit); err != nil {
+	if err := writeMonthlyCLV(ctx, conn, model, s, unit, co, ends, asOf); err != nil {
 		return 0, asOf, err
 	}
 	return rows, asOf, nil
@@ -288,7 +292,7 @@ func scoreAll(m clv.Model, cs []clv.Summary, unit clv.Unit, co clv.CLVOptions) *
 // a holdout split (or, when the data are too short for one, on all data
 // by AIC), the chosen one refitted on all data, and Gamma-Gamma, each
 // with its fallbacks.
-func fitModels(ctx context.Context, conn *sql.Conn, hist *translog.History, full *translog.Log, s Settings, runID string, unit clv.Unit, now time.Time) (*outcome, error) {
+func fitModels(ctx context.Context, conn *sql.Conn, summarize func(translog.Options) (*translog.Log, error), full *translog.Log, s Settings, runID string, unit clv.Unit, now time.Time) (*outcome, error) {
 	out := &outcome{asOf: full.CalibrationEnd, model: clv.Model{Unit: unit}, status: StatusOK}
 	cal, _ := full.Scaled(unit)
 	groups := clv.ScaleGroups(clv.GroupSummaries(full.Calibration), float64(unit))
@@ -300,7 +304,7 @@ func fitModels(ctx context.Context, conn *sql.Conn, hist *translog.History, full
 	var cands []*clv.Candidate
 	fittedOn := "all data"
 	out.calEnd = full.CalibrationEnd.AddDate(0, 0, -s.HoldoutDays)
-	split, err := hist.Summarize(translog.Options{CalibrationEnd: out.calEnd, HoldoutEnd: full.CalibrationEnd})
+	split, err := summarize(translog.Options{CalibrationEnd: out.calEnd, HoldoutEnd: full.CalibrationEnd})
 	switch {
 	case err == nil:
 		fittedOn = "calibration period"
@@ -711,58 +715,4 @@ func nullable(s string) any {
 		return nil
 	}
 	return s
-}
-
-// writeMonthly scores every customer as of each of the last twelve month
-// ends (the last one being the data's last day when the month is not
-// over) and records the mean CLV of those not churned then. Without a
-// spend model the table stays empty.
-func writeMonthly(ctx context.Context, conn *sql.Conn, hist *translog.History, model clv.Model, co clv.CLVOptions, s Settings, unit clv.Unit, asOf time.Time) error {
-	if _, err := conn.ExecContext(ctx, otherDDL[2]); err != nil {
-		return err
-	}
-	if model.Spend == nil {
-		return nil
-	}
-	monthStart := time.Date(asOf.Year(), asOf.Month(), 1, 0, 0, 0, 0, time.UTC)
-	for k := 11; k >= 0; k-- {
-		m := monthStart.AddDate(0, -k, 0)
-		end := m.AddDate(0, 1, -1)
-		if end.After(asOf) {
-			end = asOf
-		}
-		l, err := hist.Summarize(translog.Options{CalibrationEnd: end, HoldoutEnd: asOf})
-		if errors.Is(err, translog.ErrLog) {
-			continue // no customers yet
-		}
-		if err != nil {
-			return err
-		}
-		cal, _ := l.Scaled(unit)
-		sc, err := model.Score(cal, clv.ScoreOptions{CLV: co})
-		if err != nil {
-			return err
-		}
-		var n int64
-		var sum float64
-		for i, c := range l.Calibration {
-			churned := c.T-c.Tx >= float64(s.InactivityDays)
-			if s.ChurnDefinition == "p_alive" {
-				churned = sc.PAlive[i] < s.PAliveThreshold
-			}
-			if churned || math.IsNaN(sc.CLV[i]) {
-				continue
-			}
-			n++
-			sum += sc.CLV[i]
-		}
-		var avg any
-		if n > 0 {
-			avg = sum / float64(n)
-		}
-		if _, err := conn.ExecContext(ctx, `INSERT INTO mart_clv_monthly VALUES (?, ?, ?, ?, ?)`, m, end, n, avg, sum); err != nil {
-			return err
-		}
-	}
-	return nil
 }

@@ -38,7 +38,7 @@ func ordersFromLog(t *testing.T, db *sql.DB, path string) {
 // purchases rebuilds customer_purchases from fct_orders.
 func purchases(t *testing.T, db *sql.DB) {
 	t.Helper()
-	warehousetest.RunModels(t, db, repo, "customer_purchases")
+	warehousetest.RunModels(t, db, repo, "customer_order_summary", "customer_purchases")
 }
 
 // inUse builds the model of the parameters mart_clv_model says are in use.

@@ -48,7 +48,7 @@ var repo = os.DirFS("../..")
 
 func TestCustomerPurchasesByHand(t *testing.T) {
 	db := fixture(t)
-	warehousetest.RunModels(t, db, repo, "customer_purchases")
+	warehousetest.RunModels(t, db, repo, "customer_order_summary", "customer_purchases")
 	require.Equal(t, [][]string{
 		// id, first, cohort, last, as_of, days, orders, paid, net, x, t_x, T, since last, monetary, interval
 		{"A", "2025-01-10", "2025-01-01", "2025-03-05", "2025-04-30", "2", "3", "350.00", "350.00", "1", "54", "110", "56", "200", "54"},
@@ -61,7 +61,7 @@ func TestCustomerPurchasesByHand(t *testing.T) {
 
 func TestCohortRetentionByHand(t *testing.T) {
 	db := fixture(t)
-	warehousetest.RunModels(t, db, repo, "customer_purchases", "mart_cohort_retention")
+	warehousetest.RunModels(t, db, repo, "customer_order_summary", "customer_purchases", "mart_cohort_retention")
 	// January cohort: A and B. February: C. The data ends in April.
 	require.Equal(t, [][]string{
 		{"2025-01-01", "0", "2", "2", "1", "200.00", "1"},
@@ -77,7 +77,7 @@ func TestCohortRetentionByHand(t *testing.T) {
 
 func TestParetoByHand(t *testing.T) {
 	db := fixture(t)
-	warehousetest.RunModels(t, db, repo, "customer_purchases", "mart_pareto")
+	warehousetest.RunModels(t, db, repo, "customer_order_summary", "customer_purchases", "mart_pareto")
 	// Net revenue C 400, A 350, B 50 of 800. The top p% of 3 customers is
 	// ceil(3p/100) of them.
 	require.Equal(t, [][]string{
@@ -94,7 +94,7 @@ func TestParetoByHand(t *testing.T) {
 
 func TestRFMByHand(t *testing.T) {
 	db := fixture(t)
-	warehousetest.RunModels(t, db, repo, "customer_purchases", "customer_rfm")
+	warehousetest.RunModels(t, db, repo, "customer_order_summary", "customer_purchases", "customer_rfm")
 	// Score = 1 + floor(5 (rank − 1) / 3). R ranks days since the last
 	// purchase (B 100, A 56, C 0: ranks 1, 2, 3 → 1, 2, 4), F purchase
 	// days (B 1; A and C tie on 2 and share rank 2 → 1, 2, 2), M net
@@ -108,7 +108,7 @@ func TestRFMByHand(t *testing.T) {
 
 func TestChurnByHand(t *testing.T) {
 	db := fixture(t)
-	warehousetest.RunModels(t, db, repo, "customer_purchases", "customer_rfm", "mart_churn_monthly")
+	warehousetest.RunModels(t, db, repo, "customer_order_summary", "customer_purchases", "customer_rfm", "mart_churn_monthly")
 	// With 30 inactive days: B churns 2025-02-19, A 2025-04-04, C not yet
 	// (2025-05-30 is after the data). At risk from the month after the
 	// first purchase: A and B from February, C from March.

@@ -6,6 +6,7 @@ package analytics
 import (
 	"context"
 	"database/sql"
+	"fmt"
 
 	"crmwh/warehouse/build"
 )
@@ -29,6 +30,13 @@ type Settings struct {
 	// CLVOff skips the CLV models (crmwh.yaml analytics.clv: off): the
 	// CLV tables are written with NULL predictions and say why.
 	CLVOff bool
+	// RefitDays and RefitDrift say when the CLV models are fitted again
+	// (crmwh.yaml analytics.clv_refit_days, analytics.clv_refit_drift):
+	// after this many days of new data, or when the repeat purchases since
+	// the fit differ from its expectation by more than this share. Zero
+	// means DefaultRefitDays, DefaultRefitDrift.
+	RefitDays  int
+	RefitDrift float64
 }
 
 // SettingsTable is the one-row table the settings step writes; models read
@@ -36,11 +44,16 @@ type Settings struct {
 // the published warehouse gets the same numbers.
 const SettingsTable = "analytics_settings"
 
+// Fingerprint identifies the settings: a build runs the steps that use
+// them again when they change.
+func (s Settings) Fingerprint() string { return fmt.Sprintf("%+v", s) }
+
 // SettingsStep writes SettingsTable.
 func SettingsStep(s Settings) build.Step {
 	return build.Step{
-		Name:   "settings",
-		Writes: []string{SettingsTable},
+		Name:        "settings",
+		Writes:      []string{SettingsTable},
+		Fingerprint: s.Fingerprint(),
 		Run: func(ctx context.Context, conn *sql.Conn) (int64, error) {
 			_, err := conn.ExecContext(ctx, `CREATE OR REPLACE TABLE analytics_settings AS SELECT
 				CAST(? AS VARCHAR) AS currency, CAST(? AS VARCHAR) AS timezone, CAST(? AS VARCHAR) AS time_unit,

@@ -45,6 +45,12 @@ type Options struct {
 	// FullRefresh rebuilds incremental and snapshot models from scratch
 	// (snapshot history is lost: only today's state is observed).
 	FullRefresh bool
+	// Full builds every model from the lake in a new file, as the first
+	// build does; incremental and snapshot models keep their rows. Without
+	// it (and without FullRefresh or Select), a build on top of a
+	// published warehouse is incremental: it starts from a copy of it and
+	// redoes only what the lake's new parts touch (incremental.go).
+	Full bool
 	// Workers is how many models are built at once. DuckDB already spreads
 	// each statement over every core, so a second model at the same time
 	// only competes for them: on 2 cores and a million customers, two
@@ -85,6 +91,11 @@ type Step struct {
 	Reads  []string
 	Writes []string
 	Run    func(ctx context.Context, conn *sql.Conn) (rows int64, err error)
+	// Fingerprint identifies what the step does besides what it reads
+	// (its settings): an incremental build keeps the step's tables when
+	// neither its inputs nor its fingerprint changed, and runs it again
+	// otherwise.
+	Fingerprint string
 }
 
 // ModelResult is one model's outcome.
@@ -98,7 +109,10 @@ type ModelResult struct {
 	Rows        int64         `json:"rows"`
 	Detail      string        `json:"detail,omitempty"`
 	Duration    time.Duration `json:"duration_ns"`
-	Error       string        `json:"error,omitempty"`
+	// CPU is the CPU time the process used while the node ran (all of
+	// DuckDB's threads; with more than one worker, other nodes' too).
+	CPU   time.Duration `json:"cpu_ns"`
+	Error string        `json:"error,omitempty"`
 }
 
 // Result is a build's outcome.
@@ -106,6 +120,9 @@ type Result struct {
 	RunID  string        `json:"run_id"`
 	Models []ModelResult `json:"models"`
 	Tests  []TestResult  `json:"tests"`
+	// TestsKept counts the data tests an incremental build did not run:
+	// nothing they read changed, so they pass as they did.
+	TestsKept int `json:"tests_kept,omitempty"`
 	// LeftOut lists what needs data the project does not map.
 	LeftOut   []LeftOut `json:"left_out"`
 	RawTables int       `json:"raw_tables"`
@@ -180,16 +197,42 @@ func Build(ctx context.Context, o Options) (res Result, err error) {
 			os.Remove(tmp + ".wal")
 		}
 	}()
-	if len(o.Select) > 0 {
-		// A selected build starts from a copy of the published warehouse,
-		// so every model it does not rebuild is there as published.
+	incremental := published && !o.Full && !o.FullRefresh && len(o.Select) == 0
+	if len(o.Select) > 0 || incremental {
+		// A selected or incremental build starts from a copy of the
+		// published warehouse, so every model it does not rebuild is
+		// there as published.
 		if err := copyFile(o.Warehouse, tmp); err != nil {
 			return res, fmt.Errorf("copying the published warehouse: %w", err)
 		}
 	}
-	db, err := duckdb.Open(tmp, duckdb.Options{Threads: o.Threads, MemoryLimit: o.MemoryLimit, TempDir: tmp + ".tmp"})
+	open := func() (*sql.DB, error) {
+		return duckdb.Open(tmp, duckdb.Options{Threads: o.Threads, MemoryLimit: o.MemoryLimit, TempDir: tmp + ".tmp"})
+	}
+	db, err := open()
 	if err != nil {
 		return res, err
+	}
+	var prevFP map[string]string
+	var prevParts map[string]map[string]bool
+	var prevSchema map[string]string
+	if incremental {
+		var ok bool
+		prevFP, prevParts, prevSchema, ok, err = readPrevious(ctx, db)
+		if err != nil {
+			db.Close()
+			return res, fmt.Errorf("reading the published warehouse's build state: %w", err)
+		}
+		if !ok {
+			// Built before incremental builds: build in full this once.
+			db.Close()
+			os.Remove(tmp)
+			os.Remove(tmp + ".wal")
+			incremental = false
+			if db, err = open(); err != nil {
+				return res, err
+			}
+		}
 	}
 	defer os.RemoveAll(tmp + ".tmp")
 	closed := false
@@ -221,7 +264,7 @@ func Build(ctx context.Context, o Options) (res Result, err error) {
 	if err := createMeta(ctx, db); err != nil {
 		return res, fmt.Errorf("creating build metadata: %w", err)
 	}
-	if len(o.Select) == 0 && published {
+	if len(o.Select) == 0 && published && !incremental {
 		if err := carryHistory(ctx, db, o.Warehouse); err != nil {
 			return res, err
 		}
@@ -301,7 +344,7 @@ func Build(ctx context.Context, o Options) (res Result, err error) {
 		if err := g.checkKept(ctx, db, run, caps); err != nil {
 			return res, err
 		}
-	} else if published && !o.FullRefresh {
+	} else if published && !o.FullRefresh && !incremental {
 		// Incremental and snapshot models carry their rows over from the
 		// published warehouse.
 		if err := carryStateful(ctx, db, o.Warehouse, ms); err != nil {
@@ -310,6 +353,15 @@ func Build(ctx context.Context, o Options) (res Result, err error) {
 	}
 
 	b := &builder{o: o, db: db, lake: l, manifests: manifests, graph: g, log: log}
+	raw := rawRelations(manifests)
+	if incremental {
+		if b.inc, err = startIncremental(ctx, db, g, sources, prevFP, rawChanges(raw, prevParts, prevSchema)); err != nil {
+			return res, err
+		}
+		if b.inc.prevTests, err = readPrevTests(ctx, db); err != nil {
+			return res, err
+		}
+	}
 	res.Models = b.runAll(ctx, run)
 	if err := ctx.Err(); err != nil {
 		return res, err
@@ -324,13 +376,23 @@ func Build(ctx context.Context, o Options) (res Result, err error) {
 			failedModels = append(failedModels, fmt.Sprintf("model %s (%s): %s", r.Name, where, r.Error))
 		}
 	}
+	if len(failedModels) == 0 && b.inc != nil {
+		if err := finishIncremental(ctx, db, g, run); err != nil {
+			return res, err
+		}
+	}
 	if len(failedModels) == 0 && !o.SkipTests {
 		// Data tests are SQL a user wrote: from here on the build's
 		// database reads only itself and the lake, for good.
 		if err := duckdb.Lockdown(ctx, db, duckdb.Sandbox{Dirs: []string{l.Dir}}); err != nil {
 			return res, err
 		}
-		res.Tests = runTests(ctx, db, publishedTests(ms, caps), o.RunID, []string{l.Dir}, o.TestProgress, log)
+		tests := publishedTests(ms, caps)
+		if b.inc != nil {
+			// A test of data that did not change passes as it did.
+			tests, res.TestsKept = b.testsToRun(tests)
+		}
+		res.Tests = runTests(ctx, db, tests, o.RunID, []string{l.Dir}, o.TestProgress, log)
 	}
 	res.Duration = time.Since(start)
 	if err := writeRunMeta(ctx, db, res, start, manifests); err != nil {
@@ -338,6 +400,18 @@ func Build(ctx context.Context, o Options) (res Result, err error) {
 	}
 	if err := writeLeftOut(ctx, db, res.LeftOut); err != nil {
 		return res, fmt.Errorf("writing build metadata: %w", err)
+	}
+	if err := writeBuildState(ctx, db, g, raw); err != nil {
+		return res, fmt.Errorf("writing build metadata: %w", err)
+	}
+	if !o.SkipTests {
+		if err := writeTestState(ctx, db, publishedTests(ms, caps)); err != nil {
+			return res, fmt.Errorf("writing build metadata: %w", err)
+		}
+	} else if _, err := db.ExecContext(ctx, "DROP TABLE IF EXISTS meta.test_state"); err != nil {
+		// Nothing says which tests this data passes: the next build runs
+		// them all.
+		return res, err
 	}
 	if len(failedModels) > 0 {
 		return res, fmt.Errorf("%w: %s; the published warehouse was left as it was", ErrModelsFailed, strings.Join(failedModels, "; "))

@@ -258,7 +258,7 @@ func (g *graph) checkIncremental() error {
 	var bad []string
 	for _, name := range g.order {
 		n := g.nodes[name]
-		if n.model == nil || n.model.Materialize != models.Incremental {
+		if n.model == nil || n.model.Materialize != models.Incremental || n.model.Spec.Incremental != nil {
 			continue
 		}
 		if !g.readsLakeThroughViews(n.model, map[string]bool{}) {

@@ -20,7 +20,7 @@ var metaDDL = []string{
 		models_ok INTEGER, models_failed INTEGER, models_skipped INTEGER, tests_failed INTEGER, error VARCHAR)`,
 	`CREATE TABLE IF NOT EXISTS meta.model_runs (
 		run_id VARCHAR, model VARCHAR, path VARCHAR, materialized VARCHAR, status VARCHAR,
-		row_count BIGINT, duration_ms DOUBLE, detail VARCHAR, error VARCHAR)`,
+		row_count BIGINT, duration_ms DOUBLE, detail VARCHAR, error VARCHAR, cpu_ms DOUBLE)`,
 	`CREATE TABLE IF NOT EXISTS meta.test_results (
 		run_id VARCHAR, tested_at TIMESTAMPTZ, test VARCHAR, model VARCHAR, column_name VARCHAR, kind VARCHAR,
 		severity VARCHAR, status VARCHAR, failures BIGINT, sample VARCHAR, duration_ms DOUBLE, error VARCHAR)`,
@@ -59,7 +59,8 @@ var metaDDL = []string{
 // currentTables describe the build itself and are not carried forward;
 // every other table of the meta schema is history (build_runs, model_runs,
 // test_results, and the tables of Go steps such as clv_fits).
-var currentTables = map[string]bool{"lineage": true, "lake_streams": true, "lake_warnings": true, "incremental_state": true, "lake_parts": true, "left_out": true}
+var currentTables = map[string]bool{"lineage": true, "lake_streams": true, "lake_warnings": true, "incremental_state": true, "lake_parts": true, "left_out": true,
+	"model_state": true, "raw_parts": true, "test_state": true}
 
 // createMeta creates the meta tables (when missing).
 func createMeta(ctx context.Context, db *sql.DB) error {
@@ -91,8 +92,10 @@ func writeRunMeta(ctx context.Context, db *sql.DB, res Result, start time.Time, 
 		if m.Rows < 0 || m.Status != "ok" {
 			rows = nil
 		}
-		if _, err := db.ExecContext(ctx, `INSERT INTO meta.model_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			res.RunID, m.Name, m.Path, m.Materialize, m.Status, rows, float64(m.Duration.Microseconds())/1000, nullable(m.Detail), nullable(m.Error)); err != nil {
+		if _, err := db.ExecContext(ctx, `INSERT INTO meta.model_runs BY NAME SELECT ? AS run_id, ? AS model, ? AS path, ? AS materialized, ? AS status,
+			? AS row_count, ? AS duration_ms, ? AS detail, ? AS error, ? AS cpu_ms`,
+			res.RunID, m.Name, m.Path, m.Materialize, m.Status, rows, float64(m.Duration.Microseconds())/1000, nullable(m.Detail), nullable(m.Error),
+			float64(m.CPU.Microseconds())/1000); err != nil {
 			return err
 		}
 	}
@@ -196,7 +199,9 @@ func carryHistory(ctx context.Context, db *sql.DB, published string) error {
 func carryStateful(ctx context.Context, db *sql.DB, published string, ms []*models.Model) error {
 	var stateful []*models.Model
 	for _, m := range ms {
-		if m.Materialize == models.Incremental || m.Materialize == models.Snapshot {
+		// Models incremental by key are derived from other models: a full
+		// build makes them anew.
+		if (m.Materialize == models.Incremental && m.Spec.Incremental == nil) || m.Materialize == models.Snapshot {
 			stateful = append(stateful, m)
 		}
 	}

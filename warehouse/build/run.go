@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"crmwh/pipelines/lake"
@@ -31,6 +32,8 @@ type builder struct {
 	// views guards the raw views: an incremental model points them at the
 	// new lake parts while it runs, so it runs alone.
 	views sync.RWMutex
+	// inc is the state of an incremental build (nil in a full build).
+	inc *incState
 }
 
 // runAll builds the selected nodes in dependency order, Workers at a time.
@@ -98,10 +101,11 @@ func (b *builder) runAll(ctx context.Context, run map[string]bool) []ModelResult
 			}
 			running++
 			go func(n *node, r ModelResult) {
-				t0 := time.Now()
+				t0, c0 := time.Now(), processCPU()
 				var err error
 				r.Rows, r.Detail, err = b.runNode(ctx, n)
 				r.Duration = time.Since(t0)
+				r.CPU = processCPU() - c0
 				if err != nil {
 					r.Status, r.Error = "failed", err.Error()
 					var me *ModelError
@@ -146,9 +150,29 @@ func (b *builder) runAll(ctx context.Context, run map[string]bool) []ModelResult
 	return out
 }
 
-// runNode builds one node and returns its row count (-1 for views) and a
-// short detail (e.g. "12 new parts merged").
+// runNode builds one node, or brings it up to date in an incremental
+// build, and returns its row count (-1 for views) and a short detail
+// (e.g. "12 new parts merged").
 func (b *builder) runNode(ctx context.Context, n *node) (int64, string, error) {
+	if b.inc != nil {
+		return b.runIncrementalNode(ctx, n)
+	}
+	return b.buildNode(ctx, n)
+}
+
+// processCPU is the CPU time the process has used so far (user and
+// system, every thread: with one worker, what a node costs).
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// buildNode builds one node in full (an incremental model fed by the lake
+// takes in its new parts).
+func (b *builder) buildNode(ctx context.Context, n *node) (int64, string, error) {
 	if n.step != nil {
 		b.views.RLock()
 		defer b.views.RUnlock()
@@ -161,12 +185,14 @@ func (b *builder) runNode(ctx context.Context, n *node) (int64, string, error) {
 		return rows, "", err
 	}
 	m := n.model
-	switch m.Materialize {
-	case models.Incremental:
+	switch {
+	case m.Materialize == models.Incremental && m.Spec.Incremental != nil:
+		// Incremental by key: in a full build, a table like any other.
+	case m.Materialize == models.Incremental:
 		b.views.Lock()
 		defer b.views.Unlock()
 		return b.runIncremental(ctx, m)
-	case models.Snapshot:
+	case m.Materialize == models.Snapshot:
 		b.views.RLock()
 		defer b.views.RUnlock()
 		return b.runSnapshot(ctx, m)
@@ -320,20 +346,29 @@ func (b *builder) runIncremental(ctx context.Context, m *models.Model) (rows int
 		parts []lake.Part
 		quar  bool
 	}
-	var delta []newParts
+	var deltas []newParts
 	var all []string
 	nNew := 0
+	live := map[string]bool{}
 	for _, s := range srcs {
 		man, ps, quar := b.parts(s)
 		var fresh []lake.Part
 		for _, p := range ps {
 			all = append(all, s+"\x00"+p.Path)
+			live[p.Path] = true
 			if !done[p.Path] {
 				fresh = append(fresh, p)
 			}
 		}
 		nNew += len(fresh)
-		delta = append(delta, newParts{s, man, fresh, quar})
+		deltas = append(deltas, newParts{s, man, fresh, quar})
+	}
+	// A part folded in before and gone now (a reload replaced the
+	// stream): its rows cannot be taken out by key, so build in full.
+	for p := range done {
+		if !live[p] {
+			exists = false
+		}
 	}
 	record := func() error {
 		if _, err := conn.ExecContext(ctx, "DELETE FROM meta.incremental_state WHERE model = ?", m.Name); err != nil {
@@ -359,10 +394,16 @@ func (b *builder) runIncremental(ctx context.Context, m *models.Model) (rows int
 		if err := record(); err != nil {
 			return 0, "", err
 		}
+		if b.inc != nil {
+			b.inc.set(m.Name, rebuilt)
+		}
 		rows, err := count(ctx, conn, name)
 		return rows, "full build", err
 	}
 	if nNew == 0 {
+		if b.inc != nil {
+			b.inc.set(m.Name, unchanged)
+		}
 		rows, err := count(ctx, conn, name)
 		return rows, "up to date", err
 	}
@@ -371,7 +412,7 @@ func (b *builder) runIncremental(ctx context.Context, m *models.Model) (rows int
 	// temporary table, and put the views back whatever happens.
 	restore := func() error {
 		var firstErr error
-		for _, d := range delta {
+		for _, d := range deltas {
 			if d.m == nil {
 				continue
 			}
@@ -390,7 +431,7 @@ func (b *builder) runIncremental(ctx context.Context, m *models.Model) (rows int
 			err = fmt.Errorf("restoring raw views: %w", rerr)
 		}
 	}()
-	for _, d := range delta {
+	for _, d := range deltas {
 		if d.m == nil {
 			continue
 		}
@@ -416,9 +457,37 @@ func (b *builder) runIncremental(ctx context.Context, m *models.Model) (rows int
 	if err := conn.QueryRowContext(ctx, "SELECT count(*) FROM __delta").Scan(&added); err != nil {
 		return 0, "", err
 	}
-	keys := make([]string, len(m.Spec.UniqueKey))
-	for i, k := range m.Spec.UniqueKey {
-		keys[i] = duckdb.QuoteIdent(k)
+	keys := keyColumns(m)
+	kl := strings.Join(keys, ", ")
+	cols, err := columns(ctx, conn, name)
+	if err != nil {
+		return 0, "", err
+	}
+	list := strings.Join(cols, ", ")
+	if m.MergeOrder != "" {
+		// Of a key's kept row and its new one, keep the one that comes
+		// first in the model's own order (a full build's choice).
+		if _, err := conn.ExecContext(ctx, fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE __delta AS SELECT %[1]s FROM (
+	SELECT %[1]s, 1 AS __crmwh_new FROM __delta
+	UNION ALL SELECT %[1]s, 0 FROM %[2]s SEMI JOIN (SELECT DISTINCT %[3]s FROM __delta) USING (%[3]s)
+) QUALIFY row_number() OVER (PARTITION BY %[3]s ORDER BY %[4]s, __crmwh_new DESC) = 1`, list, name, kl, m.MergeOrder)); err != nil {
+			return 0, "", fmt.Errorf("merging new rows in the model's order: %w", err)
+		}
+	}
+	if b.inc != nil {
+		if _, err := conn.ExecContext(ctx, fmt.Sprintf("CREATE OR REPLACE TEMP TABLE __crmwh_old AS SELECT %s FROM %s SEMI JOIN (SELECT DISTINCT %s FROM __delta) USING (%s)", list, name, kl, kl)); err != nil {
+			return 0, "", err
+		}
+		defer conn.ExecContext(context.Background(), "DROP TABLE IF EXISTS temp.main.__crmwh_old")
+		changed, err := b.recordChanges(ctx, conn, m.Name, "temp.main.__crmwh_old", "temp.main.__delta", cols)
+		if err != nil {
+			return 0, "", err
+		}
+		k := delta
+		if changed == 0 {
+			k = unchanged
+		}
+		b.inc.set(m.Name, k)
 	}
 	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
@@ -430,12 +499,12 @@ func (b *builder) runIncremental(ctx context.Context, m *models.Model) (rows int
 		conds[i] = fmt.Sprintf("%s.%s = d.%s", name, k, k)
 	}
 	del, err := tx.ExecContext(ctx, fmt.Sprintf("DELETE FROM %s USING (SELECT DISTINCT %s FROM __delta) AS d WHERE %s",
-		name, strings.Join(keys, ", "), strings.Join(conds, " AND ")))
+		name, kl, strings.Join(conds, " AND ")))
 	if err != nil {
 		return 0, "", err
 	}
 	replaced, _ := del.RowsAffected()
-	if _, err := tx.ExecContext(ctx, fmt.Sprintf("INSERT INTO %s BY NAME SELECT * FROM __delta", name)); err != nil {
+	if _, err := tx.ExecContext(ctx, fmt.Sprintf("INSERT INTO %s (%s) SELECT %s FROM __delta", name, list, list)); err != nil {
 		return 0, "", err
 	}
 	if err := tx.Commit(); err != nil {

@@ -27,12 +27,50 @@ const MinKeysForDeletionGuard = 20
 // Columns: the key, the tracked values, valid_from, valid_to (NULL while
 // current), is_current, and closed_reason (changed, deleted_in_source).
 func (b *builder) runSnapshot(ctx context.Context, m *models.Model) (int64, string, error) {
+	return b.snapshot(ctx, m, false)
+}
+
+// runKeyedSnapshot observes only the keys that the changes of the
+// snapshot's inputs touch (Spec.Incremental): the other keys' values are
+// as they were, so observing them would add nothing.
+func (b *builder) runKeyedSnapshot(ctx context.Context, m *models.Model) (int64, string, error) {
+	return b.snapshot(ctx, m, true)
+}
+
+func (b *builder) snapshot(ctx context.Context, m *models.Model, keyed bool) (int64, string, error) {
 	conn, err := b.db.Conn(ctx)
 	if err != nil {
 		return 0, "", err
 	}
 	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, "CREATE OR REPLACE TEMP TABLE __cur AS\n"+m.SQL); err != nil {
+	// In a keyed run, `inKeys` restricts a relation with the key columns
+	// to the keys being observed; otherwise it is empty.
+	inKeys := ""
+	var kcols []string
+	if keyed {
+		defer conn.ExecContext(context.Background(), "DROP TABLE IF EXISTS temp.main.keys")
+		var n int64
+		kcols, n, err = b.prepareKeys(ctx, conn, m)
+		if err != nil {
+			return 0, "", err
+		}
+		if n == 0 {
+			b.inc.set(m.Name, unchanged)
+			rows, err := count(ctx, conn, duckdb.QuoteIdent(m.Name))
+			return rows, "no keys to observe", err
+		}
+		inKeys = " SEMI JOIN keys USING (" + strings.Join(kcols, ", ") + ")"
+		undo, err := b.restrictInputs(ctx, conn, m)
+		if err != nil {
+			return 0, "", err
+		}
+		prefix := "CREATE OR REPLACE TEMP TABLE __cur AS SELECT __m.* FROM (\n"
+		_, err = conn.ExecContext(ctx, prefix+m.SQL+"\n) AS __m"+inKeys)
+		undo()
+		if err != nil {
+			return 0, "", modelError(m, prefix, err)
+		}
+	} else if _, err := conn.ExecContext(ctx, "CREATE OR REPLACE TEMP TABLE __cur AS\n"+m.SQL); err != nil {
 		err = modelError(m, "CREATE OR REPLACE TEMP TABLE __cur AS\n", err)
 		return 0, "", err
 	}
@@ -113,13 +151,19 @@ func (b *builder) runSnapshot(ctx context.Context, m *models.Model) (int64, stri
 		}
 		return strings.Join(c, " AND ")
 	}
-	latest := fmt.Sprintf(`(SELECT * FROM %s QUALIFY row_number() OVER (PARTITION BY %s ORDER BY _effective_at DESC, _deleted DESC) = 1)`, snap, K)
+	latest := fmt.Sprintf(`(SELECT * FROM %s%s QUALIFY row_number() OVER (PARTITION BY %s ORDER BY _effective_at DESC, _deleted DESC) = 1)`, snap, inKeys, K)
 
-	// Deletions: keys open in the history and gone from the query.
+	// Deletions: keys open in the history and gone from the query. A keyed
+	// run sees only its keys, and counts the open keys on the table.
 	var open, gone int64
 	if err := conn.QueryRowContext(ctx, fmt.Sprintf(`SELECT count(*), count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM __cur c WHERE %s)) FROM %s AS l WHERE NOT l._deleted`,
 		join("c", "l"), latest)).Scan(&open, &gone); err != nil {
 		return 0, "", err
+	}
+	if keyed {
+		if err := conn.QueryRowContext(ctx, fmt.Sprintf("SELECT count(*) FROM %s WHERE is_current", duckdb.QuoteIdent(m.Name))).Scan(&open); err != nil {
+			return 0, "", err
+		}
 	}
 	limit := 0.5
 	if m.Spec.MaxDeletedShare != nil {
@@ -132,6 +176,16 @@ func (b *builder) runSnapshot(ctx context.Context, m *models.Model) (int64, stri
 
 	if err := dropOther(ctx, conn, m.Name, "TABLE"); err != nil {
 		return 0, "", err
+	}
+	var before []string // the model's columns, when its changes are recorded
+	if keyed {
+		if before, err = columns(ctx, conn, duckdb.QuoteIdent(m.Name)); err != nil {
+			return 0, "", err
+		}
+		if _, err := conn.ExecContext(ctx, fmt.Sprintf("CREATE OR REPLACE TEMP TABLE __crmwh_old AS SELECT %s FROM %s%s", strings.Join(before, ", "), duckdb.QuoteIdent(m.Name), inKeys)); err != nil {
+			return 0, "", err
+		}
+		defer conn.ExecContext(context.Background(), "DROP TABLE IF EXISTS temp.main.__crmwh_old")
 	}
 	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
@@ -186,10 +240,10 @@ func (b *builder) runSnapshot(ctx context.Context, m *models.Model) (int64, stri
 	}
 	deleted, _ := res.RowsAffected()
 
-	// Rebuild the periods from every observation.
-	hist := fmt.Sprintf(`CREATE OR REPLACE TABLE %s AS
-WITH o AS (
-    SELECT *, row(%s) AS _vals FROM %s
+	// Rebuild the periods from every observation (of the keys observed,
+	// in a keyed run).
+	periods := fmt.Sprintf(`WITH o AS (
+    SELECT *, row(%s) AS _vals FROM %s%s
 ),
 changes AS (
     SELECT *, lag(_vals) OVER w AS _prev_vals, lag(_deleted) OVER w AS _prev_deleted
@@ -213,12 +267,35 @@ SELECT %s, %s,
 FROM periods
 WHERE NOT _deleted
 ORDER BY %s, valid_from`,
-		duckdb.QuoteIdent(m.Name), attrList, snap, K, K, K, attrList, K)
-	if _, err := tx.ExecContext(ctx, hist); err != nil {
+		attrList, snap, inKeys, K, K, K, attrList, K)
+	if keyed {
+		conds := make([]string, len(kcols))
+		for i, k := range kcols {
+			conds[i] = fmt.Sprintf("%s.%s = keys.%s", duckdb.QuoteIdent(m.Name), k, k)
+		}
+		if _, err := tx.ExecContext(ctx, fmt.Sprintf("DELETE FROM %s USING keys WHERE %s", duckdb.QuoteIdent(m.Name), strings.Join(conds, " AND "))); err != nil {
+			return 0, "", fmt.Errorf("rebuilding history: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, fmt.Sprintf("INSERT INTO %s (%s) %s", duckdb.QuoteIdent(m.Name), strings.Join(before, ", "), periods)); err != nil {
+			return 0, "", fmt.Errorf("rebuilding history: %w", err)
+		}
+	} else if _, err := tx.ExecContext(ctx, fmt.Sprintf("CREATE OR REPLACE TABLE %s AS\n%s", duckdb.QuoteIdent(m.Name), periods)); err != nil {
 		return 0, "", fmt.Errorf("rebuilding history: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
 		return 0, "", err
+	}
+	if keyed {
+		changed, err := b.recordChanges(ctx, conn, m.Name, "temp.main.__crmwh_old",
+			"(SELECT "+strings.Join(before, ", ")+" FROM "+duckdb.QuoteIdent(m.Name)+inKeys+")", before)
+		if err != nil {
+			return 0, "", err
+		}
+		k := delta
+		if changed == 0 {
+			k = unchanged
+		}
+		b.inc.set(m.Name, k)
 	}
 	rows, err := count(ctx, conn, duckdb.QuoteIdent(m.Name))
 	return rows, fmt.Sprintf("%d changes, %d deletions observed", observed, deleted), err

@@ -152,7 +152,11 @@ func TestTheLatestVersionWins(t *testing.T) {
 	})
 	require.NoError(t, err)
 	got := build(t, db, ms)
-	require.Equal(t, models.View, got["stg_customers"].Materialize)
+	// Entities kept by key are incremental tables, merged in the order
+	// that picks the latest version.
+	require.Equal(t, models.Incremental, got["stg_customers"].Materialize)
+	require.Equal(t, []string{"customer_id"}, got["stg_customers"].Spec.UniqueKey)
+	require.Equal(t, `"updated_at" DESC NULLS LAST, "signed_up_at" DESC NULLS LAST, CASE source_stream WHEN 'crm.people' THEN 1 WHEN 'old.people' THEN 2 END`, got["stg_customers"].MergeOrder)
 	require.Equal(t, models.Incremental, got["stg_orders"].Materialize)
 	require.Equal(t, []string{"order_id"}, got["stg_orders"].Spec.UniqueKey)
 	require.Equal(t, [][]string{{"7", "Ann Lee", "corporate"}, {"8", "Bo", "individual"}},

@@ -27,7 +27,9 @@ type Options struct {
 	ReadOnly bool
 	// Threads limits DuckDB's worker threads (0: DuckDB's default, one per core).
 	Threads int
-	// MemoryLimit such as "2GB" (empty: DuckDB's default, 80% of RAM).
+	// MemoryLimit such as "2GB" (empty: DuckDB's part of the process's
+	// memory budget, SetMemoryBudget, or without one DuckDB's default,
+	// 80% of RAM).
 	MemoryLimit string
 	// TempDir is where DuckDB spills when memory runs out.
 	TempDir string
@@ -52,6 +54,9 @@ func Open(path string, o Options) (*sql.DB, error) {
 	}
 	if o.Threads > 0 {
 		q.Set("threads", fmt.Sprint(o.Threads))
+	}
+	if o.MemoryLimit == "" {
+		o.MemoryLimit = defaultMemoryLimit()
 	}
 	if o.MemoryLimit != "" {
 		q.Set("memory_limit", o.MemoryLimit)

@@ -59,7 +59,22 @@ type Model struct {
 	// map: no rows, the entity's columns. The build uses it only where a
 	// model reads the entity as optional, and never publishes it.
 	Placeholder bool
+	// ChangesRead are the relations whose changes (changes.<name>) the
+	// query of Spec.Incremental.Keys reads, sorted.
+	ChangesRead []string
+	// MergeOrder, for an incremental model fed by lake parts, orders the
+	// rows of one key from the one to keep: a new row replaces the kept
+	// one only when it comes first (ties: the new one). Empty: a new row
+	// always replaces the old. The staging models the contract generates
+	// set it to their de-duplication order, so that merging new parts
+	// keeps the row a full rebuild keeps.
+	MergeOrder string
 }
+
+// ChangesSchema is the schema where a build keeps, while it runs, the rows
+// each relation changed (changes.<relation>), for the keys queries of
+// models incremental by key.
+const ChangesSchema = "changes"
 
 var nameRE = regexp.MustCompile(`^[a-z_][a-z0-9_]*$`)
 
@@ -317,11 +332,83 @@ func Resolve(ctx context.Context, db *sql.DB, ms []*Model, sources map[string]bo
 			}
 		}
 		m.Deps, m.Sources, m.External = keys(deps), keys(srcs), keys(ext)
+		if inc := m.Spec.Incremental; inc != nil {
+			problems = append(problems, resolveIncremental(ctx, db, m, byName, sources, external)...)
+		}
 	}
 	if len(problems) > 0 {
 		return fmt.Errorf("%s", strings.Join(problems, "\n"))
 	}
 	return nil
+}
+
+// resolveIncremental checks the keys query and the conditions of a model
+// incremental by key, and fills ChangesRead: every relation they read is a
+// model, a lake table, a Go step's table or changes.<an input of the
+// model>, directly or through views.
+func resolveIncremental(ctx context.Context, db *sql.DB, m *Model, byName map[string]*Model, sources, external map[string]bool) []string {
+	var problems []string
+	where := m.SpecPath
+	if where == "" {
+		where = m.Path
+	}
+	inputs := map[string]bool{}
+	var addInputs func(names []string)
+	addInputs = func(names []string) {
+		for _, d := range names {
+			if inputs[d] {
+				continue
+			}
+			inputs[d] = true
+			if dm := byName[d]; dm != nil && dm.Materialize == View {
+				addInputs(dm.Deps)
+			}
+		}
+	}
+	addInputs(m.Deps)
+	addInputs(m.External)
+	changes := map[string]bool{}
+	check := func(what, q string, allowKeys bool) {
+		refs, err := References(ctx, db, q)
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("%s: incremental.%s of %s: cannot parse: %v", where, what, m.Name, err))
+			return
+		}
+		for _, r := range refs {
+			switch {
+			case r.Schema == ChangesSchema:
+				if !inputs[r.Name] {
+					problems = append(problems, fmt.Sprintf("%s: incremental.%s of %s reads %s, but %s reads no %s (directly or through views)", where, what, m.Name, r, m.Name, r.Name))
+					continue
+				}
+				changes[r.Name] = true
+			case (r.Schema == "" || r.Schema == "main") && (byName[r.Name] != nil || external[r.Name]):
+			case allowKeys && r.Schema == "" && r.Name == "keys":
+			case sources[r.String()] || external[r.String()]:
+			default:
+				problems = append(problems, fmt.Sprintf("%s: incremental.%s of %s reads %s, which is neither a model nor a lake table nor changes.<input>", where, what, m.Name, r))
+			}
+		}
+	}
+	check("keys", m.Spec.Incremental.Keys, false)
+	for _, in := range sortedKeys(m.Spec.Incremental.Where) {
+		if !contains(m.Deps, in) && !contains(m.External, in) {
+			problems = append(problems, fmt.Sprintf("%s: incremental.where names %s, which %s does not read directly", where, in, m.Name))
+			continue
+		}
+		check("where."+in, "SELECT 1 FROM "+duckdb.QuoteIdent(in)+" WHERE "+m.Spec.Incremental.Where[in], true)
+	}
+	m.ChangesRead = keys(changes)
+	return problems
+}
+
+func sortedKeys(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }
 
 func keys(m map[string]bool) []string {

@@ -13,9 +13,10 @@ import (
 
 // More materializations (View and Table are in models.go).
 const (
-	// Incremental tables keep their rows between builds and take in only
-	// the lake parts added since the last build: appended, or merged by
-	// unique_key.
+	// Incremental tables keep their rows between builds. Without an
+	// incremental section they take in only the lake parts added since
+	// the last build, merged by unique_key; with one (IncrementalSpec)
+	// they recompute only the keys that the changes of their inputs touch.
 	Incremental = "incremental"
 	// Snapshot tables keep type-2 history: every build observes the
 	// model's query and the table holds one row per key and period.
@@ -46,9 +47,32 @@ type Spec struct {
 	Optional []string `yaml:"optional"`
 	// NeedsOneOf lists entities of which the model needs at least one
 	// mapped (say, tickets or contacts).
-	NeedsOneOf []string     `yaml:"needs_one_of"`
-	Columns    []ColumnSpec `yaml:"columns"`
-	Tests      []TestSpec   `yaml:"tests"`
+	NeedsOneOf []string `yaml:"needs_one_of"`
+	// Incremental says how an incremental or snapshot model is brought
+	// up to date from what changed in its inputs (docs/warehouse.md,
+	// "Incremental builds").
+	Incremental *IncrementalSpec `yaml:"incremental"`
+	Columns     []ColumnSpec     `yaml:"columns"`
+	Tests       []TestSpec       `yaml:"tests"`
+}
+
+// IncrementalSpec makes a model incremental by key: a build after new data
+// recomputes only the rows whose unique_key the changes touch, and leaves
+// the others as they were. Its promise, which the model's author keeps:
+// recomputing the model for those keys alone, with the inputs of Where
+// read only in part, gives the rows a full rebuild would give them.
+type IncrementalSpec struct {
+	// Keys is a query returning the unique_key values to recompute (its
+	// columns named as unique_key's). It reads the changes of the model's
+	// inputs, changes.<input> (the input's columns and _change, 'old' for
+	// a row as it was, 'new' for a row as it is now), and any relation
+	// the model reads, itself included. An input that changed and that
+	// Keys does not read makes the build rebuild the model in full.
+	Keys string `yaml:"keys"`
+	// Where restricts inputs while the keys are recomputed: input name →
+	// a condition on its rows, which may read keys (the keys being
+	// recomputed). Inputs not named are read whole.
+	Where map[string]string `yaml:"where"`
 }
 
 // ColumnSpec documents one column and its tests.
@@ -243,6 +267,19 @@ func parseSpec(file string, data []byte) (*Spec, strictyaml.Problems) {
 	d.ValidateAfterDecode(func() {
 		if s.Materialize != "" && !contains(Materializations, s.Materialize) {
 			d.Addf("materialize", "%q is not one of %s", s.Materialize, strings.Join(Materializations, ", "))
+		}
+		if inc := s.Incremental; inc != nil {
+			if strings.TrimSpace(inc.Keys) == "" {
+				d.Addf("incremental.keys", "missing: the query of the keys to recompute")
+			}
+			if s.Materialize != Incremental && s.Materialize != Snapshot {
+				d.Addf("incremental", "only incremental and snapshot models are brought up to date by key (materialize: incremental)")
+			}
+			for in, cond := range inc.Where {
+				if strings.TrimSpace(cond) == "" {
+					d.Addf("incremental.where."+in, "missing: a condition on %s's rows", in)
+				}
+			}
 		}
 		seen := map[string]bool{}
 		for i, c := range s.Columns {

@@ -46,7 +46,9 @@ func OpenWarehouse(path, lakeDir, what string) (*Session, error) {
 	if err := s.makeScratch(); err != nil {
 		return nil, err
 	}
-	db, err := duckdb.OpenSandbox(path, duckdb.Sandbox{Dirs: s.Dirs, Files: []string{s.scratchFile()}}, duckdb.Options{})
+	// Large queries spill into the session's own folder, not beside the
+	// warehouse file.
+	db, err := duckdb.OpenSandbox(path, duckdb.Sandbox{Dirs: s.Dirs, Files: []string{s.scratchFile()}}, duckdb.Options{TempDir: filepath.Join(s.scratch, "spill")})
 	if err != nil {
 		s.Close()
 		return nil, err

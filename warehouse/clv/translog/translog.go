@@ -797,6 +797,12 @@ ORDER BY 1`, with, dateLit(l.CalibrationEnd))
 	return l, nil
 }
 
+// Scan runs a query on q and calls f with each row's driver values, as
+// cheaply as the driver allows (see scan). f must not keep the slice.
+func Scan(ctx context.Context, q Querier, query string, cols int, f func([]driver.Value) error) error {
+	return scan(ctx, q, query, cols, f)
+}
+
 // scan runs a query and calls f with each row's driver values (int64,
 // float64, string, nil, …), reading them straight from the driver when q
 // is a *sql.Conn: three to ten times cheaper than database/sql's Scan.
