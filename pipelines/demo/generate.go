@@ -361,11 +361,14 @@ func run(ctx context.Context, w *world, dir string, progress func(Progress)) (Su
 		return Summary{}, err
 	}
 	sum.Customers = sum.People + sum.DuplicateCustomers
-	sum.Files = len(w.files.paths) + 4 // + crm.sqlite and three truth files
+	sum.Files = len(w.files.paths) + 5 // + crm.sqlite and four truth files
 	sum.LegacyDays = w.legacyDays
 	sum.Start = w.clk.start
 	sum.End = w.clk.start.AddDate(0, 0, w.clk.days-1)
 	if err := writeParams(filepath.Join(dir, "truth", "params.json"), w, sum); err != nil {
+		return Summary{}, err
+	}
+	if err := writeAffinityTruth(filepath.Join(dir, "truth", "affinities.json")); err != nil {
 		return Summary{}, err
 	}
 	if progress != nil {
