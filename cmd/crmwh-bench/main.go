@@ -39,14 +39,19 @@ func main() {
 	bin := flag.String("bin", "bin/crmwh", "crmwh binary")
 	sizes := flag.String("sizes", "20000,200000", "customer counts")
 	reps := flag.Int("reps", 3, "repetitions of each measurement (the median is shown)")
-	steps := flag.String("steps", "refresh,clv,build,extract", "what to measure: refresh (demo and refresh), clv (fit and score in process, and crmwh clv fit on a file), build (full, straight DuckDB, incremental), extract (PostgreSQL and CSV to the lake, against psql and DuckDB)")
+	steps := flag.String("steps", "refresh,clv,build,extract,xsell", "what to measure: refresh (demo and refresh), clv (fit and score in process, and crmwh clv fit on a file), build (full, straight DuckDB, incremental), extract (PostgreSQL and CSV to the lake, against psql and DuckDB), xsell (the cross-sell step against plain SQL)")
 	buildN := flag.Int("build-customers", 1000000, "customers of the demo company the build benchmark runs on")
 	clvSizes := flag.String("clv-sizes", "10000,100000,1000000", "customer counts of the CLV fit and score benchmarks")
 	clvFileSizes := flag.String("clv-file-sizes", "100000,1000000", "customer counts of the crmwh clv fit FILE benchmark (empty: none)")
 	clvChildN := flag.Int("clv-child", 0, "internal: run one CLV measurement of this many customers and print it as JSON")
 	straightChild := flag.String("straight-child", "", "internal: run the project in this folder's SQL straight in DuckDB")
 	extractRows, duckCopy := extractFlags()
+	xsellFlags()
 	flag.Parse()
+	if *xsellChild != "" {
+		xsellChildMain(*xsellChild, *xsellMode)
+		return
+	}
 	if *clvChildN > 0 {
 		clvChild(*clvChildN)
 		return
@@ -81,6 +86,9 @@ func main() {
 	}
 	if want["extract"] && *extractRows > 0 {
 		runExtractBench(abs, *extractRows, *reps)
+	}
+	if want["xsell"] {
+		benchCrossSell(abs, ints("--xsell-customers", *xsellSizes), *reps)
 	}
 }
 

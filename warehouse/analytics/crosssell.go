@@ -5,8 +5,11 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"fmt"
+	"log/slog"
 	"math"
+	"runtime"
 	"slices"
+	"sync"
 	"time"
 
 	"crmwh/warehouse/basket"
@@ -124,6 +127,13 @@ ORDER BY c.customer_key, day, order_key`
 
 func readHistory(ctx context.Context, conn *sql.Conn) (*basket.History, error) {
 	h := &basket.History{}
+	// Room for every paid order and sale line at once (at most that many).
+	var orders, lines int
+	if err := conn.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM fct_orders WHERE status = 'paid'),
+		(SELECT count(*) FROM fct_order_items WHERE line_type = 'sale')`).Scan(&orders, &lines); err != nil {
+		return nil, fmt.Errorf("counting the order lines: %w", err)
+	}
+	h.Grow(orders, lines)
 	var items []int32
 	cust, day, order := int32(-1), int32(0), int64(-1)
 	flush := func() {
@@ -157,12 +167,15 @@ type level struct {
 	// whose preference weighs in the offers; nil for categories.
 	group  basket.Level
 	groups int
+	// What the step works out for the level.
+	byOrder, byWindow *basket.Counts
+	validation        *validation
 }
 
 // recommender prepares a level's offers from window counts, with the
 // customers' preference for the items' groups when it has groups
 // (purchases: the orders holding each item).
-func (l level) recommender(c *basket.Counts, purchases []int64, s Settings) *basket.Recommender {
+func (l *level) recommender(c *basket.Counts, purchases []int64, s Settings) *basket.Recommender {
 	r := basket.NewRecommender(c, int64(s.CrossSell.MinPairBaskets))
 	if l.group != nil {
 		r.WithGroups(l.group, l.groups, purchases)
@@ -171,7 +184,7 @@ func (l level) recommender(c *basket.Counts, purchases []int64, s Settings) *bas
 }
 
 // offers scores a customer's offers from their orders up to day until.
-func (l level) offers(r *basket.Recommender, h *basket.History, set *basket.Set, buf []float64, first, end int, until int32) ([]basket.Offer, bool) {
+func (l *level) offers(r *basket.Recommender, h *basket.History, set *basket.Set, buf []float64, first, end int, until int32) ([]basket.Offer, bool) {
 	bought := h.Bought(set, l.lv, first, end, math.MinInt32, until)
 	if len(bought) == 0 {
 		return nil, false
@@ -198,6 +211,7 @@ func runCrossSell(ctx context.Context, conn *sql.Conn, s Settings) (rows int64, 
 			}
 		}
 	}()
+	phase := phases()
 	cat, err := readCatalogue(ctx, conn)
 	if err != nil {
 		return 0, err
@@ -212,6 +226,7 @@ func runCrossSell(ctx context.Context, conn *sql.Conn, s Settings) (rows int64, 
 	if err != nil {
 		return 0, err
 	}
+	phase("read", "orders", h.Orders(), "lines", len(h.Items))
 	if h.Orders() == 0 {
 		return 0, finishOffers(ctx, conn)
 	}
@@ -220,36 +235,76 @@ func runCrossSell(ctx context.Context, conn *sql.Conn, s Settings) (rows int64, 
 	if err := conn.QueryRowContext(ctx, `SELECT datediff('day', DATE '1970-01-01', max(order_date))::INTEGER FROM fct_orders WHERE status = 'paid'`).Scan(&asOf); err != nil {
 		return 0, fmt.Errorf("reading the last day with orders: %w", err)
 	}
-	levels := []level{{name: "product", items: cat.products}}
+	levels := []*level{{name: "product", items: cat.products}}
 	if len(cat.categories) > 0 {
 		levels[0].group, levels[0].groups = cat.category, len(cat.categories)
-		levels = append(levels, level{name: "category", items: cat.categories, lv: cat.category})
+		levels = append(levels, &level{name: "category", items: cat.categories, lv: cat.category})
 	}
+	// The counts and the validation of both levels, on every core.
 	opts := basket.Options{MinPair: int64(cs.MinPairBaskets), MinSupport: cs.MinSupport}
+	var tasks []func()
 	for _, l := range levels {
 		n := len(l.items)
-		byOrder := basket.Count(n, h.OrderBaskets(l.lv, n, asOf), opts)
-		byWindow := basket.Count(n, h.WindowBaskets(l.lv, n, int32(cs.WindowDays), asOf), opts)
+		tasks = append(tasks,
+			func() { l.byOrder = basket.Count(n, h.OrderBaskets(l.lv, n, asOf), opts) },
+			func() { l.byWindow = basket.Count(n, h.WindowBaskets(l.lv, n, int32(cs.WindowDays), asOf), opts) },
+			func() { l.validation = validateOffers(h, l, asOf, s) })
+	}
+	parallel(tasks)
+	phase("count")
+	for _, l := range levels {
 		for _, sc := range []struct {
 			scope string
 			c     *basket.Counts
-		}{{"order", byOrder}, {"customer_window", byWindow}} {
-			k, err := writeItemsets(ctx, conn, l, sc.scope, sc.c)
+		}{{"order", l.byOrder}, {"customer_window", l.byWindow}} {
+			k, err := writeItemsets(ctx, conn, *l, sc.scope, sc.c)
 			if err != nil {
 				return 0, err
 			}
 			rows += k
 		}
-		k, err := writeOffers(ctx, conn, h, l, l.recommender(byWindow, byOrder.Items, s), asOf, s)
+		k, err := writeOffers(ctx, conn, h, *l, l.recommender(l.byWindow, l.byOrder.Items, s), asOf, s)
 		if err != nil {
 			return 0, err
 		}
 		rows += k
-		if err := validateOffers(ctx, conn, h, l, asOf, s); err != nil {
-			return 0, err
+		if v := l.validation; v != nil {
+			epoch := time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC)
+			if _, err := conn.ExecContext(ctx, `INSERT INTO cross_sell_validation VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+				l.name, epoch.AddDate(0, 0, int(v.calEnd)), epoch.AddDate(0, 0, int(asOf)),
+				v.scored, v.evaluated, v.hits, v.baseHits, v.onlyOffer, v.onlyBase); err != nil {
+				return 0, err
+			}
 		}
 	}
-	return rows, finishOffers(ctx, conn)
+	phase("offers", "rows", rows)
+	err = finishOffers(ctx, conn)
+	phase("finish")
+	return rows, err
+}
+
+// phases logs the time each phase of the step took (at debug level).
+func phases() func(name string, attrs ...any) {
+	last := time.Now()
+	return func(name string, attrs ...any) {
+		slog.Debug("cross_sell", append([]any{"phase", name, "seconds", time.Since(last).Seconds()}, attrs...)...)
+		last = time.Now()
+	}
+}
+
+// parallel runs the tasks, as many at once as there are cores.
+func parallel(tasks []func()) {
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	var wg sync.WaitGroup
+	for _, t := range tasks {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			t()
+		}()
+	}
+	wg.Wait()
 }
 
 func createCrossSellTables(ctx context.Context, conn *sql.Conn) error {
@@ -338,21 +393,29 @@ func writeOffers(ctx context.Context, conn *sql.Conn, h *basket.History, l level
 	})
 }
 
+// validation is how the offers did on the holdout period.
+type validation struct {
+	calEnd                                                 int32
+	scored, evaluated, hits, baseHits, onlyOffer, onlyBase int64
+}
+
 // validateOffers scores the customers active holdout_days before the data
 // ends on their history up to then, with counts of the windows up to
 // then, and checks the offers, and the best sellers they have not bought,
-// against what they bought for the first time in the holdout period.
-func validateOffers(ctx context.Context, conn *sql.Conn, h *basket.History, l level, asOf int32, s Settings) error {
+// against what they bought for the first time in the holdout period. It
+// returns nil when there is no history before the holdout period.
+func validateOffers(h *basket.History, l *level, asOf int32, s Settings) *validation {
 	calEnd := asOf - int32(s.CrossSell.HoldoutDays)
 	n := len(l.items)
 	c := basket.Count(n, h.WindowBaskets(l.lv, n, int32(s.CrossSell.WindowDays), calEnd), basket.Options{MinPair: int64(s.CrossSell.MinPairBaskets)})
 	if c.Baskets == 0 {
-		return nil // no history before the holdout period
+		return nil
 	}
 	rec := l.recommender(c, h.Purchases(l.lv, n, calEnd), s)
 	base := basket.NewBaseline(h.CustomerCounts(l.lv, n, calEnd))
 	before, after, buf := basket.NewSet(n), basket.NewSet(n), make([]float64, l.groups)
-	var scored, evaluated, hits, baseHits, onlyOffer, onlyBase int64
+	var fresh []int32
+	v := &validation{calEnd: calEnd}
 	for first, end := range h.Customers() {
 		if h.Day[first] > calEnd {
 			continue // a customer of the holdout period only
@@ -369,9 +432,9 @@ func validateOffers(ctx context.Context, conn *sql.Conn, h *basket.History, l le
 			continue
 		}
 		bought := h.Bought(before, l.lv, first, end, math.MinInt32, calEnd)
-		scored++
+		v.scored++
 		later := h.Bought(after, l.lv, first, end, calEnd+1, asOf)
-		fresh := later[:0:0]
+		fresh = fresh[:0]
 		for _, x := range later {
 			if !contains(bought, x) {
 				fresh = append(fresh, x)
@@ -380,18 +443,15 @@ func validateOffers(ctx context.Context, conn *sql.Conn, h *basket.History, l le
 		if len(fresh) == 0 {
 			continue
 		}
-		evaluated++
+		v.evaluated++
 		hit := anyIn(offers, fresh)
 		baseHit := anyIn(base.Offers(bought, offersPerCustomer), fresh)
-		hits += b2i(hit)
-		baseHits += b2i(baseHit)
-		onlyOffer += b2i(hit && !baseHit)
-		onlyBase += b2i(baseHit && !hit)
+		v.hits += b2i(hit)
+		v.baseHits += b2i(baseHit)
+		v.onlyOffer += b2i(hit && !baseHit)
+		v.onlyBase += b2i(baseHit && !hit)
 	}
-	epoch := time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC)
-	_, err := conn.ExecContext(ctx, `INSERT INTO cross_sell_validation VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		l.name, epoch.AddDate(0, 0, int(calEnd)), epoch.AddDate(0, 0, int(asOf)), scored, evaluated, hits, baseHits, onlyOffer, onlyBase)
-	return err
+	return v
 }
 
 func contains(sorted []int32, x int32) bool {
@@ -425,8 +485,7 @@ func b2i(b bool) int64 {
 func finishOffers(ctx context.Context, conn *sql.Conn) error {
 	_, err := conn.ExecContext(ctx, `CREATE OR REPLACE TABLE cross_sell_offers AS
 		SELECT c.customer_id, o.* EXCLUDE (customer_key)
-		FROM cross_sell_offer_keys o JOIN cross_sell_customers c USING (customer_key)
-		ORDER BY o.level, c.customer_id, o.rank`)
+		FROM cross_sell_offer_keys o JOIN cross_sell_customers c USING (customer_key)`)
 	if err != nil {
 		return fmt.Errorf("writing the offers: %w", err)
 	}

@@ -141,40 +141,111 @@ func Count(items int, baskets iter.Seq[[]int32], o Options) *Counts {
 // countTriples counts, in a second pass, the triples whose three pairs
 // are each in at least min baskets, and keeps those in at least min.
 func (c *Counts) countTriples(baskets iter.Seq[[]int32], min int64) {
-	frequent := func(a, b int32) bool { return c.Pairs[Pair{a, b}] >= min }
-	// An item of a frequent triple is in a frequent pair.
-	inPair := make([]bool, len(c.Items))
+	// Only the items of frequent pairs can be in a frequent triple: they
+	// are numbered 0 … f−1, and the frequent pairs among them marked in
+	// an f × f table.
+	local := make([]int32, len(c.Items))
+	for i := range local {
+		local[i] = -1
+	}
+	var global []int32
 	for p, n := range c.Pairs {
-		if n >= min {
-			inPair[p.A], inPair[p.B] = true, true
+		if n < min {
+			continue
+		}
+		for _, x := range []int32{p.A, p.B} {
+			if local[x] < 0 {
+				local[x] = 0 // numbered below, in item order
+			}
 		}
 	}
-	all := map[Triple]int64{}
+	for i, l := range local {
+		if l == 0 {
+			local[i] = int32(len(global))
+			global = append(global, int32(i))
+		}
+	}
+	f := len(global)
+	if f < 3 {
+		return
+	}
+	// The frequent pairs: a bit table up to 16,384 items (32 MB), else
+	// the pairs' map.
+	var bits []uint64
+	if f <= 1<<14 {
+		bits = make([]uint64, (f*f+63)/64)
+		for p, n := range c.Pairs {
+			if n >= min {
+				k := int(local[p.A])*f + int(local[p.B])
+				bits[k/64] |= 1 << (k % 64)
+			}
+		}
+	}
+	frequent := func(k int) bool {
+		if bits != nil {
+			return bits[k/64]&(1<<(k%64)) != 0
+		}
+		return c.Pairs[Pair{global[k/f], global[k%f]}] >= min
+	}
+	// Triples counted in an array when there are few items, else in a
+	// map keyed by the three 21-bit numbers (or by the triple, past 2^21
+	// items).
+	var dense []uint32
+	var sparse map[uint64]int64
+	var huge map[Triple]int64
+	switch {
+	case f <= 128:
+		dense = make([]uint32, f*f*f)
+	case f < 1<<21:
+		sparse = map[uint64]int64{}
+	default:
+		huge = map[Triple]int64{}
+	}
 	var keep []int32
 	for b := range baskets {
 		keep = keep[:0]
 		for _, x := range b {
-			if inPair[x] {
-				keep = append(keep, x)
+			if l := local[x]; l >= 0 {
+				keep = append(keep, l)
 			}
 		}
 		for i := 0; i+2 < len(keep); i++ {
+			a := int(keep[i]) * f
 			for j := i + 1; j+1 < len(keep); j++ {
-				if !frequent(keep[i], keep[j]) {
+				if !frequent(a + int(keep[j])) {
 					continue
 				}
+				bj := int(keep[j]) * f
 				for k := j + 1; k < len(keep); k++ {
-					if frequent(keep[i], keep[k]) && frequent(keep[j], keep[k]) {
-						all[Triple{keep[i], keep[j], keep[k]}]++
+					if frequent(a+int(keep[k])) && frequent(bj+int(keep[k])) {
+						switch {
+						case dense != nil:
+							dense[(a+int(keep[j]))*f+int(keep[k])]++
+						case sparse != nil:
+							sparse[uint64(keep[i])<<42|uint64(keep[j])<<21|uint64(keep[k])]++
+						default:
+							huge[Triple{keep[i], keep[j], keep[k]}]++
+						}
 					}
 				}
 			}
 		}
 	}
-	for t, n := range all {
+	keepTriple := func(a, b, cc int, n int64) {
 		if n >= min {
-			c.Triples[t] = n
+			c.Triples[Triple{global[a], global[b], global[cc]}] = n
 		}
+	}
+	for k, n := range dense {
+		if n > 0 {
+			keepTriple(k/(f*f), k/f%f, k%f, int64(n))
+		}
+	}
+	for k, n := range sparse {
+		keepTriple(int(k>>42), int(k>>21&(1<<21-1)), int(k&(1<<21-1)), n)
+	}
+	for t, n := range huge {
+		keepTriple(int(t.A), int(t.B), int(t.C), n)
 	}
 }
 

@@ -17,6 +17,14 @@ type History struct {
 	Items    []int32
 }
 
+// Grow makes room for orders more orders and lines more items.
+func (h *History) Grow(orders, lines int) {
+	h.Customer = slices.Grow(h.Customer, orders)
+	h.Day = slices.Grow(h.Day, orders)
+	h.Start = slices.Grow(h.Start, orders+1)
+	h.Items = slices.Grow(h.Items, lines)
+}
+
 // Orders is the number of orders.
 func (h *History) Orders() int { return len(h.Customer) }
 

@@ -57,12 +57,15 @@ type Recommender struct {
 	group   Level
 	share   []float64
 	byGroup [][]int32
-	// scratch, per item, for one customer.
+	// scratch, per item, for one customer: stamp marks the items with
+	// evidence (now) and those bought (now + 1).
 	sum, bestLift, bestConf []float64
 	count                   []int32
 	best                    []int32
 	stamp                   []uint32
 	now                     uint32
+	top                     []Offer
+	touched                 []int32
 }
 
 // NewRecommender prepares offers from counts: the pairs bought together
@@ -170,27 +173,60 @@ func (r *Recommender) preference(purchases []float64, total float64, j int32) fl
 // Offers returns the k best offers for a customer who bought the items
 // in bought (sorted, distinct), with purchases[g] of their purchases in
 // group g (nil without groups): the items not bought, by score (highest
-// first, then by item). Every item not bought is ranked, exactly.
+// first, then by item). Every item not bought is ranked, exactly. The
+// slice is reused by the next call.
 func (r *Recommender) Offers(bought []int32, purchases []float64, k int) []Offer {
-	has := func(x int32) bool { _, ok := slices.BinarySearch(bought, x); return ok }
-	r.now++
-	if r.now == 0 {
+	if r.now >= math.MaxUint32-2 {
 		clear(r.stamp)
-		r.now = 1
+		r.now = 0
+	}
+	r.now += 2
+	touchedMark, boughtMark := r.now, r.now+1
+	for _, i := range bought {
+		r.stamp[i] = boughtMark
 	}
 	var total float64
 	for _, p := range purchases {
 		total += p
 	}
-	var touched []int32
+	r.top = r.top[:0]
+	consider := func(o Offer) {
+		// Keep the k best, best first: score, then item.
+		n := len(r.top)
+		if n == k && !(o.Score > r.top[n-1].Score || o.Score == r.top[n-1].Score && o.Item < r.top[n-1].Item) {
+			return
+		}
+		if n < k {
+			r.top = append(r.top, o)
+		} else {
+			r.top[n-1] = o
+			n--
+		}
+		for ; n > 0; n-- {
+			p := r.top[n-1]
+			if p.Score > o.Score || p.Score == o.Score && p.Item < o.Item {
+				break
+			}
+			r.top[n] = p
+		}
+		r.top[n] = o
+	}
+	offer := func(j int32, evidence float64) Offer {
+		pref := r.preference(purchases, total, j)
+		return Offer{Item: j, Score: r.popularity[j] * pref * evidence, Evidence: evidence, GroupPreference: pref,
+			Because: -1, Popularity: r.popularity[j]}
+	}
+	touched := r.touched[:0]
+	defer func() { r.touched = touched }()
 	for _, i := range bought {
 		for _, e := range r.evidence[i] {
 			j := e.item
-			if has(j) {
+			switch r.stamp[j] {
+			case boughtMark:
 				continue
-			}
-			if r.stamp[j] != r.now {
-				r.stamp[j], r.sum[j], r.count[j], r.best[j], r.bestLift[j] = r.now, 0, 0, -1, 1
+			case touchedMark:
+			default:
+				r.stamp[j], r.sum[j], r.count[j], r.best[j], r.bestLift[j] = touchedMark, 0, 0, -1, 1
 				touched = append(touched, j)
 			}
 			r.sum[j] += e.logLift
@@ -200,18 +236,12 @@ func (r *Recommender) Offers(bought []int32, purchases []float64, k int) []Offer
 			}
 		}
 	}
-	offer := func(j int32, evidence float64) Offer {
-		pref := r.preference(purchases, total, j)
-		return Offer{Item: j, Score: r.popularity[j] * pref * evidence, Evidence: evidence, GroupPreference: pref,
-			Because: -1, Popularity: r.popularity[j]}
-	}
-	out := make([]Offer, 0, len(touched)+k*len(r.byGroup))
 	for _, j := range touched {
 		o := offer(j, math.Exp(r.sum[j]/math.Sqrt(float64(r.count[j]))))
 		if i := r.best[j]; i >= 0 {
 			o.Because, o.Confidence, o.Lift = i, r.bestConf[j], r.bestLift[j]
 		}
-		out = append(out, o)
+		consider(o)
 	}
 	// Without evidence, an item ranks by popularity within its group: the
 	// first k of each group suffice.
@@ -221,20 +251,14 @@ func (r *Recommender) Offers(bought []int32, purchases []float64, k int) []Offer
 			if taken == k {
 				break
 			}
-			if has(j) || r.stamp[j] == r.now {
+			if m := r.stamp[j]; m == boughtMark || m == touchedMark {
 				continue
 			}
 			taken++
-			out = append(out, offer(j, 1))
+			consider(offer(j, 1))
 		}
 	}
-	slices.SortFunc(out, func(a, b Offer) int {
-		if c := cmpDesc(a.Score, b.Score); c != 0 {
-			return c
-		}
-		return int(a.Item) - int(b.Item)
-	})
-	return out[:min(k, len(out))]
+	return r.top
 }
 
 // Baseline offers the best sellers a customer has not bought: the items

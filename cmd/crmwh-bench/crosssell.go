@@ -1,0 +1,224 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"crmwh/warehouse/analytics"
+	"crmwh/warehouse/duckdb"
+)
+
+// The cross-sell benchmark: the cross_sell build step (exact counts of
+// every product and category, pair and triple, in orders and customers'
+// 30-day windows, then every active customer's offers and their
+// validation) against the plainest SQL that counts the product pairs
+// alone, on demo companies' order lines.
+
+var (
+	xsellSizes *string
+	xsellChild *string
+	xsellMode  *string
+)
+
+func xsellFlags() {
+	xsellSizes = flag.String("xsell-customers", "200000,1000000", "customer counts of the demo companies of the cross-sell benchmark")
+	xsellChild = flag.String("xsell-child", "", "internal: run one cross-sell measurement on the database in this folder")
+	xsellMode = flag.String("xsell-mode", "", "internal: prepare, step or sql")
+}
+
+// xsellSettings are the default project's (crmwh.yaml).
+var xsellSettings = analytics.Settings{Currency: "CNY", Timezone: "Asia/Shanghai", TimeUnit: "day", ChurnDefinition: "inactivity",
+	InactivityDays: 180, PAliveThreshold: 0.3,
+	CrossSell: analytics.CrossSell{WindowDays: 30, MinPairBaskets: 10, MinSupport: 0.001, MinConfidence: 0.1, HoldoutDays: 90}}
+
+// xsellPrepare makes the step's inputs from a demo company's modern
+// billing files with plain SQL: fct_orders (the billing customer number as
+// the customer), fct_order_items and dim_product.
+const xsellPrepare = `
+CREATE TABLE fct_orders AS SELECT order_id, billing_customer_no AS customer_id,
+	CAST(timezone('Asia/Shanghai', CAST(order_time AS TIMESTAMPTZ)) AS DATE) AS order_date, status
+	FROM read_csv('%[1]s/billing/orders/*.csv', all_varchar = true);
+CREATE TABLE fct_order_items AS SELECT order_id, CAST(line_no AS INTEGER) AS line_no, product_code AS product_id,
+	CASE WHEN CAST(quantity AS INTEGER) < 0 THEN 'refund' ELSE 'sale' END AS line_type
+	FROM read_csv('%[1]s/billing/order_lines/*.csv', all_varchar = true);
+CREATE TABLE dim_product AS SELECT product_id, category FROM (
+	SELECT product_code AS product_id, mode(category) AS category FROM read_csv('%[1]s/billing/order_lines/*.csv', all_varchar = true) GROUP BY 1);
+CHECKPOINT`
+
+// xsellSQL counts the product pairs of orders and of customers' 30-day
+// windows with self-joins, as one would in plain SQL (no triples, no
+// categories, no offers).
+var xsellSQL = []string{
+	`CREATE TABLE pairs_order AS
+	WITH bi AS (SELECT DISTINCT o.order_id, i.product_id FROM fct_orders o JOIN fct_order_items i USING (order_id)
+		WHERE o.status = 'paid' AND i.line_type = 'sale')
+	SELECT a.product_id AS a, b.product_id AS b, count(*) AS n FROM bi a JOIN bi b ON a.order_id = b.order_id AND a.product_id < b.product_id
+	GROUP BY ALL`,
+	`CREATE TABLE pairs_window AS
+	WITH o AS (SELECT order_id, customer_id, order_date, min(order_date) OVER (PARTITION BY customer_id) AS first
+		FROM fct_orders WHERE status = 'paid'),
+	bi AS (SELECT DISTINCT o.customer_id, datediff('day', o.first, o.order_date) // 30 AS w, i.product_id
+		FROM o JOIN fct_order_items i USING (order_id) WHERE i.line_type = 'sale')
+	SELECT a.product_id AS a, b.product_id AS b, count(*) AS n FROM bi a JOIN bi b
+		ON a.customer_id = b.customer_id AND a.w = b.w AND a.product_id < b.product_id
+	GROUP BY ALL`,
+}
+
+// xsellChildMain runs in a child process on dir/xsell.duckdb and prints
+// {"lines": n, "seconds": s} for the timed part.
+func xsellChildMain(dir, mode string) {
+	ctx := context.Background()
+	file := filepath.Join(dir, "xsell.duckdb")
+	if mode != "prepare" {
+		run := filepath.Join(dir, "run.duckdb")
+		os.Remove(run)
+		os.Remove(run + ".wal")
+		if err := copyFileTo(file, run); err != nil {
+			fail(err)
+		}
+		defer os.Remove(run)
+		file = run
+	}
+	db, err := duckdb.Open(file, duckdb.Options{TempDir: file + ".tmp"})
+	if err != nil {
+		fail(err)
+	}
+	defer db.Close()
+	defer os.RemoveAll(file + ".tmp")
+	db.SetMaxOpenConns(1)
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		fail(err)
+	}
+	defer conn.Close()
+	t0 := time.Now()
+	switch mode {
+	case "prepare":
+		_, err = conn.ExecContext(ctx, fmt.Sprintf(xsellPrepare, filepath.Join(dir, "demo")))
+	case "step":
+		if _, err = analytics.SettingsStep(xsellSettings).Run(ctx, conn); err == nil {
+			_, err = analytics.CrossSellStep(xsellSettings).Run(ctx, conn)
+		}
+	case "sql":
+		for _, q := range xsellSQL {
+			if _, err = conn.ExecContext(ctx, q); err != nil {
+				break
+			}
+		}
+	default:
+		err = fmt.Errorf("unknown -xsell-mode %q", mode)
+	}
+	if err != nil {
+		fail(fmt.Errorf("cross-sell %s: %w", mode, err))
+	}
+	secs := time.Since(t0).Seconds()
+	var lines int64
+	if err := conn.QueryRowContext(ctx, `SELECT count(*) FROM fct_order_items`).Scan(&lines); err != nil && err != sql.ErrNoRows {
+		fail(err)
+	}
+	json.NewEncoder(os.Stdout).Encode(map[string]any{"lines": lines, "seconds": secs})
+}
+
+func copyFileTo(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.Create(dst)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
+
+// xsellSample is one child's measurement.
+type xsellSample struct {
+	lines      int64
+	inner, cpu float64 // seconds: the timed part, and the child's user + system time
+	rss        int64
+}
+
+func xsellRun(args ...string) xsellSample {
+	self, err := os.Executable()
+	if err != nil {
+		fail(err)
+	}
+	cmd := exec.Command(self, args...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		fail(fmt.Errorf("%s: %v: %s", strings.Join(args, " "), err, errb.String()))
+	}
+	var r struct {
+		Lines   int64
+		Seconds float64
+	}
+	if err := json.Unmarshal(out.Bytes(), &r); err != nil {
+		fail(fmt.Errorf("%s: %v: %s", strings.Join(args, " "), err, out.String()))
+	}
+	s := xsellSample{lines: r.Lines, inner: r.Seconds,
+		cpu: (cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()).Seconds()}
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		s.rss = ru.Maxrss * 1024
+	}
+	return s
+}
+
+// benchCrossSell measures, for each size, the step and the SQL pair count
+// on the same data, reps times each, alternating.
+func benchCrossSell(bin string, sizes []int, reps int) {
+	fmt.Println("\nCross-sell: the cross_sell build step against plain SQL pair counting (medians):")
+	fmt.Println()
+	fmt.Println("| what | customers | order lines | median wall | lines/s | CPU (child) | peak RSS |")
+	fmt.Println("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+	for _, n := range sizes {
+		dir, err := os.MkdirTemp("", "crmwh-bench-xsell-")
+		if err != nil {
+			fail(err)
+		}
+		if _, err := run(bin, dir, "demo", "--customers", strconv.Itoa(n), "--legacy-share", "0", "--bad-row-rate", "0",
+			"--out", filepath.Join(dir, "demo"), "--json"); err != nil {
+			fail(err)
+		}
+		xsellRun("-xsell-child", dir, "-xsell-mode", "prepare")
+		var step, plain []xsellSample
+		for range reps {
+			step = append(step, xsellRun("-xsell-child", dir, "-xsell-mode", "step"))
+			plain = append(plain, xsellRun("-xsell-child", dir, "-xsell-mode", "sql"))
+		}
+		for _, r := range []struct {
+			what string
+			ss   []xsellSample
+		}{
+			{"cross_sell step: items, pairs and triples of products and categories in orders and windows, offers, validation", step},
+			{"plain SQL: product pairs of orders and of windows (self-joins)", plain},
+		} {
+			sort.Slice(r.ss, func(i, j int) bool { return r.ss[i].inner < r.ss[j].inner })
+			m := r.ss[len(r.ss)/2]
+			var rss int64
+			for _, s := range r.ss {
+				rss = max(rss, s.rss)
+			}
+			fmt.Printf("| %s | %d | %d | %.1f s | %.0f | %.1f s | %.0f MB |\n", r.what, n, m.lines, m.inner, float64(m.lines)/m.inner, m.cpu, float64(rss)/1e6)
+		}
+		os.RemoveAll(dir)
+	}
+}
