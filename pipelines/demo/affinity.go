@@ -211,7 +211,12 @@ func writeAffinityTruth(path string) error {
 		Mechanism: fmt.Sprintf("substitutes: with probability %g a person is loyal to one of %s and %s (half and half) and buys it wherever the other would have been, at the line's amount", s.loyal, s.a, s.b),
 		Lift:      bounds(s.name), Params: map[string]float64{"loyal": s.loyal},
 	})
-	b, err := json.MarshalIndent(doc, "", "  ")
+	return writeJSON(path, doc)
+}
+
+// writeJSON writes v as indented JSON, the truth files' format.
+func writeJSON(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return err
 	}

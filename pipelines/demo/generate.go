@@ -2,7 +2,6 @@ package demo
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -523,12 +522,5 @@ func writeParams(path string, w *world, sum Summary) error {
 		},
 		LegacyDays: w.legacyDays, Campaigns: len(w.campaigns), Managers: len(w.managers), ProductCount: len(products),
 	}
-	b, err := json.MarshalIndent(doc, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	return nil
+	return writeJSON(path, doc)
 }
