@@ -26,13 +26,15 @@ import (
 // alone, on demo companies' order lines.
 
 var (
-	xsellSizes *string
-	xsellChild *string
-	xsellMode  *string
+	xsellSizes  *string
+	xsellChild  *string
+	xsellMode   *string
+	xsellMemory *string
 )
 
 func xsellFlags() {
 	xsellSizes = flag.String("xsell-customers", "200000,1000000", "customer counts of the demo companies of the cross-sell benchmark")
+	xsellMemory = flag.String("xsell-memory", "4GB", "DuckDB's memory limit in the cross-sell benchmark (a build's build.memory_limit)")
 	xsellChild = flag.String("xsell-child", "", "internal: run one cross-sell measurement on the database in this folder")
 	xsellMode = flag.String("xsell-mode", "", "internal: prepare, step or sql")
 }
@@ -75,6 +77,35 @@ var xsellSQL = []string{
 	GROUP BY ALL`,
 }
 
+// xsellSQLAll counts in plain SQL what the step counts: items, pairs and
+// Apriori's triples (those whose three pairs are frequent, at min_support
+// 0.001) of products and categories, in orders and in customers' 30-day
+// windows. No offers, no validation.
+var xsellSQLAll = []string{
+	`CREATE TEMP TABLE lines AS SELECT o.order_id, o.customer_id, o.order_date, i.product_id, p.category
+	FROM fct_orders o JOIN fct_order_items i USING (order_id) LEFT JOIN dim_product p USING (product_id)
+	WHERE o.status = 'paid' AND i.line_type = 'sale'`,
+	`CREATE TEMP TABLE bi AS
+	WITH w AS (SELECT *, customer_id || '/' || (datediff('day', min(order_date) OVER (PARTITION BY customer_id), order_date) // 30) AS win FROM lines)
+	SELECT DISTINCT 'product' AS level, 'order' AS scope, order_id AS basket, product_id AS item FROM w
+	UNION ALL SELECT DISTINCT 'category', 'order', order_id, category FROM w WHERE category IS NOT NULL
+	UNION ALL SELECT DISTINCT 'product', 'customer_window', win, product_id FROM w
+	UNION ALL SELECT DISTINCT 'category', 'customer_window', win, category FROM w WHERE category IS NOT NULL`,
+	`CREATE TABLE n AS SELECT level, scope, count(DISTINCT basket) AS n, ceil(0.001 * count(DISTINCT basket)) AS k FROM bi GROUP BY ALL`,
+	`CREATE TABLE items AS SELECT level, scope, item, count(*) AS c FROM bi GROUP BY ALL`,
+	`CREATE TABLE pairs AS SELECT a.level, a.scope, a.item AS a, b.item AS b, count(*) AS c
+	FROM bi a JOIN bi b ON a.level = b.level AND a.scope = b.scope AND a.basket = b.basket AND a.item < b.item GROUP BY ALL`,
+	`CREATE TABLE triples AS
+	WITH fp AS (SELECT p.level, p.scope, p.a, p.b FROM pairs p JOIN n USING (level, scope) WHERE p.c >= n.k),
+	fpb AS (SELECT a.level, a.scope, a.basket, a.item AS x, b.item AS y
+		FROM bi a JOIN bi b ON a.level = b.level AND a.scope = b.scope AND a.basket = b.basket AND a.item < b.item
+		SEMI JOIN fp ON fp.level = a.level AND fp.scope = a.scope AND fp.a = a.item AND fp.b = b.item)
+	SELECT p.level, p.scope, p.x, p.y, q.y AS z, count(*) AS c
+	FROM fpb p JOIN fpb q ON p.level = q.level AND p.scope = q.scope AND p.basket = q.basket AND p.x = q.x AND p.y < q.y
+	SEMI JOIN fp ON fp.level = p.level AND fp.scope = p.scope AND fp.a = p.y AND fp.b = q.y
+	GROUP BY ALL`,
+}
+
 // xsellChildMain runs in a child process on dir/xsell.duckdb and prints
 // {"lines": n, "seconds": s} for the timed part.
 func xsellChildMain(dir, mode string) {
@@ -87,7 +118,7 @@ func xsellChildMain(dir, mode string) {
 		}
 		defer os.Remove(file)
 	}
-	db, err := duckdb.Open(file, duckdb.Options{TempDir: file + ".tmp"})
+	db, err := duckdb.Open(file, duckdb.Options{TempDir: file + ".tmp", MemoryLimit: *xsellMemory})
 	if err != nil {
 		fail(err)
 	}
@@ -117,8 +148,12 @@ func xsellChildMain(dir, mode string) {
 		if _, err = analytics.SettingsStep(xsellSettings).Run(ctx, conn); err == nil {
 			_, err = analytics.CrossSellStep(xsellSettings).Run(ctx, conn)
 		}
-	case "sql":
-		for _, q := range xsellSQL {
+	case "sql", "sqlall":
+		qs := xsellSQL
+		if mode == "sqlall" {
+			qs = xsellSQLAll
+		}
+		for _, q := range qs {
 			if _, err = conn.ExecContext(ctx, q); err != nil {
 				break
 			}
@@ -173,7 +208,7 @@ func xsellRun(args ...string) xsellSample {
 // benchCrossSell measures, for each size, the step and the SQL pair count
 // on the same data, reps times each, alternating.
 func benchCrossSell(bin string, sizes []int, reps int) {
-	fmt.Println("\nCross-sell: the cross_sell build step against plain SQL pair counting (medians):")
+	fmt.Printf("\nCross-sell: the cross_sell build step against plain SQL pair counting (medians; DuckDB memory limit %s):\n", *xsellMemory)
 	fmt.Println()
 	fmt.Println("| what | customers | order lines | median wall | lines/s | CPU (child) | peak RSS |")
 	fmt.Println("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
@@ -186,18 +221,23 @@ func benchCrossSell(bin string, sizes []int, reps int) {
 			"--out", filepath.Join(dir, "demo"), "--json"); err != nil {
 			fail(err)
 		}
-		xsellRun("-xsell-child", dir, "-xsell-mode", "prepare")
-		var step, plain []xsellSample
+		child := func(mode string) xsellSample {
+			return xsellRun("-xsell-child", dir, "-xsell-mode", mode, "-xsell-memory", *xsellMemory)
+		}
+		child("prepare")
+		var step, all, plain []xsellSample
 		for range reps {
-			step = append(step, xsellRun("-xsell-child", dir, "-xsell-mode", "step"))
-			plain = append(plain, xsellRun("-xsell-child", dir, "-xsell-mode", "sql"))
+			step = append(step, child("step"))
+			all = append(all, child("sqlall"))
+			plain = append(plain, child("sql"))
 		}
 		for _, r := range []struct {
 			what string
 			ss   []xsellSample
 		}{
-			{"cross_sell step: items, pairs and triples of products and categories in orders and windows, offers, validation", step},
-			{"plain SQL: product pairs of orders and of windows (self-joins)", plain},
+			{"cross_sell step: items, pairs and Apriori triples of products and categories in orders and windows; offers; validation", step},
+			{"plain SQL, the same counts (self-joins; no offers, no validation)", all},
+			{"plain SQL, product pairs of orders and of windows only", plain},
 		} {
 			sort.Slice(r.ss, func(i, j int) bool { return r.ss[i].inner < r.ss[j].inner })
 			m := r.ss[len(r.ss)/2]
