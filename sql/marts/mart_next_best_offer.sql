@@ -12,7 +12,10 @@
 -- bought with it in at least min_pair_baskets baskets. The reason names
 -- the bought item with the highest lift; else the category the customer
 -- favours; else the item's popularity. mart_next_best_offer_validation
--- says how well the same scoring did on a holdout period.
+-- says how well the same scoring did on a holdout period. The step scores
+-- the customers who bought within analytics.churn.inactivity_days of the
+-- last day with orders; under the p_alive churn definition a customer not
+-- churned but inactive for longer has no offers.
 with customers as (
     select customer_id, customer_name, account_manager_id, account_manager_name, account_manager_name_zh,
         value_tier, clv_12m, days_since_last_purchase
