@@ -66,8 +66,9 @@ type AnalyticsConfig struct {
 	MonthlyDiscountRate float64 `yaml:"monthly_discount_rate"`
 	// Margin is the share of revenue that is profit. Default 1 (CLV in
 	// revenue).
-	Margin float64     `yaml:"margin"`
-	Churn  ChurnConfig `yaml:"churn"`
+	Margin    float64         `yaml:"margin"`
+	Churn     ChurnConfig     `yaml:"churn"`
+	CrossSell CrossSellConfig `yaml:"cross_sell"`
 	// CLV is "on" (the default) or "off": off skips the CLV models; the
 	// CLV tables then say "unavailable" (docs/analytics.md).
 	CLV string `yaml:"clv"`
@@ -77,6 +78,24 @@ type AnalyticsConfig struct {
 	// differ from its expectation by more than this share (default 0.1).
 	CLVRefitDays  int     `yaml:"clv_refit_days"`
 	CLVRefitDrift float64 `yaml:"clv_refit_drift"`
+}
+
+// CrossSellConfig defines the cross-sell marts' baskets and thresholds
+// (docs/analytics.md, "Cross-sell").
+type CrossSellConfig struct {
+	// WindowDays: a customer's orders within this many days are one
+	// basket (windows from the first order). Default 30.
+	WindowDays int `yaml:"window_days"`
+	// MinPairBaskets: pairs bought together in fewer baskets are left out
+	// of mart_product_affinity and are no evidence for offers. Default 10.
+	MinPairBaskets int `yaml:"min_pair_baskets"`
+	// MinSupport and MinConfidence are the rules' thresholds (Apriori's).
+	// Defaults 0.001 and 0.1.
+	MinSupport    float64 `yaml:"min_support"`
+	MinConfidence float64 `yaml:"min_confidence"`
+	// HoldoutDays is the period the next best offers are checked on.
+	// Default 90.
+	HoldoutDays int `yaml:"holdout_days"`
 }
 
 // ChurnConfig defines a churned customer.
@@ -253,7 +272,8 @@ func ParseConfig(file string, data []byte) (Config, error) {
 		Paths:    Paths{Lake: "data/lake", Warehouse: "data/crmwh.duckdb", Site: "site", State: "data/state"},
 		Extract:  ExtractConfig{Parallelism: 2},
 		Analytics: AnalyticsConfig{TimeUnit: "day", HoldoutDays: 180, HorizonMonths: 12, MonthlyDiscountRate: 0.01, Margin: 1, CLV: "on", CLVRefitDays: 7, CLVRefitDrift: 0.1,
-			Churn: ChurnConfig{Definition: "inactivity", InactivityDays: 180, PAliveThreshold: 0.3}},
+			Churn:     ChurnConfig{Definition: "inactivity", InactivityDays: 180, PAliveThreshold: 0.3},
+			CrossSell: CrossSellConfig{WindowDays: 30, MinPairBaskets: 10, MinSupport: 0.001, MinConfidence: 0.1, HoldoutDays: 90}},
 	}
 	d := strictyaml.Decode(file, data, &cfg)
 	d.ValidateAfterDecode(func() { validate(d, &cfg) })
@@ -343,6 +363,7 @@ func validate(d *strictyaml.Doc, c *Config) {
 	if a.Churn.PAliveThreshold <= 0 || a.Churn.PAliveThreshold >= 1 {
 		d.Addf("analytics.churn.p_alive_threshold", "must be between 0 and 1")
 	}
+	validateCrossSell(d, a.CrossSell)
 	var streams []string
 	for _, s := range c.Sources {
 		for _, st := range s.Streams {
@@ -380,6 +401,24 @@ func validate(d *strictyaml.Doc, c *Config) {
 		if k.Validate != nil {
 			k.Validate(s, func(path, msg string) { d.Addf(p+"."+path, "%s", msg) })
 		}
+	}
+}
+
+func validateCrossSell(d *strictyaml.Doc, c CrossSellConfig) {
+	if c.WindowDays < 1 || c.WindowDays > 3650 {
+		d.Addf("analytics.cross_sell.window_days", "must be between 1 and 3650, got %d", c.WindowDays)
+	}
+	if c.MinPairBaskets < 1 {
+		d.Addf("analytics.cross_sell.min_pair_baskets", "must be at least 1, got %d", c.MinPairBaskets)
+	}
+	if c.MinSupport <= 0 || c.MinSupport > 1 {
+		d.Addf("analytics.cross_sell.min_support", "must be above 0 and at most 1, got %g", c.MinSupport)
+	}
+	if c.MinConfidence < 0 || c.MinConfidence > 1 {
+		d.Addf("analytics.cross_sell.min_confidence", "must be between 0 and 1, got %g", c.MinConfidence)
+	}
+	if c.HoldoutDays < 1 || c.HoldoutDays > 3650 {
+		d.Addf("analytics.cross_sell.holdout_days", "must be between 1 and 3650, got %d", c.HoldoutDays)
 	}
 }
 

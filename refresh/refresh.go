@@ -454,7 +454,8 @@ func ProjectModels(ctx context.Context, p *project.Project, db *sql.DB) ([]*mode
 }
 
 // Steps are the Go build steps of a project's build: the analytics
-// settings, and the CLV model fit and scoring.
+// settings, the CLV model fit and scoring, and the cross-sell counts and
+// offers.
 func Steps(p *project.Project, runID string) []build.Step {
 	a := p.Config.Analytics
 	id := p.Config.Identity.WithDefaults()
@@ -465,6 +466,8 @@ func Steps(p *project.Project, runID string) []build.Step {
 		MatchKey: id.Matches(contract.MatchKey), MatchEmail: id.Matches(contract.MatchEmail), MatchPhone: id.Matches(contract.MatchPhone),
 		PhoneFormat: id.Phone,
 		CLVOff:      a.CLV == "off", RefitDays: a.CLVRefitDays, RefitDrift: a.CLVRefitDrift,
+		CrossSell: analytics.CrossSell{WindowDays: a.CrossSell.WindowDays, MinPairBaskets: a.CrossSell.MinPairBaskets,
+			MinSupport: a.CrossSell.MinSupport, MinConfidence: a.CrossSell.MinConfidence, HoldoutDays: a.CrossSell.HoldoutDays},
 	}
-	return []build.Step{analytics.SettingsStep(s), analytics.CLVStep(s, runID)}
+	return []build.Step{analytics.SettingsStep(s), analytics.CLVStep(s, runID), analytics.CrossSellStep(s)}
 }

@@ -39,7 +39,7 @@ func main() {
 	bin := flag.String("bin", "bin/crmwh", "crmwh binary")
 	sizes := flag.String("sizes", "20000,200000", "customer counts")
 	reps := flag.Int("reps", 3, "repetitions of each measurement (the median is shown)")
-	steps := flag.String("steps", "refresh,clv,build,extract", "what to measure: refresh (demo and refresh), clv (fit and score in process, and crmwh clv fit on a file), build (full, straight DuckDB, incremental), extract (PostgreSQL and CSV to the lake, against psql and DuckDB), scale (every step of a large company: generate, extract, full build, a day's build, dashboards, sql; -scale-customers)")
+	steps := flag.String("steps", "refresh,clv,build,extract,xsell", "what to measure: refresh (demo and refresh), clv (fit and score in process, and crmwh clv fit on a file), build (full, straight DuckDB, incremental), extract (PostgreSQL and CSV to the lake, against psql and DuckDB), xsell (the cross-sell step against plain SQL), scale (every step of a large company: generate, extract, full build, a day's build, dashboards, sql; -scale-customers)")
 	buildN := flag.Int("build-customers", 1000000, "customers of the demo company the build benchmark runs on")
 	clvSizes := flag.String("clv-sizes", "10000,100000,1000000", "customer counts of the CLV fit and score benchmarks")
 	clvFileSizes := flag.String("clv-file-sizes", "100000,1000000", "customer counts of the crmwh clv fit FILE benchmark (empty: none)")
@@ -47,7 +47,12 @@ func main() {
 	straightChild := flag.String("straight-child", "", "internal: run the project in this folder's SQL straight in DuckDB")
 	extractRows, duckCopy := extractFlags()
 	scaleSizes, scaleYears, scaleMemory, scaleDir := scaleFlags()
+	xsellFlags()
 	flag.Parse()
+	if *xsellChild != "" {
+		xsellChildMain(*xsellChild, *xsellMode)
+		return
+	}
 	if *clvChildN > 0 {
 		clvChild(*clvChildN)
 		return
@@ -85,6 +90,9 @@ func main() {
 	}
 	if want["scale"] {
 		benchScale(abs, *scaleSizes, *scaleYears, *scaleMemory, *scaleDir)
+	}
+	if want["xsell"] {
+		benchCrossSell(abs, ints("--xsell-customers", *xsellSizes), *reps)
 	}
 }
 

@@ -200,6 +200,8 @@ func TestRefreshOnTheDemoCompany(t *testing.T) {
 			warehousetest.Int(t, db, "select count(*) from dim_customer"))
 	})
 
+	t.Run("cross-sell marts match raw counts and the planted truth", func(t *testing.T) { checkCrossSell(t, dir, wh) })
+
 	t.Run("a second refresh with no new data changes no row counts", func(t *testing.T) {
 		counts := func() [][]string {
 			db := warehousetest.Open(t, wh, true)
@@ -289,7 +291,7 @@ func TestRefreshOnTheDemoCompany(t *testing.T) {
 			require.NoError(t, err)
 			files = append(files, pages...)
 		}
-		require.Len(t, files, 16, "index and seven pages, in English and Chinese")
+		require.Len(t, files, 18, "index and eight pages, in English and Chinese")
 		for _, f := range files {
 			p := b.Open(t, f)
 			charts := p.Charts(t)
@@ -370,7 +372,7 @@ func TestRefreshOnTheDemoCompany(t *testing.T) {
 			names = append(names, p.Name)
 		}
 		// The other pages were rendered; the file that could not be read was not.
-		require.Equal(t, []string{"zz-attack", "zz-query", "overview", "value", "retention", "segments", "watchlist", "service", "health"}, names)
+		require.Equal(t, []string{"zz-attack", "zz-query", "overview", "value", "retention", "segments", "cross_sell", "watchlist", "service", "health"}, names)
 		page, err := os.ReadFile(filepath.Join(dir, "site", "zz-query.html"))
 		require.NoError(t, err)
 		require.Contains(t, string(page), `<div class="chart-error"`)
@@ -599,38 +601,54 @@ var shanghai = func() *time.Location {
 // crmwh's reader), skipping the rows the generator says it broke.
 func readOrders(t *testing.T, demo string) []rawOrder {
 	t.Helper()
+	var out []rawOrder
+	for _, b := range billingRecords(t, demo, "orders/orders_*.csv", "legacy/orders_*.csv") {
+		r := b.fields
+		o := rawOrder{id: r[0], customerNo: r[1], original: r[12]}
+		o.status = map[string]string{"已支付": "paid", "已取消": "cancelled", "退款": "refund"}[r[6]]
+		var err error
+		if !b.legacy {
+			o.status = r[6]
+			o.at, err = time.Parse(time.RFC3339, r[5])
+		} else {
+			o.at, err = time.ParseInLocation("2006年1月2日 15:04:05", r[5], shanghai)
+		}
+		require.NoError(t, err)
+		o.net = fen(t, r[11])
+		out = append(out, o)
+	}
+	return out
+}
+
+// billingRecord is a well-formed row of a billing file.
+type billingRecord struct {
+	legacy bool
+	fields []string
+}
+
+// billingRecords parses the billing files matching the modern and legacy
+// globs (under billing/) with encoding/csv, the legacy ones decoded from
+// GB18030, skipping the rows the generator says it broke.
+func billingRecords(t *testing.T, demo, modern, legacy string) []billingRecord {
+	t.Helper()
 	bad := map[string]bool{}
 	for _, r := range readCSV(t, filepath.Join(demo, "truth", "malformed_rows.csv"), false)[1:] {
 		bad[r[0]+":"+r[1]] = true
 	}
-	var out []rawOrder
-	for _, legacy := range []bool{false, true} {
-		pattern := "billing/orders/orders_*.csv"
-		if legacy {
-			pattern = "billing/legacy/orders_*.csv"
-		}
-		files, err := filepath.Glob(filepath.Join(demo, pattern))
+	var out []billingRecord
+	for _, gb := range []bool{false, true} {
+		pattern := map[bool]string{false: modern, true: legacy}[gb]
+		files, err := filepath.Glob(filepath.Join(demo, "billing", pattern))
 		require.NoError(t, err)
 		for _, f := range files {
 			rel, _ := filepath.Rel(demo, f)
-			lines := readLines(t, f, legacy)
-			for i, line := range lines[1:] {
+			for i, line := range readLines(t, f, gb)[1:] {
 				if bad[filepath.ToSlash(rel)+":"+fmt.Sprint(i+2)] || line == "" {
 					continue
 				}
 				r, err := csv.NewReader(strings.NewReader(line)).Read()
 				require.NoError(t, err, "%s line %d", rel, i+2)
-				o := rawOrder{id: r[0], customerNo: r[1], original: r[12]}
-				o.status = map[string]string{"已支付": "paid", "已取消": "cancelled", "退款": "refund"}[r[6]]
-				if !legacy {
-					o.status = r[6]
-					o.at, err = time.Parse(time.RFC3339, r[5])
-				} else {
-					o.at, err = time.ParseInLocation("2006年1月2日 15:04:05", r[5], shanghai)
-				}
-				require.NoError(t, err)
-				o.net = fen(t, r[11])
-				out = append(out, o)
+				out = append(out, billingRecord{gb, r})
 			}
 		}
 	}

@@ -44,7 +44,7 @@ func testWarehouse(t testing.TB) *sql.DB {
 }
 
 // defaultPages are the repository's own pages, dashboards/*.yaml.
-var defaultPages = []string{"overview", "value", "retention", "segments", "watchlist", "service", "health"}
+var defaultPages = []string{"overview", "value", "retention", "segments", "cross_sell", "watchlist", "service", "health"}
 
 // testPages returns the repository's own pages (dashboards/*.yaml) and the
 // test page testdata/pages/customers.yaml, in navigation order.
@@ -491,7 +491,7 @@ func TestOptions(t *testing.T) {
 		{"no as-of", render.Options{OutDir: t.TempDir()}, "no data-as-of time"},
 		{"language", render.Options{OutDir: t.TempDir(), DataAsOf: asOf, Lang: "fr"}, `unknown language "fr" (expected one of: en, zh)`},
 		{"currency", render.Options{OutDir: t.TempDir(), DataAsOf: asOf, Currency: "yuan"}, `invalid currency "yuan"`},
-		{"page", render.Options{OutDir: t.TempDir(), DataAsOf: asOf, Pages: []string{"nope"}}, `no page named "nope" (pages: overview, value, retention, segments, watchlist, service, health, customers)`},
+		{"page", render.Options{OutDir: t.TempDir(), DataAsOf: asOf, Pages: []string{"nope"}}, `no page named "nope" (pages: overview, value, retention, segments, cross_sell, watchlist, service, health, customers)`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := render.Render(context.Background(), db, pages, tc.o)

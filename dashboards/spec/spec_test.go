@@ -199,7 +199,7 @@ func TestDefaultPages(t *testing.T) {
 			}
 		}
 	}
-	require.Equal(t, []string{"overview", "value", "retention", "segments", "watchlist", "service", "health"}, names)
+	require.Equal(t, []string{"overview", "value", "retention", "segments", "cross_sell", "watchlist", "service", "health"}, names)
 	require.Equal(t, "经营概览", pages[0].Title.Zh)
 	for _, k := range spec.Kinds {
 		require.True(t, kinds[k], "no default page has a %s chart", k)

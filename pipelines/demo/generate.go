@@ -2,7 +2,6 @@ package demo
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -361,11 +360,14 @@ func run(ctx context.Context, w *world, dir string, progress func(Progress)) (Su
 		return Summary{}, err
 	}
 	sum.Customers = sum.People + sum.DuplicateCustomers
-	sum.Files = len(w.files.paths) + 4 // + crm.sqlite and three truth files
+	sum.Files = len(w.files.paths) + 5 // + crm.sqlite and four truth files
 	sum.LegacyDays = w.legacyDays
 	sum.Start = w.clk.start
 	sum.End = w.clk.start.AddDate(0, 0, w.clk.days-1)
 	if err := writeParams(filepath.Join(dir, "truth", "params.json"), w, sum); err != nil {
+		return Summary{}, err
+	}
+	if err := writeAffinityTruth(filepath.Join(dir, "truth", "affinities.json")); err != nil {
 		return Summary{}, err
 	}
 	if progress != nil {
@@ -520,12 +522,5 @@ func writeParams(path string, w *world, sum Summary) error {
 		},
 		LegacyDays: w.legacyDays, Campaigns: len(w.campaigns), Managers: len(w.managers), ProductCount: len(products),
 	}
-	b, err := json.MarshalIndent(doc, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	return nil
+	return writeJSON(path, doc)
 }

@@ -135,6 +135,7 @@ type gen struct {
 	recs    [2]billRec
 	idBuf   []byte
 	origBuf []byte
+	aff     affinity // planted affinities (affinity.go)
 }
 
 type purchase struct {
@@ -172,6 +173,7 @@ func (g *gen) generate(i int) {
 	ck := g.ck
 	pi := int32(i - ck.first)
 	g.src.Seed(personSeeds(o.Seed, i))
+	g.aff.start(o.Seed, i)
 
 	// The customer process.
 	t0 := w.acq.at(i, r.Float64())
@@ -715,7 +717,7 @@ func (g *gen) buildOrder(target int64, fav int, corporate bool) (gross, disc int
 		l := &g.lines[k]
 		l.amount = l.qty*l.unit - l.disc
 	}
-	return gross, disc
+	return g.plant()
 }
 
 func (g *gen) pickProduct(fav int) int {

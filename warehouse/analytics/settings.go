@@ -37,6 +37,8 @@ type Settings struct {
 	// means DefaultRefitDays, DefaultRefitDrift.
 	RefitDays  int
 	RefitDrift float64
+	// CrossSell holds the cross-sell definitions (crosssell.go).
+	CrossSell CrossSell
 }
 
 // SettingsTable is the one-row table the settings step writes; models read
@@ -61,9 +63,13 @@ func SettingsStep(s Settings) build.Step {
 				CAST(? AS DOUBLE) AS monthly_discount_rate, CAST(? AS DOUBLE) AS margin,
 				CAST(? AS VARCHAR) AS churn_definition, CAST(? AS INTEGER) AS inactivity_days, CAST(? AS DOUBLE) AS p_alive_threshold,
 				CAST(? AS BOOLEAN) AS match_key, CAST(? AS BOOLEAN) AS match_email, CAST(? AS BOOLEAN) AS match_phone,
-				CAST(? AS VARCHAR) AS phone_format`,
+				CAST(? AS VARCHAR) AS phone_format,
+				CAST(? AS INTEGER) AS cross_sell_window_days, CAST(? AS INTEGER) AS cross_sell_min_pair_baskets,
+				CAST(? AS DOUBLE) AS cross_sell_min_support, CAST(? AS DOUBLE) AS cross_sell_min_confidence,
+				CAST(? AS INTEGER) AS cross_sell_holdout_days`,
 				s.Currency, s.Timezone, s.TimeUnit, s.HoldoutDays, s.HorizonMonths, s.MonthlyDiscountRate, s.Margin,
-				s.ChurnDefinition, s.InactivityDays, s.PAliveThreshold, s.MatchKey, s.MatchEmail, s.MatchPhone, s.PhoneFormat)
+				s.ChurnDefinition, s.InactivityDays, s.PAliveThreshold, s.MatchKey, s.MatchEmail, s.MatchPhone, s.PhoneFormat,
+				s.CrossSell.WindowDays, s.CrossSell.MinPairBaskets, s.CrossSell.MinSupport, s.CrossSell.MinConfidence, s.CrossSell.HoldoutDays)
 			return 1, err
 		},
 	}

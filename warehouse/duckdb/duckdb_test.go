@@ -5,6 +5,7 @@ package duckdb_test
 import (
 	"bufio"
 	"context"
+	"database/sql/driver"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -110,4 +111,22 @@ func TestParametersAreRefusedInDDL(t *testing.T) {
 	_, err = db.Exec("CREATE VIEW v AS SELECT " + duckdb.QuoteString("it's") + " AS " + duckdb.QuoteIdent(`we"ird`))
 	require.NoError(t, err)
 	require.Equal(t, "it's", warehousetest.Scalar(t, db, `SELECT "we""ird" FROM v`))
+}
+
+func TestScanRowsGivesTheDriversValues(t *testing.T) {
+	db := warehousetest.Open(t, "", false)
+	conn, err := db.Conn(context.Background())
+	require.NoError(t, err)
+	defer conn.Close()
+	var got [][]any
+	n, err := duckdb.ScanRows(context.Background(), conn, `SELECT i::INTEGER, i::BIGINT * 10, 'x' || i, CASE WHEN i = 2 THEN NULL ELSE i END::INTEGER FROM range(3) t(i) ORDER BY i`,
+		func(row []driver.Value) error {
+			got = append(got, []any{row[0], row[1], row[2], row[3]})
+			return nil
+		})
+	require.NoError(t, err)
+	require.Equal(t, int64(3), n)
+	require.Equal(t, [][]any{{int32(0), int64(0), "x0", int32(0)}, {int32(1), int64(10), "x1", int32(1)}, {int32(2), int64(20), "x2", nil}}, got)
+	_, err = duckdb.ScanRows(context.Background(), conn, `SELECT * FROM no_such_table`, func([]driver.Value) error { return nil })
+	require.ErrorContains(t, err, "no_such_table")
 }

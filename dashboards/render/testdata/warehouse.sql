@@ -246,6 +246,69 @@ SELECT
 FROM t
 ORDER BY ticket_id;
 
+-- Cross-sell: monthly figures, pairs of categories and products, rules,
+-- and the next best offers with their validation.
+CREATE TABLE mart_cross_sell_monthly AS
+SELECT CAST(DATE '2024-01-01' + to_months(i) AS DATE) AS month,
+    1.50 + 0.05 * i AS categories_per_customer, 2.60 + 0.11 * i AS products_per_customer,
+    0.18 + 0.01 * i AS multi_category_order_share, 0.40 + 0.02 * i AS multi_category_customer_share,
+    0.55 + 0.015 * i AS multi_category_revenue_share, i < 6 AS is_complete
+FROM range(0, 7) r(i)
+ORDER BY month;
+
+CREATE TABLE mart_product_affinity (
+    level VARCHAR, scope VARCHAR, item_a VARCHAR, item_a_name VARCHAR, item_a_name_zh VARCHAR, item_b VARCHAR,
+    item_b_name VARCHAR, item_b_name_zh VARCHAR, baskets_ab BIGINT, expected_baskets_ab DOUBLE,
+    confidence_a_to_b DOUBLE, confidence_b_to_a DOUBLE, lift DOUBLE, lift_ci_low DOUBLE, lift_ci_high DOUBLE, association VARCHAR
+);
+INSERT INTO mart_product_affinity VALUES
+    ('category', 'order', 'Gifts', 'Gifts', '礼品', 'Snacks', 'Snacks', '零食', 820, 1000, 0.1, 0.08, 0.82, 0.77, 0.87, 'negative'),
+    ('category', 'order', 'Gifts', 'Gifts', '礼品', 'Tea', 'Tea', '茶叶', 1900, 1000, 0.23, 0.2, 1.9, 1.8, 2.0, 'positive'),
+    ('category', 'order', 'Snacks', 'Snacks', '零食', 'Tea', 'Tea', '茶叶', 1050, 1000, 0.3, 0.28, 1.05, 0.99, 1.11, 'not_significant'),
+    ('category', 'customer_window', 'Gifts', 'Gifts', '礼品', 'Snacks', 'Snacks', '零食', 1500, 1600, 0.18, 0.14, 0.94, 0.9, 0.98, 'negative'),
+    ('category', 'customer_window', 'Gifts', 'Gifts', '礼品', 'Tea', 'Tea', '茶叶', 2600, 1600, 0.31, 0.27, 1.62, 1.55, 1.7, 'positive'),
+    ('category', 'customer_window', 'Snacks', 'Snacks', '零食', 'Tea', 'Tea', '茶叶', 1900, 1600, 0.4, 0.37, 1.19, 1.13, 1.25, 'positive'),
+    ('product', 'order', 'TEA-006', 'Jasmine Tea <250g>', '茉莉花茶', 'TWR-004', 'Glass Teapot & Co', '玻璃茶壶', 2232, 404.6, 0.3, 0.68, 5.52, 5.37, 5.67, 'positive'),
+    ('product', 'order', 'SNK-003', 'Dried Mango', '芒果干', 'TEA-015', 'Lemon Black Tea', '柠檬红茶', 999, 619.3, 0.22, 0.13, 1.61, 1.53, 1.7, 'positive'),
+    ('product', 'order', 'SNK-005', 'Haw Flakes', '山楂片', 'SNK-015', 'Preserved Plums', '话梅', 320, 1092.2, 0.04, 0.04, 0.29, 0.26, 0.33, 'negative'),
+    ('product', 'customer_window', 'SNK-005', 'Haw Flakes', '山楂片', 'SNK-015', 'Preserved Plums', '话梅', 402, 1200.0, 0.05, 0.05, 0.34, 0.31, 0.37, 'negative');
+
+CREATE TABLE mart_association_rules (
+    level VARCHAR, scope VARCHAR, rule VARCHAR, rule_zh VARCHAR, baskets BIGINT, support DOUBLE, confidence DOUBLE,
+    lift DOUBLE, lift_ci_low DOUBLE, leverage DOUBLE
+);
+INSERT INTO mart_association_rules VALUES
+    ('product', 'order', 'Glass Teapot & Co → Jasmine Tea <250g>', '玻璃茶壶 → 茉莉花茶', 2232, 0.035, 0.68, 5.52, 5.37, 0.0287),
+    ('product', 'order', 'Jasmine Tea <250g> → Glass Teapot & Co', '茉莉花茶 → 玻璃茶壶', 2232, 0.035, 0.3, 5.52, 5.37, 0.0287),
+    ('product', 'order', 'Dried Mango + Haw Flakes → Lemon Black Tea', '芒果干 + 山楂片 → 柠檬红茶', 120, 0.0019, 0.21, 1.74, 1.46, 0.0008),
+    ('product', 'order', 'Dried Mango → Lemon Black Tea', '芒果干 → 柠檬红茶', 999, 0.0158, 0.22, 1.61, 1.53, 0.006),
+    ('category', 'order', 'Gifts → Tea', '礼品 → 茶叶', 1900, 0.03, 0.23, 1.9, 1.8, 0.014);
+
+CREATE TABLE mart_next_best_offer_validation (
+    level VARCHAR, customers_evaluated BIGINT, offer_hit_rate DOUBLE, baseline_hit_rate DOUBLE, mcnemar_z DOUBLE,
+    beats_baseline BOOLEAN, verdict VARCHAR, verdict_zh VARCHAR
+);
+INSERT INTO mart_next_best_offer_validation VALUES
+    ('product', 4074, 0.456, 0.399, 6.42, true,
+        'The offers were bought by 45.6% of the customers, the best sellers by 39.9%: 1.14× as often, more than chance explains.',
+        '45.6%的客户购买了推荐商品，热销商品为39.9%：是其1.14倍，差异显著。'),
+    ('category', 1746, 0.993, 0.993, NULL, false,
+        'The offers did no better than the best sellers: 99.3% against 99.3% of the customers, a difference chance explains.',
+        '推荐并不优于热销商品：99.3%对99.3%，差异在随机范围内。');
+
+CREATE TABLE mart_next_best_offer AS
+SELECT c.customer_id, c.customer_name, c.account_manager_name, c.account_manager_name_zh, c.value_tier, c.clv_12m,
+    'product' AS level, r.rank,
+    (['Jasmine Tea <250g>', 'Lemon Black Tea', 'Haw Flakes'])[r.rank] AS item_name,
+    (['茉莉花茶', '柠檬红茶', '山楂片'])[r.rank] AS item_name_zh,
+    (['bought Glass Teapot & Co; buyers of Glass Teapot & Co buy Jasmine Tea <250g> 5.5× as often',
+      'buys Tea 1.8× as often as customers at large', 'a best seller: in 14.3% of baskets'])[r.rank] AS reason,
+    (['买过玻璃茶壶；买玻璃茶壶的客户购买茉莉花茶的比例是平均的5.5倍', '购买茶叶的频率是平均客户的1.8倍',
+      '热销商品：14.3%的购物篮包含它'])[r.rank] AS reason_zh
+FROM mart_customer_value c CROSS JOIN range(1, 4) r(rank)
+WHERE NOT c.is_churned
+ORDER BY c.customer_id, r.rank;
+
 -- The meta schema of a warehouse with two successful builds, one failed
 -- build and one test run.
 CREATE SCHEMA meta;

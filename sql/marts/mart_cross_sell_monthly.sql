@@ -1,0 +1,89 @@
+-- Cross-selling by calendar month (in the project's time zone): how many
+-- orders span categories, how many categories and products the month's
+-- active customers have bought so far (the cross-sell ratio), and how much
+-- of the month's revenue comes from customers who buy in more than one
+-- category. Paid orders and their sale lines; categories from dim_product
+-- (the category columns are NULL when products have none).
+--   multi_category_orders     orders with sale lines in two categories or more
+--   active_customers          customers with a paid order in the month
+--   categories_per_customer   the cross-sell ratio: the mean number of
+--                             categories an active customer has bought,
+--                             from their first order to the month's end
+--   products_per_customer     the same for distinct products
+--   multi_category_customers  active customers with two categories or more
+--                             bought by the month's end
+--   multi_category_revenue    those customers' net revenue of orders placed
+--                             in the month (fct_orders.net_revenue)
+with lines as (
+    select o.customer_id, o.order_id, o.order_month as month, i.product_id, p.category
+    from fct_orders o
+    join fct_order_items i on i.order_id = o.order_id and i.line_type = 'sale'
+    left join dim_product p using (product_id)
+    where o.status = 'paid'
+),
+orders as (
+    select month, count(*) as orders, count(*) filter (where categories >= 2) as multi_category_orders,
+        count(*) filter (where products >= 2) as multi_product_orders
+    from (select month, order_id, count(distinct category) as categories, count(distinct product_id) as products
+          from lines group by all)
+    group by month
+),
+-- Categories and products bought so far, per customer, as of each month
+-- a customer bought something new.
+new_items as (
+    select customer_id, month, count(*) filter (where kind = 'category') as categories, count(*) filter (where kind = 'product') as products
+    from (
+        select customer_id, 'category' as kind, category as item, min(month) as month from lines where category is not null group by all
+        union all
+        select customer_id, 'product', product_id, min(month) from lines group by all
+    )
+    group by all
+),
+to_date as (
+    select customer_id, month,
+        sum(categories) over (partition by customer_id order by month) as categories,
+        sum(products) over (partition by customer_id order by month) as products
+    from new_items
+),
+active as (
+    select customer_id, order_month as month, sum(net_revenue) as net_revenue
+    from fct_orders where status = 'paid'
+    group by all
+),
+customers as (
+    select a.month, a.customer_id, a.net_revenue, t.categories, t.products
+    from active a
+    asof left join to_date t on t.customer_id = a.customer_id and a.month >= t.month
+),
+has_categories as (select count(*) > 0 as yes from lines where category is not null),
+by_month as (
+    select month,
+        count(*) as active_customers,
+        avg(categories) as categories_per_customer,
+        avg(products) as products_per_customer,
+        count(*) filter (where categories >= 2) as multi_category_customers,
+        sum(net_revenue) as net_revenue,
+        coalesce(sum(net_revenue) filter (where categories >= 2), 0) as multi_category_revenue
+    from customers
+    group by month
+)
+select
+    b.month,
+    o.orders,
+    o.multi_product_orders,
+    case when h.yes then o.multi_category_orders end as multi_category_orders,
+    case when h.yes then o.multi_category_orders / o.orders end as multi_category_order_share,
+    b.active_customers,
+    case when h.yes then b.categories_per_customer end as categories_per_customer,
+    b.products_per_customer,
+    case when h.yes then b.multi_category_customers end as multi_category_customers,
+    case when h.yes then b.multi_category_customers / b.active_customers end as multi_category_customer_share,
+    b.net_revenue,
+    case when h.yes then b.multi_category_revenue end as multi_category_revenue,
+    case when h.yes then b.multi_category_revenue / nullif(b.net_revenue, 0) end as multi_category_revenue_share,
+    k.is_complete
+from by_month b
+cross join has_categories h
+left join orders o using (month)
+left join mart_kpi_monthly k using (month)
+order by b.month
