@@ -4,9 +4,16 @@
 -- reached customers, and for a comparable group not reached (customers of
 -- the same segment who had bought before the campaign started). uplift_90d
 -- = reached − comparable. Segments are today's, so read uplift as
--- indicative, not as a controlled experiment.
+-- indicative, not as a controlled experiment. The standard deviations of
+-- the 90-day revenue per customer of both groups give the uplift's
+-- interval (mart_campaign_results). A campaign whose 90 days are not over
+-- by the last day with orders is inside its window: days_observed says how
+-- many of them the data cover, and its revenue figures are not final.
 with campaigns as (
     select campaign_id, name as campaign_name, name_zh as campaign_name_zh, start_date from stg_campaigns
+),
+data_end as (
+    select max(order_date) as last_day from fct_orders where status = 'paid'
 ),
 segments as (
     select p.customer_id, coalesce(r.rfm_segment, 'none') as segment, p.first_purchase_date
@@ -46,7 +53,9 @@ sums as (
         sum(coalesce(w.revenue_30d, 0)) filter (where e.grp <> 'comparable') as rev30_reached,
         sum(coalesce(w.revenue_90d, 0)) filter (where e.grp <> 'comparable') as rev90_reached,
         sum(coalesce(w.revenue_30d, 0)) filter (where e.grp = 'comparable') as rev30_comp,
-        sum(coalesce(w.revenue_90d, 0)) filter (where e.grp = 'comparable') as rev90_comp
+        sum(coalesce(w.revenue_90d, 0)) filter (where e.grp = 'comparable') as rev90_comp,
+        stddev_samp(coalesce(w.revenue_90d, 0)) filter (where e.grp <> 'comparable') as sd90_reached,
+        stddev_samp(coalesce(w.revenue_90d, 0)) filter (where e.grp = 'comparable') as sd90_comp
     from eligible e
     left join window_revenue w on w.campaign_id = e.campaign_id and w.customer_id = e.customer_id
     group by 1, 2
@@ -69,8 +78,13 @@ select
     s.rev30_comp / nullif(s.comparable, 0) as revenue_30d_per_comparable,
     s.rev90_comp / nullif(s.comparable, 0) as revenue_90d_per_comparable,
     s.rev30_reached / nullif(s.reached, 0) - s.rev30_comp / nullif(s.comparable, 0) as uplift_30d,
-    s.rev90_reached / nullif(s.reached, 0) - s.rev90_comp / nullif(s.comparable, 0) as uplift_90d
+    s.rev90_reached / nullif(s.reached, 0) - s.rev90_comp / nullif(s.comparable, 0) as uplift_90d,
+    s.sd90_reached as revenue_90d_sd_reached,
+    s.sd90_comp as revenue_90d_sd_comparable,
+    cast(greatest(0, least(90, d.last_day - c.start_date + 1)) as integer) as days_observed,
+    c.start_date + 90 <= d.last_day + 1 as is_window_complete
 from sums s
 join campaigns c using (campaign_id)
+cross join data_end d
 where s.reached > 0
 order by c.start_date, c.campaign_id, s.segment
