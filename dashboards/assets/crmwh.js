@@ -98,6 +98,51 @@
     return sign(v, text) + sym + text;
   }
 
+  // axisUnit chooses one unit for every label of a value axis from the
+  // largest value on it, so that an axis never mixes "10K" and "8,000".
+  function axisUnit(maxAbs, lang) {
+    if (!(maxAbs >= 1e4)) {
+      return null;
+    }
+    var us = units(lang);
+    for (var i = 0; i < us.length; i++) {
+      if (maxAbs >= us[i][0]) {
+        return us[i];
+      }
+    }
+    return null;
+  }
+
+  function formatInUnit(v, fmt, unit, lang, currency) {
+    if (!unit || typeof v !== 'number' || !isFinite(v) || fmt === 'percent') {
+      return format(v, fmt, true, lang, currency);
+    }
+    var sym = fmt === 'currency' ? symbol(currency || defaultCurrency) : '';
+    var text = v === 0 ? '0' : fixed(Math.abs(v) / unit[1], 2, true) + unit[2];
+    return sign(v, text) + sym + text;
+  }
+
+  // axisMax is the largest absolute value a chart draws on a value axis:
+  // index 0 of [x, y] points for x, 1 for y, plain numbers for the values.
+  function axisMax(option, which) {
+    var m = 0;
+    (option.series || []).forEach(function (s) {
+      (s.data || []).forEach(function (d) {
+        var v = d;
+        if (d && typeof d === 'object' && !Array.isArray(d)) {
+          v = d.value;
+        }
+        if (Array.isArray(v)) {
+          v = v[which];
+        }
+        if (typeof v === 'number' && isFinite(v)) {
+          m = Math.max(m, Math.abs(v));
+        }
+      });
+    });
+    return m;
+  }
+
   function esc(s) {
     return echarts.format.encodeHTML(s == null ? '' : String(s));
   }
@@ -125,9 +170,11 @@
         if (axis.type !== 'value') {
           return;
         }
-        var af = kind === 'scatter' && key === 'xAxis' ? xf : yf;
+        var isX = key === 'xAxis';
+        var af = (kind === 'scatter' || data.continuous) && isX ? xf : yf;
+        var unit = axisUnit(axisMax(option, isX ? 0 : 1), lang);
         axis.axisLabel = axis.axisLabel || {};
-        axis.axisLabel.formatter = function (v) { return fmt(v, af, true); };
+        axis.axisLabel.formatter = function (v) { return formatInUnit(v, af, unit, lang, currency); };
       });
     });
     option.tooltip = option.tooltip || {};
@@ -169,8 +216,46 @@
         break;
       default: // line, bar, stacked_bar, area
         option.tooltip.valueFormatter = function (v) { return fmt(v, yf, false); };
+        if (data.continuous) {
+          option.tooltip.formatter = function (ps) {
+            var out = esc(fmt(ps[0].value[0], xf, false));
+            ps.forEach(function (p) {
+              out += '<br>' + p.marker + esc(p.seriesName) + ': <b>' + esc(fmt(p.value[1], yf, false)) + '</b>';
+            });
+            return out;
+          };
+        }
     }
+    metricStyles(data, option);
     return option;
+  }
+
+  // metricStyles draws the provisional points of a trend chart paler, and
+  // its target as a dashed line.
+  function metricStyles(data, option) {
+    var series = option.series || [];
+    Object.keys(data.provisional || {}).forEach(function (si) {
+      var s = series[Number(si)];
+      if (!s) {
+        return;
+      }
+      data.provisional[si].forEach(function (i) {
+        var d = s.data[i];
+        var v = d && typeof d === 'object' && !Array.isArray(d) ? d.value : d;
+        s.data[i] = { value: v, itemStyle: { opacity: 0.45 }, symbol: 'emptyCircle' };
+      });
+    });
+    if (data.target) {
+      series.push({
+        name: data.target.name, type: 'line', symbol: 'none',
+        data: data.target.values.map(function (v) { return v === null ? '-' : v; }),
+        lineStyle: { type: 'dashed', width: 1.5, color: '#5b6775' }, itemStyle: { color: '#5b6775' },
+        tooltip: { show: true }
+      });
+      if (option.legend && option.legend.length) {
+        option.legend[0].show = true;
+      }
+    }
   }
 
   var drawn = [];
@@ -183,6 +268,16 @@
     var option = decorate(data, el, lang, currency);
     var chart = echarts.init(el, null, { locale: lang === 'zh' ? 'ZH' : 'EN', renderer: 'canvas' });
     chart.on('finished', function () { el.setAttribute('data-rendered', 'true'); });
+    if (data.link) {
+      // A click on an item opens the linked page, filtered to its value.
+      chart.on('click', function (p) {
+        var v = data.link.values[p.name];
+        if (v !== undefined) {
+          window.location.href = data.link.href + encodeURIComponent(v);
+        }
+      });
+      el.classList.add('linked');
+    }
     chart.setOption(option);
     el.setAttribute('data-drawn', 'true');
     drawn.push(chart);
@@ -211,6 +306,14 @@
     }
   }
 
+  // viewID is the view a single file's address names: its fragment up to
+  // a '?', after which links carry a filter (#en-watchlist?filter=...).
+  function viewID() {
+    var h = location.hash.slice(1);
+    var q = h.indexOf('?');
+    return q < 0 ? h : h.slice(0, q);
+  }
+
   // show shows one view of a single-file site: the one named by id, or
   // else the first.
   function show(id) {
@@ -231,8 +334,8 @@
   function init() {
     if (single) {
       body.classList.add('js-single');
-      window.addEventListener('hashchange', function () { show(location.hash.slice(1)); });
-      show(location.hash.slice(1));
+      window.addEventListener('hashchange', function () { show(viewID()); });
+      show(viewID());
     } else {
       drawIn(document);
     }
@@ -241,7 +344,22 @@
     });
   }
 
-  window.crmwh = { format: format, lang: defaultLang, currency: defaultCurrency, charts: drawn, show: show };
+  // redraw draws a chart again from new data (the filters of
+  // crmwh-metrics.js), with the same formatters and styles.
+  function redraw(el, data) {
+    var holder = el.closest('[data-lang]') || body;
+    var lang = holder.getAttribute('data-lang') === 'zh' ? 'zh' : 'en';
+    var currency = holder.getAttribute('data-currency') || defaultCurrency;
+    var chart = echarts.getInstanceByDom(el);
+    if (chart) {
+      chart.setOption(decorate(data, el, lang, currency), true);
+    }
+  }
+
+  window.crmwh = {
+    format: format, fixed: fixed, formatInUnit: formatInUnit, lang: defaultLang, currency: defaultCurrency,
+    charts: drawn, show: show, redraw: redraw
+  };
   if (document.readyState === 'loading') {
     document.addEventListener('DOMContentLoaded', init);
   } else {

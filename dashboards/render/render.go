@@ -161,6 +161,12 @@ func Render(ctx context.Context, db *sql.DB, pages []spec.Page, o Options) (Resu
 		return Result{}, err
 	}
 	s := newSite(o, pages)
+	if s.metrics, err = loadMetrics(ctx, db, renderedPages(s)); err != nil {
+		return Result{}, err
+	}
+	if s.status, err = loadStatus(ctx, db, pages, o); err != nil {
+		return Result{}, err
+	}
 	for _, lo := range leftOut {
 		if lo.Chart == "" {
 			i := slices.IndexFunc(all, func(p spec.Page) bool { return p.Name == lo.Page })
@@ -176,7 +182,11 @@ func Render(ctx context.Context, db *sql.DB, pages []spec.Page, o Options) (Resu
 		kept := pd.charts[:0]
 		for j := range pd.charts {
 			c := pd.charts[j]
-			c.res, c.err = runQuery(ctx, db, c.spec.Query)
+			if len(c.spec.Defs) > 0 {
+				c.series, c.res, c.err = s.metricRows(c.spec)
+			} else {
+				c.res, c.err = runQuery(ctx, db, c.spec.Query)
+			}
 			if ctx.Err() != nil {
 				return Result{}, fmt.Errorf("rendering dashboards: %w", ctx.Err())
 			}
@@ -260,6 +270,10 @@ type site struct {
 	pages []pageData
 	// missing are the pages left out for want of data.
 	missing []missingPage
+	// metrics are the rows of the metric models the pages read.
+	metrics *metricStore
+	// status is what every page says about the data's freshness.
+	status siteStatus
 }
 
 // missingPage is a page left out, and what would enable it.
@@ -282,6 +296,8 @@ type chartData struct {
 	res     *result
 	err     error
 	views   map[string]*chartContent // by language
+	// series are the metrics of a metric card or trend chart.
+	series []series
 }
 
 // chartContent is what a chart shows in one language.
@@ -332,13 +348,23 @@ func (s *site) content(pd *pageData, cd *chartData, lang string) (*chartContent,
 	var shown any
 	cc := &chartContent{}
 	switch {
+	case c.Kind.ECharts() && len(c.Defs) > 0:
+		e := echarter{c: metricChartSpec(c), id: chartID(pd.page.Name, c.Name), file: pd.page.Name + "-" + c.Name, lang: lang, l: l, r: r}
+		pl, err := e.build()
+		if err != nil {
+			return nil, err
+		}
+		shown = e.metricPayload(pl, cd.series, pd.page.Targets, s.status.Month)
 	case c.Kind.ECharts():
-		e := echarter{c: c, id: chartID(pd.page.Name, c.Name), file: pd.page.Name + "-" + c.Name, lang: lang, l: l, r: r}
+		e := echarter{c: c, id: chartID(pd.page.Name, c.Name), file: pd.page.Name + "-" + c.Name, lang: lang, l: l, r: r, colors: pd.page.Colors, link: s.link(pd, c, lang)}
 		pl, err := e.build()
 		if err != nil {
 			return nil, err
 		}
 		shown = pl
+	case c.Kind == spec.KPI && len(c.Defs) > 0:
+		k := metricKPI(cd.series[0], lang, f, pd.page.Targets, s.status.Month)
+		cc.kpi, shown = &k, k
 	case c.Kind == spec.KPI:
 		k, err := buildKPI(c, lang, f, r)
 		if err != nil {
@@ -346,7 +372,7 @@ func (s *site) content(pd *pageData, cd *chartData, lang string) (*chartContent,
 		}
 		cc.kpi, shown = &k, k
 	case c.Kind == spec.Table:
-		t, err := buildTable(c, l, r)
+		t, err := buildTable(c, l, r, s.hrefs(lang))
 		if err != nil {
 			return nil, err
 		}

@@ -40,7 +40,7 @@ type uiText struct {
 	NoData      string
 	NoScript    string
 	ChartFailed string
-	Truncated   string // fmt: shown rows, total rows
+	Truncated   string // fmt: shown rows, total rows (formatted)
 	Charts      string // fmt: number of charts
 	// NeedMoreData heads the index's list of pages left out; Needs says
 	// what would enable one (fmt: the entities, joined).
@@ -63,7 +63,7 @@ var uiTexts = map[string]uiText{
 		NoData:       "No data.",
 		NoScript:     "The charts on this page need JavaScript; the tables and CSV files do not.",
 		ChartFailed:  "This chart could not be drawn in the last refresh:",
-		Truncated:    "Showing the first %d of %d rows; the CSV file has them all.",
+		Truncated:    "Showing the first %s of %s rows; the CSV file has them all.",
 		Charts:       "%d charts",
 		NeedMoreData: "Pages that need more data",
 		Needs:        "Needs %s: map it in crmwh.yaml (docs/your-data.md).",
@@ -82,7 +82,7 @@ var uiTexts = map[string]uiText{
 		NoData:       "暂无数据。",
 		NoScript:     "本页图表需要 JavaScript；表格和 CSV 文件无需 JavaScript。",
 		ChartFailed:  "上次刷新时无法绘制此图表：",
-		Truncated:    "仅显示前 %d 行（共 %d 行），完整数据见 CSV 文件。",
+		Truncated:    "仅显示前 %s 行（共 %s 行），完整数据见 CSV 文件。",
 		Charts:       "%d 个图表",
 		NeedMoreData: "需要更多数据的页面",
 		Needs:        "需要%s：请在 crmwh.yaml 中映射（见 docs/your-data.md）。",
@@ -101,6 +101,8 @@ type document struct {
 	Icon        template.URL
 	ECharts     template.JS
 	Script      template.JS
+	Tables      template.JS
+	MetricsJS   template.JS
 	Views       []*view
 }
 
@@ -119,8 +121,18 @@ type view struct {
 	Health   string
 	AsOf     string
 	AsOfISO  string
-	Page     []sectionView // nil for the index
-	Index    []indexItem
+	// DataThrough is the last day the data cover ("" when unknown);
+	// Banner the stale-data warnings of the freshness tests.
+	DataThrough    string
+	DataThroughISO string
+	Banner         []string
+	SW             statusTexts
+	// Filters and FilterData are the page's filter bar and the data its
+	// script filters (nil without filters).
+	Filters    *filterBar
+	FilterData template.JS
+	Page       []sectionView // nil for the index
+	Index      []indexItem
 	// Missing lists, on the index, the pages left out for want of data.
 	Missing []indexItem
 }
@@ -156,6 +168,12 @@ type chartView struct {
 	Table     *tableView
 	Truncated string
 	Error     string
+	// Metrics names the metrics of a card or trend chart on a page with
+	// filters; Unfiltered says that one of them cannot be filtered.
+	Metrics    string
+	Unfiltered string
+	// KW are the KPI card's words in the page's language.
+	KW kpiTexts
 }
 
 type indexItem struct {
@@ -332,6 +350,13 @@ func (s *site) base(k linker, current string) *view {
 		Home:     k.href(k.lang, "index"),
 		AsOf:     s.opts.DataAsOf.Format("2006-01-02 15:04 UTC-07:00"),
 		AsOfISO:  s.opts.DataAsOf.Format("2006-01-02T15:04:05Z07:00"),
+		SW:       statusWords[k.lang],
+		Banner:   s.status.banner(k.lang, s.opts.DataAsOf),
+	}
+	v.DataThrough = v.SW.NoDataThrough
+	if !s.status.DataThrough.IsZero() {
+		v.DataThrough = s.status.DataThrough.Format("2006-01-02")
+		v.DataThroughISO = v.DataThrough
 	}
 	for _, pd := range s.pages {
 		v.Nav = append(v.Nav, link{Text: pd.page.Title.In(k.lang), Href: k.href(k.lang, pd.page.Name), Current: pd.page.Name == current})
@@ -409,8 +434,14 @@ func (s *site) pageView(k linker, i int, csvs map[[2]string][]byte) *view {
 	v.Title = p.Title.In(k.lang)
 	v.Desc = p.Description.In(k.lang)
 	v.Page = make([]sectionView, len(p.Sections))
+	var fd *filterData
+	if v.Filters, fd = s.filters(pd, k.lang); fd != nil {
+		if b, err := marshal(fd); err == nil {
+			v.FilterData = template.JS(b) // safe: encoding/json escaped <, > and &
+		}
+	}
 	for si, sec := range p.Sections {
-		v.Page[si] = sectionView{ID: "section-" + p.Name + "-" + fmt.Sprint(si), Title: sec.Title.In(k.lang)}
+		v.Page[si] = sectionView{ID: "section-" + p.Name + "-" + fmt.Sprint(si), Title: s.status.monthTitle(sec.Title.In(k.lang), k.lang)}
 		if s.opts.SingleFile {
 			v.Page[si].ID = k.lang + "-" + v.Page[si].ID
 		}
@@ -426,6 +457,7 @@ func (s *site) pageView(k linker, i int, csvs map[[2]string][]byte) *view {
 			CSVName: p.Name + "-" + c.Name + ".csv",
 			UI:      &v.UI,
 			Echart:  c.Kind.ECharts(),
+			KW:      kpiWords[k.lang],
 		}
 		if s.opts.SingleFile {
 			cv.ID = k.lang + "-" + cv.ID
@@ -449,7 +481,16 @@ func (s *site) pageView(k linker, i int, csvs map[[2]string][]byte) *view {
 				cv.Data = template.JS(cc.data) // safe: encoding/json escaped <, > and &
 			}
 			if t := cc.table; t != nil && t.TotalRows > len(t.Rows) {
-				cv.Truncated = fmt.Sprintf(v.UI.Truncated, len(t.Rows), t.TotalRows)
+				f := Formatter{Lang: k.lang}
+				cv.Truncated = fmt.Sprintf(v.UI.Truncated, f.Number(float64(len(t.Rows)), spec.Thousands), f.Number(float64(t.TotalRows), spec.Thousands))
+			}
+			if v.Filters != nil && len(c.Defs) > 0 {
+				cv.Metrics = metricNames(c.Defs)
+				for _, m := range c.Defs {
+					if mm := s.metrics.models[m.From]; mm != nil && len(mm.cells) == 0 {
+						cv.Unfiltered = v.Filters.UI.Unfiltered
+					}
+				}
 			}
 		}
 		v.Page[cd.section].Charts = append(v.Page[cd.section].Charts, cv)
@@ -490,8 +531,17 @@ func (s *site) singleDocument(views []*view) (*document, error) {
 	if err != nil {
 		return nil, err
 	}
+	tables, err := read("crmwh-tables.js")
+	if err != nil {
+		return nil, err
+	}
+	metricsJS, err := read("crmwh-metrics.js")
+	if err != nil {
+		return nil, err
+	}
 	// Inlined text must not end its element early.
-	for name, text := range map[string]string{"crmwh.css": css, "echarts.min.js": echarts, "crmwh.js": script} {
+	for name, text := range map[string]string{"crmwh.css": css, "echarts.min.js": echarts, "crmwh.js": script,
+		"crmwh-tables.js": tables, "crmwh-metrics.js": metricsJS} {
 		low := strings.ToLower(text)
 		if strings.Contains(low, "</script") || strings.Contains(low, "</style") || strings.Contains(low, "<!--") {
 			return nil, fmt.Errorf("asset %s cannot be inlined: it contains </script, </style or <!--", name)
@@ -506,6 +556,8 @@ func (s *site) singleDocument(views []*view) (*document, error) {
 		Icon:        template.URL("data:image/svg+xml;base64," + base64.StdEncoding.EncodeToString([]byte(icon))),
 		ECharts:     template.JS(echarts),
 		Script:      template.JS(script),
+		Tables:      template.JS(tables),
+		MetricsJS:   template.JS(metricsJS),
 		Views:       views,
 	}, nil
 }
