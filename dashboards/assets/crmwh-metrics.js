@@ -400,7 +400,7 @@
         sp.setAttribute('data-k', p.key);
         sp.title = p.full;
         sp.appendChild(document.createTextNode(p.label + ' '));
-        sp.appendChild(el('b', '', p.text));
+        sp.appendChild(el('strong', '', p.text));
         if (p.change) {
           sp.appendChild(document.createTextNode(' '));
           sp.appendChild(el('span', 'kpi-delta ' + p.dir + ' ' + p.tone, p.change));

@@ -7,9 +7,10 @@
  * sort on a click (numbers by their value in data-raw, text by the
  * language's collation), a search box over the rows' text, and pages of
  * 25 rows with a count ("1–25 of 1,228"). A link from another page that
- * carries a filter in the address (overview.html#?filter=column:value, or
- * #en-watchlist?filter=... in a single file) shows only the rows whose
- * column has that value, with a way back to all rows. Nothing is fetched.
+ * carries a filter in the address (value.html#?rfm_segment=champions, or
+ * #en-value?rfm_segment=champions in a single file) shows only the rows
+ * whose column has that value, with a way back to all rows. Nothing is
+ * fetched.
  */
 (function () {
   'use strict';
@@ -44,12 +45,10 @@
     }
     var params = h.slice(q + 1).split('&');
     for (var i = 0; i < params.length; i++) {
-      if (params[i].indexOf('filter=') === 0) {
-        var f = params[i].slice(7);
-        var c = f.indexOf(':');
-        if (c > 0) {
-          return { column: decodeURIComponent(f.slice(0, c).replace(/\+/g, ' ')), value: decodeURIComponent(f.slice(c + 1).replace(/\+/g, ' ')) };
-        }
+      var e = params[i].indexOf('=');
+      if (e > 0) {
+        var dec = function (x) { return decodeURIComponent(x.replace(/\+/g, ' ')); };
+        return { column: dec(params[i].slice(0, e)), value: dec(params[i].slice(e + 1)) };
       }
     }
     return null;

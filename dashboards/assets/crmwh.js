@@ -175,10 +175,17 @@
         var unit = axisUnit(axisMax(option, isX ? 0 : 1), lang);
         axis.axisLabel = axis.axisLabel || {};
         axis.axisLabel.formatter = function (v) { return formatInUnit(v, af, unit, lang, currency); };
+        axis.axisLabel.hideOverlap = true; // a tick label may go, never two on top of each other
       });
     });
     option.tooltip = option.tooltip || {};
     var series = option.series || [];
+    // Labels that would overlap are left out (values stay in tooltips).
+    series.forEach(function (s) {
+      if (s.label || kind === 'heatmap' || kind === 'pie' || kind === 'funnel') {
+        s.labelLayout = { hideOverlap: true };
+      }
+    });
     switch (kind) {
       case 'pie':
       case 'funnel':
@@ -259,6 +266,54 @@
   }
 
   var drawn = [];
+  var MONTH_LABEL = /^(\w{3} \d{4}|\d{4}年\d{1,2}月)$/;
+
+  // fitLabels gives every name of a category axis along the bottom its
+  // share of the width, wrapping long names onto more lines, so that no
+  // name is dropped for want of room (months may be thinned instead).
+  function fitLabels(chart) {
+    var option = chart.getOption();
+    var funnel = (option.series || []).filter(function (s) { return s.type === 'funnel'; });
+    if (funnel.length) {
+      // A funnel's labels sit right of it, in the last third of the width.
+      chart.setOption({ series: [{ label: { width: Math.floor(chart.getWidth() * 0.3) - 8, overflow: 'break' } }] });
+      return;
+    }
+    var side = option.yAxis && option.yAxis[0];
+    if (side && side.type === 'category') {
+      // Names down the side get at most a third of a narrow chart.
+      chart.setOption({ yAxis: [{ axisLabel: { width: Math.min(220, Math.floor(chart.getWidth() / 3)) } }] });
+    }
+    var axis = option.xAxis && option.xAxis[0];
+    if (!axis || axis.type !== 'category' || !axis.data || !axis.data.length) {
+      return;
+    }
+    var names = axis.data.map(function (d) { return String(d && d.value !== undefined ? d.value : d); });
+    var heat = (option.series || []).some(function (s) { return s.type === 'heatmap'; });
+    if (heat) {
+      // Cell values only where a cell is wide enough for them.
+      var cell = chart.getWidth() * 0.85 / names.length;
+      chart.setOption({ series: [{ label: { show: cell >= 34 && (option.yAxis[0].data || []).length * 14 <= chart.getHeight() } }] });
+    }
+    if (names.some(function (n) { return MONTH_LABEL.test(n); }) || names.every(function (n) { return /^-?\d+$/.test(n); })) {
+      return; // months and numbers in a row may be thinned out
+    }
+    var each = Math.max(24, Math.floor(chart.getWidth() * 0.8 / names.length) - 6);
+    // The axis name goes below the wrapped names: as many lines as the
+    // longest one needs.
+    var ctx = measurer.getContext('2d');
+    ctx.font = '12px ' + ((option.textStyle && option.textStyle[0] && option.textStyle[0].fontFamily) || 'sans-serif');
+    var lines = 1;
+    names.forEach(function (n) {
+      lines = Math.max(lines, Math.ceil(ctx.measureText(n).width / each));
+    });
+    var fit = { axisLabel: { interval: 0, hideOverlap: false, width: each, overflow: 'breakAll' } };
+    if (axis.name) {
+      fit.nameGap = 12 + 15 * lines;
+    }
+    chart.setOption({ xAxis: [fit] });
+  }
+  var measurer = document.createElement('canvas');
 
   function draw(el) {
     var holder = el.closest('[data-lang]') || body;
@@ -279,6 +334,7 @@
       el.classList.add('linked');
     }
     chart.setOption(option);
+    fitLabels(chart);
     el.setAttribute('data-drawn', 'true');
     drawn.push(chart);
     return chart;
@@ -300,6 +356,7 @@
     for (var j = 0; j < els.length; j++) {
       if (els[j].hasAttribute('data-drawn')) {
         echarts.getInstanceByDom(els[j]).resize();
+        fitLabels(echarts.getInstanceByDom(els[j]));
       } else {
         draw(els[j]);
       }
@@ -307,7 +364,7 @@
   }
 
   // viewID is the view a single file's address names: its fragment up to
-  // a '?', after which links carry a filter (#en-watchlist?filter=...).
+  // a "?", after which links carry a filter (#en-value?rfm_segment=champions).
   function viewID() {
     var h = location.hash.slice(1);
     var q = h.indexOf('?');
@@ -340,7 +397,10 @@
       drawIn(document);
     }
     window.addEventListener('resize', function () {
-      drawn.forEach(function (c) { c.resize(); });
+      drawn.forEach(function (c) {
+        c.resize();
+        fitLabels(c);
+      });
     });
   }
 
@@ -353,6 +413,7 @@
     var chart = echarts.getInstanceByDom(el);
     if (chart) {
       chart.setOption(decorate(data, el, lang, currency), true);
+      fitLabels(chart);
     }
   }
 

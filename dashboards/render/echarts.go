@@ -42,7 +42,7 @@ type payloadTarget struct {
 
 // payloadLink is where a click on a chart's item leads.
 type payloadLink struct {
-	Href   string            `json:"href"`
+	Href   string            `json:"href"` // ends with "column=": the value follows
 	Filter string            `json:"filter"`
 	Values map[string]string `json:"values"` // item name -> value passed
 }
@@ -182,7 +182,7 @@ func (e echarter) cartesian() (payload, error) {
 	}
 	global := append(e.global("axis"),
 		e.legend(len(series)),
-		charts.WithGridOpts(opts.Grid{Left: "8", Right: "24", Top: gridTop(c, len(series)), Bottom: bottom, ContainLabel: opts.Bool(true)}),
+		charts.WithGridOpts(opts.Grid{Left: "16", Right: "24", Top: gridTop(c, len(series)), Bottom: bottom, ContainLabel: opts.Bool(true)}),
 	)
 	if !c.Horizontal {
 		global = append(global, charts.WithYAxisOpts(valAxis))
@@ -409,7 +409,13 @@ func (e echarter) marks(raw []cell, categories []string) (markSet, error) {
 			}
 			ms.points = append(ms.points, at)
 		}
-		line["label"] = map[string]any{"formatter": label, "position": "insideEndTop"}
+		// A vertical line is labelled at its foot, clear of the curve's
+		// marker near the top; a horizontal one at its right end.
+		pos := "insideEndTop"
+		if m.Y == nil {
+			pos = "insideStartTop"
+		}
+		line["label"] = map[string]any{"formatter": label, "position": pos}
 		ms.lines = append(ms.lines, line)
 	}
 	return ms, nil

@@ -10,9 +10,9 @@ import (
 // Links from a value to another page (spec.Link): a table cell or a chart
 // item leads to the page, whose tables with the filtered column then show
 // only the rows with that value. The filter travels in the address's
-// fragment after a '?', so it works from file:// and in a single file:
-// watchlist.html#?filter=account_manager_id:AM001, or
-// #en-watchlist?filter=account_manager_id:AM001.
+// fragment after a '?', as column=value, so it works from file:// and in a
+// single file: watchlist.html#?account_manager_id=AM001, or
+// #en-watchlist?account_manager_id=AM001.
 
 // renderedPages are the pages the site renders (Options.Pages).
 func renderedPages(s *site) []spec.Page {
@@ -37,7 +37,7 @@ func (s *site) linkHref(lang string, l spec.Link, value string) string {
 	if s.opts.SingleFile {
 		sep = "?"
 	}
-	return base + sep + "filter=" + url.QueryEscape(l.Filter) + ":" + url.QueryEscape(value)
+	return base + sep + url.QueryEscape(l.Filter) + "=" + url.QueryEscape(value)
 }
 
 // link is where a chart's items lead, for its payload: the page and the

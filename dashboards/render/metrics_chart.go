@@ -1,6 +1,7 @@
 package render
 
 import (
+	"strconv"
 	"time"
 
 	"crmwh/dashboards/spec"
@@ -29,7 +30,7 @@ func (s *site) metricRows(c spec.Chart) ([]series, *result, error) {
 		for _, sr := range ss {
 			v, ok := sr.value(sr.find(month))
 			if ok {
-				row = append(row, floatCell(v))
+				row = append(row, floatCell(tidy(v)))
 			} else {
 				row = append(row, cell{})
 			}
@@ -96,4 +97,15 @@ func (e echarter) metricPayload(pl payload, ss []series, targets spec.Targets, u
 		}
 	}
 	return pl
+}
+
+// tidy rounds a sum of decimals to 12 significant digits, so that the
+// CSV file and the chart show 1180000.5, not the float sum's
+// 1180000.5000000002.
+func tidy(v float64) float64 {
+	t, err := strconv.ParseFloat(strconv.FormatFloat(v, 'g', 12, 64), 64)
+	if err != nil {
+		return v
+	}
+	return t
 }

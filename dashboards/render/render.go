@@ -174,6 +174,9 @@ func Render(ctx context.Context, db *sql.DB, pages []spec.Page, o Options) (Resu
 		}
 	}
 	var errs []error
+	if s.status.Err != nil {
+		errs = append(errs, s.status.Err)
+	}
 	for i := range s.pages {
 		pd := &s.pages[i]
 		if !pd.render {
@@ -212,7 +215,10 @@ func Render(ctx context.Context, db *sql.DB, pages []spec.Page, o Options) (Resu
 	}
 	res.LeftOut = leftOut
 	if len(errs) > 0 {
-		return res, fmt.Errorf("rendering dashboards: %d of %d charts failed (their pages show the failure): %w", len(errs), res.Charts, errors.Join(errs...))
+		if res.Failed == 0 {
+			return res, fmt.Errorf("rendering dashboards: %w", errors.Join(errs...))
+		}
+		return res, fmt.Errorf("rendering dashboards: %d of %d charts failed (their pages show the failure): %w", res.Failed, res.Charts, errors.Join(errs...))
 	}
 	return res, nil
 }

@@ -141,7 +141,7 @@ func TestResult(t *testing.T) {
 	for _, p := range res.Pages {
 		names = append(names, p.Name)
 	}
-	require.Equal(t, append(append([]string{}, defaultPages...), "customers"), names)
+	require.Equal(t, []string{"overview", "value", "retention", "segments", "watchlist", "account_managers", "service", "health", "appendix", "customers"}, names)
 	require.Zero(t, res.Failed)
 
 	ov := res.Pages[0]
@@ -260,29 +260,33 @@ func TestEscaping(t *testing.T) {
 			for _, bad := range []string{"<script>alert", "<img src=x", "<b>", `"Wei"`, "<now>", "<today>", "<Summer>", "<column>"} {
 				require.NotContains(t, page, bad, p.Files[lang])
 			}
-			// Only the page's own two scripts and the JSON data blocks.
+			// Only the page's own four scripts and the JSON data blocks: one
+			// per chart, and the filters' data on the overview.
 			echarts := 0
 			for _, c := range p.Charts {
 				if c.Kind.ECharts() && c.Rows > 0 {
 					echarts++
 				}
 			}
-			require.Equal(t, 2, strings.Count(page, "<script src="), p.Files[lang])
+			if p.Name == "overview" {
+				echarts++
+			}
+			require.Equal(t, 4, strings.Count(page, "<script src="), p.Files[lang])
 			require.Equal(t, echarts, strings.Count(page, `<script type="application/json"`), p.Files[lang])
-			require.Equal(t, 2+echarts, strings.Count(page, "<script"), p.Files[lang])
+			require.Equal(t, 4+echarts, strings.Count(page, "<script"), p.Files[lang])
 		}
 	}
 	c := read(t, dir, "customers.html")
-	require.Contains(t, c, "<td>&lt;script&gt;alert(1)&lt;/script&gt;</td>")
-	require.Contains(t, c, "<td>Zhang &#34;Wei&#34; O&#39;Brien &amp; 张伟</td>")
+	requireCell(t, c, "&lt;script&gt;alert(1)&lt;/script&gt;")
+	requireCell(t, c, "Zhang &#34;Wei&#34; O&#39;Brien &amp; 张伟")
 	require.Contains(t, c, `\u003cscript\u003ealert(1)\u003c/script\u003e`)
 	require.Contains(t, c, `\u003cimg src=x onerror=alert(2)\u003e`)
 
 	// The names on the value and watchlist pages, in both languages.
 	for _, f := range []string{"value.html", "watchlist.html", "zh/value.html", "zh/watchlist.html"} {
 		page := read(t, dir, f)
-		require.Contains(t, page, "<td>&lt;script&gt;alert(1)&lt;/script&gt;</td>", f)
-		require.Contains(t, page, "<td>Zhang &#34;Wei&#34; O&#39;Brien &amp; 张伟</td>", f)
+		requireCell(t, page, "&lt;script&gt;alert(1)&lt;/script&gt;", f)
+		requireCell(t, page, "Zhang &#34;Wei&#34; O&#39;Brien &amp; 张伟", f)
 		require.Contains(t, page, `"name":"\u003cscript\u003ealert(1)\u003c/script\u003e"`, f) // the scatter's points
 	}
 }
@@ -293,39 +297,50 @@ func TestLanguages(t *testing.T) {
 	_, enDir := renderSite(t, db, pages, "en")
 	e, z := read(t, enDir, "overview.html"), read(t, enDir, "zh/overview.html")
 	require.Contains(t, e, `<html lang="en">`)
-	require.Contains(t, e, "Data as of <time datetime=\"2024-07-01T06:00:00&#43;08:00\">2024-07-01 06:00 UTC&#43;08:00</time>")
+	require.Contains(t, e, `Data through <time datetime="2024-07-05">2024-07-05</time>`)
+	require.Contains(t, e, `Refreshed <time datetime="2024-07-01T06:00:00&#43;08:00">2024-07-01 06:00 UTC&#43;08:00</time>`)
+	// The freshness test warns: a banner says so, with the newest order's day.
+	require.Contains(t, e, `<div class="banner" role="alert"><p><strong>The data may be out of date:</strong> the newest fct_orders.ordered_at is from 2024-06-27, 3 days before this refresh (freshness test freshness_fct_orders_ordered_at, warning).`)
+	// Headings name the month the cards show: the last complete one.
+	require.Contains(t, e, "<h2>June 2024, the last complete month</h2>")
 	require.Contains(t, e, `<a class="health" href="health.html">Data health</a>`)
 	require.Contains(t, e, `<a href="zh/overview.html" hreflang="zh-CN" lang="zh-CN" data-lang-link="zh">中文</a>`)
 	require.Contains(t, e, `<link rel="stylesheet" href="assets/crmwh.css">`)
 	require.Contains(t, e, `href="data/overview/net_revenue.csv" download="overview-net_revenue.csv"`)
 	require.Contains(t, e, "<h3>Net revenue</h3>")
-	require.Contains(t, e, `title="¥1,523,456.78">¥1.52M</p>`)
+	require.Contains(t, e, `title="¥1,523,456.78"><span class="v">¥1.52M</span></p>`)
 	require.Contains(t, e, "▲</span> &#43;9.7% <span class=\"vs\">vs May 2024</span>")
+	// A month whose complaints are not all resolvable yet is provisional,
+	// and its fall is not shown as bad news.
+	require.Regexp(t, `(?s)id="chart-overview-complaint_resolution_rate".*?<span class="badge provisional">provisional</span>.*?<li class="kpi-delta down neutral" data-k="mom">`, e)
 
 	require.Contains(t, z, `<html lang="zh-CN">`)
 	require.Contains(t, z, "数据截至 <time")
+	require.Contains(t, z, "刷新于 <time")
+	require.Contains(t, z, "<h2>2024年6月（最近一个完整月份）</h2>")
+	require.Contains(t, z, "数据可能已过时：")
 	require.Contains(t, z, `<a class="health" href="health.html">数据健康</a>`)
 	require.Contains(t, z, `<a href="../overview.html" hreflang="en" lang="en" data-lang-link="en">English</a>`)
 	require.Contains(t, z, `<link rel="stylesheet" href="../assets/crmwh.css">`)
 	require.Contains(t, z, `<script src="../assets/echarts.min.js"></script>`)
 	require.Contains(t, z, `href="../data/overview/net_revenue.csv"`)
 	require.Contains(t, z, "<h3>净收入</h3>")
-	require.Contains(t, z, `title="¥1,523,456.78">¥152.35万</p>`)
+	require.Contains(t, z, `title="¥1,523,456.78"><span class="v">¥152.35万</span></p>`)
 	require.Contains(t, z, "较 2024年5月")
 	require.Contains(t, z, `<a href="overview.html" aria-current="page">经营概览</a>`)
 
 	// Labels translate codes from the data; data without a label stays as it is.
 	v := read(t, enDir, "zh/value.html")
-	require.Contains(t, v, "<td>前1%</td>")
-	require.Contains(t, v, "<td>冠军客户</td>")
-	require.Contains(t, v, "<td>李娜</td>") // account_manager_name_zh
-	require.Contains(t, read(t, enDir, "value.html"), "<td>Li Na</td>")
+	requireCell(t, v, "前1%")
+	requireCell(t, v, "冠军客户")
+	requireCell(t, v, "李娜") // account_manager_name_zh
+	requireCell(t, read(t, enDir, "value.html"), "Li Na")
 	w := read(t, enDir, "zh/watchlist.html")
-	require.Contains(t, w, "<td>超期未购，近期投诉，工单未解决，订单金额下降</td>")
-	require.Contains(t, w, "<td>先解决未结工单，再电话回访</td>")
+	requireCell(t, w, "超期未购，近期投诉，工单未解决，订单金额下降")
+	requireCell(t, w, "先解决未结工单，再电话回访")
 	r := read(t, enDir, "zh/retention.html")
-	require.Contains(t, r, "<td>投诉工单</td>")
-	require.Contains(t, r, "<td>contact:&lt;b&gt;new topic&lt;/b&gt;</td>")
+	requireCell(t, r, "投诉工单")
+	requireCell(t, r, "contact:&lt;b&gt;new topic&lt;/b&gt;")
 
 	c := read(t, enDir, "zh/customers.html")
 	require.Contains(t, c, `<p class="kpi-delta down good">`) // refunds fell: good news
@@ -363,14 +378,14 @@ func TestMarks(t *testing.T) {
 	s := pl.Option.Series
 	require.Len(t, s, 2)
 	require.Len(t, s[0].MarkLine.Data, 2)
-	require.Equal(t, 19.0, s[0].MarkLine.Data[0]["xAxis"]) // the category 20%
-	require.Equal(t, map[string]any{"formatter": "前20%", "position": "insideEndTop"}, s[0].MarkLine.Data[0]["label"])
+	require.Equal(t, 0.2, s[0].MarkLine.Data[0]["xAxis"]) // x is a number scale
+	require.Equal(t, map[string]any{"formatter": "前20%", "position": "insideStartTop"}, s[0].MarkLine.Data[0]["label"])
 	require.Equal(t, 0.8, s[0].MarkLine.Data[1]["yAxis"])
 	// 1 - 0.8^6 = 73.8%: the real share, not the rule's 80%.
 	require.Len(t, s[0].MarkPoint.Data, 1)
 	point := s[0].MarkPoint.Data[0]
 	require.Equal(t, "73.8%", point["value"])
-	require.Equal(t, 19.0, point["coord"].([]any)[0])
+	require.Equal(t, 0.2, point["coord"].([]any)[0])
 	require.InDelta(t, 0.737856, point["coord"].([]any)[1], 1e-12)
 	require.Nil(t, s[1].MarkLine)
 	require.Nil(t, s[1].MarkPoint)
@@ -410,8 +425,8 @@ sections:
 	require.Equal(t, 1500, res.Rows)
 	page := read(t, dir, "big.html")
 	require.Equal(t, render.MaxTableRows, strings.Count(page, "<tr><td"))
-	require.Contains(t, page, "Showing the first 1000 of 1500 rows; the CSV file has them all.")
-	require.Contains(t, read(t, dir, "zh/big.html"), "仅显示前 1000 行（共 1500 行），完整数据见 CSV 文件。")
+	require.Contains(t, page, "Showing the first 1,000 of 1,500 rows; the CSV file has them all.")
+	require.Contains(t, read(t, dir, "zh/big.html"), "仅显示前 1,000 行（共 1,500 行），完整数据见 CSV 文件。")
 	require.Len(t, readCSV(t, []byte(read(t, dir, "data/big/numbers.csv"))), 1501)
 }
 
@@ -476,7 +491,7 @@ sections:
 	require.Contains(t, page, "holds &#34;&lt;script&gt;alert(1)&lt;/script&gt;&#34; in row 1")
 	require.NotContains(t, page, "<script>alert")
 	require.Contains(t, read(t, dir, "zh/broken.html"), "上次刷新时无法绘制此图表：")
-	require.Regexp(t, regexp.MustCompile(`(?s)<h3>D</h3>.*<td class="num">1</td>`), page)
+	require.Regexp(t, regexp.MustCompile(`(?s)<h3>D</h3>.*<td class="num" data-label="one">1</td>`), page)
 }
 
 func TestOptions(t *testing.T) {
@@ -491,7 +506,7 @@ func TestOptions(t *testing.T) {
 		{"no as-of", render.Options{OutDir: t.TempDir()}, "no data-as-of time"},
 		{"language", render.Options{OutDir: t.TempDir(), DataAsOf: asOf, Lang: "fr"}, `unknown language "fr" (expected one of: en, zh)`},
 		{"currency", render.Options{OutDir: t.TempDir(), DataAsOf: asOf, Currency: "yuan"}, `invalid currency "yuan"`},
-		{"page", render.Options{OutDir: t.TempDir(), DataAsOf: asOf, Pages: []string{"nope"}}, `no page named "nope" (pages: overview, value, retention, segments, watchlist, service, health, customers)`},
+		{"page", render.Options{OutDir: t.TempDir(), DataAsOf: asOf, Pages: []string{"nope"}}, `no page named "nope" (pages: overview, value, retention, segments, watchlist, account_managers, service, health, appendix, customers)`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := render.Render(context.Background(), db, pages, tc.o)
@@ -506,8 +521,8 @@ func TestCurrency(t *testing.T) {
 	dir := t.TempDir()
 	_, err := render.Render(context.Background(), db, testPages(t)[:1], render.Options{OutDir: dir, DataAsOf: asOf, Currency: "USD"})
 	require.NoError(t, err)
-	require.Contains(t, read(t, dir, "overview.html"), `title="$1,523,456.78">$1.52M</p>`)
-	require.Contains(t, read(t, dir, "zh/overview.html"), `title="$1,523,456.78">$152.35万</p>`)
+	require.Contains(t, read(t, dir, "overview.html"), `title="$1,523,456.78"><span class="v">$1.52M</span></p>`)
+	require.Contains(t, read(t, dir, "zh/overview.html"), `title="$1,523,456.78"><span class="v">$152.35万</span></p>`)
 	require.Contains(t, read(t, dir, "overview.html"), `data-currency="USD"`)
 }
 
@@ -553,7 +568,7 @@ func TestSingleFile(t *testing.T) {
 	}
 	require.Contains(t, page, `<link rel="icon" href="data:image/svg&#43;xml;base64,`)
 	require.Contains(t, page, "<style>")
-	require.Equal(t, 2, strings.Count(page, "<script>"))
+	require.Equal(t, 4, strings.Count(page, "<script>"))
 	for _, p := range res.Pages {
 		for _, lang := range spec.Languages {
 			require.Contains(t, page, `<div class="view" id="`+lang+`-`+p.Name+`"`)
@@ -583,4 +598,11 @@ func TestCancelled(t *testing.T) {
 	entries, err := os.ReadDir(dir)
 	require.NoError(t, err)
 	require.Empty(t, entries)
+}
+
+// requireCell fails unless the page has a table cell holding exactly the
+// (HTML-escaped) text.
+func requireCell(t *testing.T, page, text string, msg ...any) {
+	t.Helper()
+	require.Regexp(t, regexp.MustCompile(`<td[^>]*>(<a [^>]*>)?`+regexp.QuoteMeta(text)+`(</a>)?</td>`), page, msg...)
 }
