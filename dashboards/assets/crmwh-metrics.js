@@ -61,7 +61,11 @@
     return { text: signed(c * 100, 1) + '%', change: c };
   }
 
-  function direction(change, good) {
+  // direction mirrors shownDirection: a change that rounds to zero is flat.
+  function direction(change, good, text) {
+    if (text !== undefined && text.replace(/[+\-0.,% pp个百分点]/g, '') === '') {
+      return ['flat', 'neutral'];
+    }
     if (change > 0) {
       return ['up', good === 'up' ? 'good' : 'bad'];
     }
@@ -242,7 +246,7 @@
       if (!d) {
         return;
       }
-      var dt = direction(d.change, m.good);
+      var dt = direction(d.change, m.good, d.text);
       k.changes.push({ key: key, text: d.text, dir: dt[0], tone: k.provisional || !s.mature[other] ? 'neutral' : dt[1], vs: vs });
     }
     change('mom', find(s, addMonths(month, -1)), w.MoM + ' ' + monthText(addMonths(month, -1), lang));
@@ -266,7 +270,7 @@
           if (qv) {
             var d = delta(pv.v, qv.v, fmt, lang);
             if (d) {
-              var dt = direction(d.change, m.good);
+              var dt = direction(d.change, m.good, d.text);
               kp.change = d.text;
               kp.dir = dt[0];
               kp.tone = pv.prov || qv.prov ? 'neutral' : dt[1];
@@ -283,7 +287,7 @@
         var d = delta(v, t, fmt, lang);
         if (d) {
           k.target.gap = d.text;
-          k.target.tone = d.change === 0 ? 'good' : direction(d.change, m.good)[1];
+          k.target.tone = d.change === 0 ? 'good' : direction(d.change, m.good, d.text)[1];
         }
       }
     }

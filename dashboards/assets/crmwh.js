@@ -296,7 +296,10 @@
       chart.setOption({ series: [{ label: { show: cell >= 34 && (option.yAxis[0].data || []).length * 14 <= chart.getHeight() } }] });
     }
     if (names.some(function (n) { return MONTH_LABEL.test(n); }) || names.every(function (n) { return /^-?\d+$/.test(n); })) {
-      return; // months and numbers in a row may be thinned out
+      // Months and numbers in a row are thinned out evenly, as ECharts
+      // measures them, rather than dropped where they touch.
+      chart.setOption({ xAxis: [{ axisLabel: { interval: 'auto', hideOverlap: true } }] });
+      return;
     }
     var each = Math.max(24, Math.floor(chart.getWidth() * 0.8 / names.length) - 6);
     // The axis name goes below the wrapped names: as many lines as the

@@ -54,6 +54,16 @@ func leaveOut(ctx context.Context, db *sql.DB, pages []spec.Page, o Options) ([]
 			var charts []spec.Chart
 			for _, c := range sec.Charts {
 				needs := append(append([]string(nil), secNeeds...), missing(c.Requires)...)
+				if c.Kind == spec.Summary {
+					// A summary tells of the metrics the project has.
+					var defs []*spec.Metric
+					for _, m := range c.Defs {
+						if len(missing(m.Requires)) == 0 && len(o.LeftOut[m.From]) == 0 {
+							defs = append(defs, m)
+						}
+					}
+					c.Defs = defs
+				}
 				for _, m := range c.Defs {
 					needs = append(needs, missing(m.Requires)...)
 					if len(needs) == 0 {

@@ -40,7 +40,12 @@ func TestPagesAndChartsThatNeedUnmappedDataAreLeftOut(t *testing.T) {
 		{Page: "retention", Chart: "churn_reason_table", Needs: []string{"tickets or contacts"}},
 		{Page: "watchlist", Chart: "with_complaints", Needs: []string{"tickets"}},
 		{Page: "watchlist", Chart: "without_manager", Needs: []string{"account_managers"}},
+		{Page: "watchlist", Chart: "by_manager", Needs: []string{"account_managers"}},
 	}, res.LeftOut)
+	// The summary tells of the metrics the project has: nothing of complaints.
+	overview := read(t, dir, "overview.html")
+	require.Contains(t, overview, `id="chart-overview-what_changed"`)
+	require.NotContains(t, read(t, dir, "data/overview/what_changed.csv"), "complaint")
 	// The watchlist's manager names lead nowhere when the page is not there.
 	require.NotContains(t, read(t, dir, "watchlist.html"), "account_managers.html")
 	_, err = os.Stat(filepath.Join(dir, "service.html"))
@@ -51,7 +56,6 @@ func TestPagesAndChartsThatNeedUnmappedDataAreLeftOut(t *testing.T) {
 	require.NotContains(t, index, `href="service.html"`)
 	zh := read(t, dir, "zh/index.html")
 	require.Contains(t, zh, "需要服务工单：请在 crmwh.yaml 中映射（见 docs/your-data.md）。")
-	overview := read(t, dir, "overview.html")
 	require.NotContains(t, overview, "chart-overview-complaints_trend")
 	require.Contains(t, overview, "chart-overview-revenue_trend")
 	require.NotContains(t, read(t, dir, "retention.html"), "chart-retention-churn_reasons")

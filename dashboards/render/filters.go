@@ -114,8 +114,10 @@ func (s *site) filters(pd *pageData, lang string) (*filterBar, *filterData) {
 			fd.Metrics[m.Name] = filterMetric{From: m.From, Sum: m.Sum, Over: m.Over, Scale: m.Scale, Months: m.Months,
 				Complete: m.Complete, Mature: m.Mature, Valid: m.Valid, Format: orNumber(m.Format), Good: orGood(m.Good),
 				Cells: len(mm.cells) > 0}
-			for _, t := range p.Targets[m.Name] {
-				fd.Targets[m.Name] = append(fd.Targets[m.Name], [2]any{t.From, t.Value})
+			if _, done := fd.Targets[m.Name]; !done && len(p.Targets[m.Name]) > 0 {
+				for _, t := range p.Targets[m.Name] {
+					fd.Targets[m.Name] = append(fd.Targets[m.Name], [2]any{t.From, t.Value})
+				}
 			}
 			if i < len(cd.series) {
 				for _, month := range cd.series[i].months {
@@ -207,8 +209,8 @@ func (s *site) filters(pd *pageData, lang string) (*filterBar, *filterData) {
 		} else {
 			fs.Column = spec.CellColumns[key]
 			values := sortedKeys(cellValues[fs.Column])
-			if len(values) == 0 {
-				continue
+			if len(values) < 2 {
+				continue // nothing to choose between (a project whose data know no regions)
 			}
 			fs.Options = append(fs.Options, filterOption{Value: "", Text: w.All, Selected: true})
 			texts := map[string]string{}

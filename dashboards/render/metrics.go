@@ -378,7 +378,7 @@ func metricKPI(s series, lang string, f Formatter, targets spec.Targets, until t
 			return
 		}
 		c := kpiChange{Key: key, Text: text, Vs: vs}
-		c.Direction, c.Tone = direction(ch, good)
+		c.Direction, c.Tone = shownDirection(text, ch, good)
 		if ctx.Provisional || !s.mature[other] {
 			c.Tone = "neutral"
 		}
@@ -418,7 +418,7 @@ func metricKPI(s series, lang string, f Formatter, targets spec.Targets, until t
 				if qv, qprov, qok := s.period(a, b); qok {
 					if text, ch, dok := f.Delta(pv, qv, format); dok {
 						kp.Change = text
-						kp.Direction, kp.Tone = direction(ch, good)
+						kp.Direction, kp.Tone = shownDirection(text, ch, good)
 						if prov || qprov {
 							kp.Tone = "neutral"
 						}
@@ -433,7 +433,7 @@ func metricKPI(s series, lang string, f Formatter, targets spec.Targets, until t
 		if ok {
 			if text, ch, dok := f.Delta(v, t, format); dok {
 				kt.Gap = text
-				_, kt.Tone = direction(ch, good)
+				_, kt.Tone = shownDirection(text, ch, good)
 				if ch == 0 {
 					kt.Tone = "good"
 				}
@@ -443,6 +443,15 @@ func metricKPI(s series, lang string, f Formatter, targets spec.Targets, until t
 	}
 	ctx.Spark = newSparkline(s, cur, targets)
 	return k
+}
+
+// shownDirection is direction for a change as its text shows it: a change
+// that rounds to zero (+0.0 pp) is flat, not a rise in red.
+func shownDirection(text string, change float64, good string) (dir, tone string) {
+	if strings.Trim(text, "+-0.,% pp个百分点") == "" {
+		return "flat", "neutral"
+	}
+	return direction(change, good)
 }
 
 // direction names a change's direction and whether it is good news.

@@ -95,6 +95,10 @@ type Result struct {
 	Files []string
 	// LeftOut lists the pages and charts left out for want of data.
 	LeftOut []LeftOut
+	// Changes is the "what changed" summary of the site's first summary
+	// card, also written to ChangesFile (not in a single file); nil
+	// without one.
+	Changes *Changes
 }
 
 // PageResult is one page written.
@@ -187,6 +191,13 @@ func Render(ctx context.Context, db *sql.DB, pages []spec.Page, o Options) (Resu
 			c := pd.charts[j]
 			if len(c.spec.Defs) > 0 {
 				c.series, c.res, c.err = s.metricRows(c.spec)
+				if c.err == nil && c.spec.Kind == spec.Summary {
+					ch := whatChanged(c.series, pd.page.Targets, s.status.Month, o.Currency)
+					c.changes, c.res = &ch, ch.result()
+					if s.changes == nil {
+						s.changes = c.changes
+					}
+				}
 			} else {
 				c.res, c.err = runQuery(ctx, db, c.spec.Query)
 			}
@@ -280,6 +291,8 @@ type site struct {
 	metrics *metricStore
 	// status is what every page says about the data's freshness.
 	status siteStatus
+	// changes is the first summary card's "what changed" (changes.json).
+	changes *Changes
 }
 
 // missingPage is a page left out, and what would enable it.
@@ -302,15 +315,18 @@ type chartData struct {
 	res     *result
 	err     error
 	views   map[string]*chartContent // by language
-	// series are the metrics of a metric card or trend chart.
-	series []series
+	// series are the metrics of a metric card or trend chart; changes the
+	// summary of a summary card.
+	series  []series
+	changes *Changes
 }
 
 // chartContent is what a chart shows in one language.
 type chartContent struct {
-	data  []byte // ECharts payload, KPI card or table, as JSON
-	kpi   *kpiCard
-	table *tableView
+	data    []byte // ECharts payload, KPI card or table, as JSON
+	kpi     *kpiCard
+	table   *tableView
+	summary *summaryView
 }
 
 func newSite(o Options, pages []spec.Page) *site {
@@ -368,6 +384,9 @@ func (s *site) content(pd *pageData, cd *chartData, lang string) (*chartContent,
 			return nil, err
 		}
 		shown = pl
+	case c.Kind == spec.Summary:
+		v := cd.changes.view(lang)
+		cc.summary, shown = &v, v
 	case c.Kind == spec.KPI && len(c.Defs) > 0:
 		k := metricKPI(cd.series[0], lang, f, pd.page.Targets, s.status.Month)
 		cc.kpi, shown = &k, k

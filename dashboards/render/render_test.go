@@ -15,6 +15,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/stretchr/testify/require"
@@ -147,7 +148,7 @@ func TestResult(t *testing.T) {
 	ov := res.Pages[0]
 	require.Equal(t, "overview.html", ov.File)
 	require.Equal(t, map[string]string{"en": "overview.html", "zh": "zh/overview.html"}, ov.Files)
-	c := ov.Charts[8]
+	c := ov.Charts[9]
 	require.Equal(t, "revenue_trend", c.Name)
 	require.Equal(t, spec.Bar, c.Kind)
 	require.Equal(t, "chart-overview-revenue_trend", c.ID)
@@ -467,7 +468,7 @@ sections:
 	res, err := render.Render(context.Background(), db, pages, render.Options{OutDir: dir, DataAsOf: asOf})
 	require.Error(t, err)
 	msg := err.Error()
-	require.Contains(t, msg, "rendering dashboards: 3 of 16 charts failed (their pages show the failure)")
+	require.Contains(t, msg, "rendering dashboards: 3 of 17 charts failed (their pages show the failure)")
 	require.Contains(t, msg, "dashboards/broken.yaml:5: sections[0].charts[0]: chart no_table: query: ")
 	require.Contains(t, msg, "no_such_table")
 	require.Contains(t, msg, `dashboards/broken.yaml:9: sections[0].charts[1]: chart no_column: series[0].column: column "revenue" is not in the query's result (columns: month, orders)`)
@@ -556,8 +557,9 @@ func TestSingleFile(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, entries, 1)
 	require.Equal(t, "#en-overview", res.Pages[0].File)
-	require.Equal(t, "en-chart-overview-net_revenue", res.Pages[0].Charts[0].ID)
+	require.Equal(t, "en-chart-overview-what_changed", res.Pages[0].Charts[0].ID)
 	require.Empty(t, res.Pages[0].Charts[0].CSV)
+	require.NotContains(t, res.Files, render.ChangesFile, "a single file is the only file")
 
 	page := read(t, dir, render.SingleFileName)
 	require.NotContains(t, page, "<script src=")
@@ -605,4 +607,49 @@ func TestCancelled(t *testing.T) {
 func requireCell(t *testing.T, page, text string, msg ...any) {
 	t.Helper()
 	require.Regexp(t, regexp.MustCompile(`<td[^>]*>(<a [^>]*>)?`+regexp.QuoteMeta(text)+`(</a>)?</td>`), page, msg...)
+}
+
+// Targets from dashboards/targets.yaml: the card says how far off the
+// month is, in the metric's good direction; a trend of the metric draws
+// the target as a line.
+func TestTargets(t *testing.T) {
+	db := testWarehouse(t)
+	metrics, err := os.ReadFile("../metrics.yaml")
+	require.NoError(t, err)
+	fsys := fstest.MapFS{
+		"d/metrics.yaml": {Data: metrics},
+		"d/targets.yaml": {Data: []byte("targets:\n  net_revenue:\n    - {value: 1000000}\n    - {from: 2024-06, value: 1600000}\n  complaints_per_1000:\n    - {value: 9}\n")},
+		"d/t.yaml": {Data: []byte(`name: t
+title: {en: T, zh: 目标}
+sections:
+  - charts:
+      - {name: rev, kind: kpi, metric: net_revenue}
+      - {name: complaints, kind: kpi, metric: complaints_per_1000}
+      - {name: trend, kind: line, title: {en: Trend, zh: 趋势}, metrics: [net_revenue]}
+`)},
+	}
+	pages, err := spec.Load(fsys, "d")
+	require.NoError(t, err)
+	res, dir := renderSite(t, db, pages, "en")
+	page := read(t, dir, "t.html")
+	// June: ¥1,523,456.78 against ¥1.6M is 4.8% short, which is bad news;
+	// 44 complaints of 4,911 active customers (8.96 per 1,000) against 9
+	// is under, which is good.
+	has := func(s string) { t.Helper(); require.True(t, strings.Contains(page, s), "t.html lacks %s", s) }
+	has(`<p class="kpi-target bad">Target ¥1.6M · -4.8%</p>`)
+	has(`<p class="kpi-target good">Target 9 · -0.5%</p>`)
+	has(`class="spark-target"`)
+	var pl struct {
+		Target struct {
+			Name   string     `json:"name"`
+			Values []*float64 `json:"values"`
+		} `json:"target"`
+	}
+	require.NoError(t, json.Unmarshal(res.Pages[0].Charts[2].JSON["en"], &pl))
+	require.Equal(t, "Target", pl.Target.Name)
+	var got []float64
+	for _, v := range pl.Target.Values {
+		got = append(got, *v)
+	}
+	require.Equal(t, []float64{1e6, 1e6, 1e6, 1e6, 1e6, 1.6e6}, got)
 }

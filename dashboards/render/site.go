@@ -166,6 +166,7 @@ type chartView struct {
 	Data      template.JS // ECharts kinds: the payload, HTML-escaped JSON
 	KPI       *kpiCard
 	Table     *tableView
+	Summary   *summaryView
 	Truncated string
 	Error     string
 	// Metrics names the metrics of a card or trend chart on a page with
@@ -314,6 +315,16 @@ func (s *site) write() (Result, error) {
 	}); err != nil {
 		return Result{}, fmt.Errorf("writing dashboard assets: %w", err)
 	}
+	if s.changes != nil {
+		data, err := marshalChanges(*s.changes)
+		if err != nil {
+			return Result{}, fmt.Errorf("writing %s: %w", ChangesFile, err)
+		}
+		if err := w.file(ChangesFile, data); err != nil {
+			return Result{}, err
+		}
+		res.Changes = s.changes
+	}
 	keys := make([][2]string, 0, len(csvs))
 	for key := range csvs {
 		keys = append(keys, key)
@@ -451,7 +462,7 @@ func (s *site) pageView(k linker, i int, csvs map[[2]string][]byte) *view {
 		cv := &chartView{
 			Kind:    c.Kind,
 			ID:      chartID(p.Name, c.Name),
-			Title:   c.Title.In(k.lang),
+			Title:   s.status.monthTitle(c.Title.In(k.lang), k.lang),
 			Note:    c.Note.In(k.lang),
 			Width:   string(c.Width),
 			CSVName: p.Name + "-" + c.Name + ".csv",
@@ -476,7 +487,7 @@ func (s *site) pageView(k linker, i int, csvs map[[2]string][]byte) *view {
 			}
 			cc := cd.views[k.lang]
 			cv.Empty = len(cd.res.rows) == 0
-			cv.KPI, cv.Table = cc.kpi, cc.table
+			cv.KPI, cv.Table, cv.Summary = cc.kpi, cc.table, cc.summary
 			if cv.Echart {
 				cv.Data = template.JS(cc.data) // safe: encoding/json escaped <, > and &
 			}

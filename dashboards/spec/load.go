@@ -324,6 +324,8 @@ func (v validator) chart(cp string, c *Chart) {
 		}
 	case k == Table:
 		v.unused(cp, k, "x", "y", "series", "split_by", "value", "names", "format", "good", "marks", "horizontal")
+	case k == Summary:
+		v.doc.Addf(cp+".metrics", "missing (the metrics whose changes the summary tells)")
 	}
 }
 
@@ -334,10 +336,13 @@ func (v validator) metricChart(cp string, c *Chart) {
 		v.doc.Addf(cp+".metrics", "give metric (a KPI card) or metrics (a trend chart), not both")
 	case c.Metric != "" && c.Kind != KPI:
 		v.doc.Addf(cp+".metric", "only a KPI card shows one metric (kind %q: use metrics, a list)", c.Kind)
-	case len(c.Metrics) > 0 && !c.Kind.Cartesian():
-		v.doc.Addf(cp+".metrics", "metrics are drawn by line, bar, stacked_bar and area charts, not %q", c.Kind)
+	case len(c.Metrics) > 0 && !c.Kind.Cartesian() && c.Kind != Summary:
+		v.doc.Addf(cp+".metrics", "metrics are drawn by line, bar, stacked_bar and area charts and summed up by a summary, not %q", c.Kind)
 	}
 	v.unused(cp, c.Kind, "query", "value", "series", "split_by", "names", "columns", "format", "good", "x", "marks", "horizontal")
+	if c.Kind == Summary {
+		v.unused(cp, c.Kind, "y")
+	}
 	if c.Y != nil {
 		v.axis(cp+".y", c.Y)
 		v.noColumn(cp+".y", c.Y, c.Kind, "the metrics are the values")

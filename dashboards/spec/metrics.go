@@ -276,7 +276,7 @@ func resolveMetrics(p *Page, doc *strictyaml.Doc, cat *Catalog) {
 					doc.Addf(fmt.Sprintf("%s.metrics[%d]", cp, k), "no metric named %q in %s (metrics: %s)", name, MetricsFile, known())
 					continue
 				}
-				if k > 0 && m.Format != format {
+				if k > 0 && m.Format != format && c.Kind.Cartesian() {
 					doc.Addf(fmt.Sprintf("%s.metrics[%d]", cp, k), "metric %q is in %s, the chart's first metric in %s: a chart's metrics share one axis and format", name, orNumber(m.Format), orNumber(format))
 				}
 				format = m.Format

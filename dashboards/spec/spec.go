@@ -343,10 +343,13 @@ const (
 	Scatter    Kind = "scatter"
 	KPI        Kind = "kpi"
 	Table      Kind = "table"
+	// Summary is a "what changed" card: the largest moves of its metrics
+	// and the targets they crossed, written out in words.
+	Summary Kind = "summary"
 )
 
 // Kinds lists every chart kind, sorted.
-var Kinds = []Kind{Area, Bar, Funnel, Heatmap, KPI, Line, Pie, Scatter, StackedBar, Table, Treemap}
+var Kinds = []Kind{Area, Bar, Funnel, Heatmap, KPI, Line, Pie, Scatter, StackedBar, Summary, Table, Treemap}
 
 // Known reports whether k is a chart kind.
 func (k Kind) Known() bool { return slices.Contains(Kinds, k) }
@@ -362,8 +365,8 @@ func (k Kind) Cartesian() bool {
 func (k Kind) Parts() bool { return k == Pie || k == Treemap || k == Funnel }
 
 // ECharts reports whether ECharts draws k in the browser (every kind but
-// KPI cards and tables, which are plain HTML).
-func (k Kind) ECharts() bool { return k.Known() && k != KPI && k != Table }
+// KPI cards, tables and summaries, which are plain HTML).
+func (k Kind) ECharts() bool { return k.Known() && k != KPI && k != Table && k != Summary }
 
 // Format is how numbers or dates are written.
 type Format string

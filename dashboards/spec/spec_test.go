@@ -142,7 +142,7 @@ func TestGoodPagesComeWithTheProblems(t *testing.T) {
 		"d/bad.yaml":  {Data: []byte("name: bad\ntitle: {en: B, zh: 坏}\nsections:\n  - charts:\n      - {name: x, kind: donut, title: {en: X, zh: 乙}, query: SELECT 1}\n")},
 	}
 	pages, err := spec.Load(fsys, "d")
-	require.EqualError(t, err, `d/bad.yaml:5: sections[0].charts[0].kind: unknown chart kind "donut" (expected one of: area, bar, funnel, heatmap, kpi, line, pie, scatter, stacked_bar, table, treemap)`)
+	require.EqualError(t, err, `d/bad.yaml:5: sections[0].charts[0].kind: unknown chart kind "donut" (expected one of: area, bar, funnel, heatmap, kpi, line, pie, scatter, stacked_bar, summary, table, treemap)`)
 	require.Len(t, pages, 1)
 	require.Equal(t, "good", pages[0].Name)
 }

@@ -187,7 +187,7 @@ func (m *metrics) write(w io.Writer, next map[string]time.Time) error {
 	perSchedule("crmwh_run_in_progress", "gauge", "1 while a run of the schedule is going on.", m.running)
 	perSchedule("crmwh_next_run_timestamp_seconds", "gauge", "When the schedule runs next (0: disabled).", times(next))
 
-	family("crmwh_notifications_total", "counter", "Failure notifications since the scheduler started, by result (sent or failed).")
+	family("crmwh_notifications_total", "counter", "Notifications (failed runs, targets crossed) since the scheduler started, by result (sent or failed).")
 	for _, s := range m.schedules {
 		for _, r := range []string{"failed", "sent"} {
 			sample("crmwh_notifications_total", [][2]string{{"result", r}, {"schedule", s}}, m.notes[[2]string{s, r}])
