@@ -324,7 +324,10 @@
     var currency = holder.getAttribute('data-currency') || defaultCurrency;
     var data = JSON.parse(document.getElementById(el.id + '-data').textContent);
     var option = decorate(data, el, lang, currency);
-    var chart = echarts.init(el, null, { locale: lang === 'zh' ? 'ZH' : 'EN', renderer: 'canvas' });
+    var chart = echarts.init(el, null, {
+      locale: lang === 'zh' ? 'ZH' : 'EN', renderer: 'canvas',
+      devicePixelRatio: body.hasAttribute('data-print') ? 2 : undefined
+    });
     chart.on('finished', function () { el.setAttribute('data-rendered', 'true'); });
     if (data.link) {
       // A click on an item opens the linked page, filtered to its value.
@@ -391,8 +394,29 @@
     window.scrollTo(0, 0);
   }
 
+  // printAll shows every view of a print document and draws all their
+  // charts, sharp enough for paper; <body data-printed> says when done.
+  function printAll() {
+    body.classList.add('js-single', 'print-pack');
+    var views = document.querySelectorAll('.view');
+    for (var i = 0; i < views.length; i++) {
+      views[i].classList.add('shown');
+    }
+    drawIn(document);
+    var wait = function () {
+      if (document.querySelectorAll('[data-echart]:not([data-rendered])').length === 0) {
+        body.setAttribute('data-printed', 'true');
+      } else {
+        setTimeout(wait, 50);
+      }
+    };
+    wait();
+  }
+
   function init() {
-    if (single) {
+    if (body.hasAttribute('data-print')) {
+      printAll();
+    } else if (single) {
       body.classList.add('js-single');
       window.addEventListener('hashchange', function () { show(viewID()); });
       show(viewID());

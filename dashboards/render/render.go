@@ -55,6 +55,12 @@ type Options struct {
 	// Pages, when not empty, names the pages to render; the others are
 	// still in the navigation, and their files are left as they are.
 	Pages []string
+	// Print, with SingleFile, writes a print document instead: the pages
+	// (Options.Pages, or every page) in the site's language only, one
+	// after the other with no index, every chart drawn at once; its script
+	// marks <body data-printed> when every chart has been drawn. The board
+	// pack (package dashboards/pdf) prints it.
+	Print bool
 	// NoAnimation draws charts without ECharts' animations (tests and
 	// screenshots are faster and see the final picture at once).
 	NoAnimation bool
@@ -95,6 +101,9 @@ type Result struct {
 	Files []string
 	// LeftOut lists the pages and charts left out for want of data.
 	LeftOut []LeftOut
+	// PDF is the board pack written with the site, if any (set by the
+	// caller that prints it, package dashboards/pdf).
+	PDF string `json:",omitempty"`
 	// Changes is the "what changed" summary of the site's first summary
 	// card, also written to ChangesFile (not in a single file); nil
 	// without one.
@@ -246,6 +255,9 @@ func (o Options) withDefaults(pages []spec.Page) (Options, error) {
 	case "en", "zh":
 	default:
 		return o, fmt.Errorf("rendering dashboards: unknown language %q (expected one of: %s)", o.Lang, strings.Join(spec.Languages, ", "))
+	}
+	if o.Print && !o.SingleFile {
+		return o, errors.New("rendering dashboards: a print document is a single file (Options.SingleFile)")
 	}
 	if o.DataAsOf.IsZero() {
 		return o, errors.New("rendering dashboards: no data-as-of time (Options.DataAsOf)")

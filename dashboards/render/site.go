@@ -96,6 +96,7 @@ type document struct {
 	Title       string
 	Assets      string // folder site: the path to assets/ ("", or "../")
 	Single      bool
+	Print       bool
 	NoAnimation bool
 	CSS         template.CSS // single file: the inlined assets
 	Icon        template.URL
@@ -278,10 +279,15 @@ func (s *site) write() (Result, error) {
 	var views []*view
 	var titles []string // per view, for the documents of a folder site
 	for _, lang := range s.langs {
+		if s.opts.Print && lang != s.opts.Lang {
+			continue // a print document is in one language, and has no index
+		}
 		k := linker{s, lang}
-		index := s.indexView(k)
-		views = append(views, index)
-		titles = append(titles, index.Title)
+		if !s.opts.Print {
+			index := s.indexView(k)
+			views = append(views, index)
+			titles = append(titles, index.Title)
+		}
 		for i := range s.pages {
 			if s.pages[i].render {
 				v := s.pageView(k, i, csvs)
@@ -315,7 +321,7 @@ func (s *site) write() (Result, error) {
 	}); err != nil {
 		return Result{}, fmt.Errorf("writing dashboard assets: %w", err)
 	}
-	if s.changes != nil {
+	if s.changes != nil && !s.opts.SingleFile {
 		data, err := marshalChanges(*s.changes)
 		if err != nil {
 			return Result{}, fmt.Errorf("writing %s: %w", ChangesFile, err)
@@ -560,8 +566,9 @@ func (s *site) singleDocument(views []*view) (*document, error) {
 	}
 	return &document{
 		HTMLLang:    htmlLang(s.opts.Lang),
-		Title:       views[0].UI.Index + " · " + views[0].UI.Brand,
+		Title:       s.documentTitle(views[0]),
 		Single:      true,
+		Print:       s.opts.Print,
 		NoAnimation: s.opts.NoAnimation,
 		CSS:         template.CSS(css),
 		Icon:        template.URL("data:image/svg+xml;base64," + base64.StdEncoding.EncodeToString([]byte(icon))),
@@ -650,4 +657,12 @@ func defuseFormula(s string) string {
 		return "'" + s
 	}
 	return s
+}
+
+// documentTitle is a single file's title: the dashboards, or the board pack.
+func (s *site) documentTitle(v *view) string {
+	if s.opts.Print {
+		return map[string]string{"en": "Board pack", "zh": "董事会报告"}[v.Lang] + " · " + v.UI.Brand
+	}
+	return v.UI.Index + " · " + v.UI.Brand
 }
