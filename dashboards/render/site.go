@@ -46,6 +46,8 @@ type uiText struct {
 	// what would enable one (fmt: the entities, joined).
 	NeedMoreData string
 	Needs        string
+	// Docs names the link to the warehouse documentation (crmwh docs).
+	Docs string
 }
 
 var uiTexts = map[string]uiText{
@@ -67,6 +69,7 @@ var uiTexts = map[string]uiText{
 		Charts:       "%d charts",
 		NeedMoreData: "Pages that need more data",
 		Needs:        "Needs %s: map it in crmwh.yaml (docs/your-data.md).",
+		Docs:         "Warehouse docs",
 	},
 	"zh": {
 		Brand:        "crmwh",
@@ -86,6 +89,7 @@ var uiTexts = map[string]uiText{
 		Charts:       "%d 个图表",
 		NeedMoreData: "需要更多数据的页面",
 		Needs:        "需要%s：请在 crmwh.yaml 中映射（见 docs/your-data.md）。",
+		Docs:         "数据仓库文档",
 	},
 }
 
@@ -120,6 +124,9 @@ type view struct {
 	Nav      []link
 	Langs    []link
 	Health   string
+	// Docs links to the warehouse documentation, when the site folder has
+	// it (crmwh docs writes it to <site>/docs).
+	Docs     string
 	AsOf     string
 	AsOfISO  string
 	// DataThrough is the last day the data cover ("" when unknown);
@@ -369,6 +376,14 @@ func (s *site) base(k linker, current string) *view {
 		AsOfISO:  s.opts.DataAsOf.Format("2006-01-02T15:04:05Z07:00"),
 		SW:       statusWords[k.lang],
 		Banner:   s.status.banner(k.lang, s.opts.DataAsOf),
+	}
+	if !s.opts.SingleFile {
+		if _, err := os.Stat(filepath.Join(s.opts.OutDir, "docs", "index.html")); err == nil {
+			v.Docs = k.up() + "docs/index.html"
+			if k.lang == "zh" {
+				v.Docs = k.up() + "docs/zh/index.html"
+			}
+		}
 	}
 	v.DataThrough = v.SW.NoDataThrough
 	if !s.status.DataThrough.IsZero() {
