@@ -126,9 +126,9 @@ type view struct {
 	Health   string
 	// Docs links to the warehouse documentation, when the site folder has
 	// it (crmwh docs writes it to <site>/docs).
-	Docs     string
-	AsOf     string
-	AsOfISO  string
+	Docs    string
+	AsOf    string
+	AsOfISO string
 	// DataThrough is the last day the data cover ("" when unknown);
 	// Banner the stale-data warnings of the freshness tests.
 	DataThrough    string
