@@ -273,6 +273,10 @@
   // name is dropped for want of room (months may be thinned instead).
   function fitLabels(chart) {
     var option = chart.getOption();
+    if (option.legend && option.legend.length && option.legend[0].show !== false) {
+      // The legend and its pager end left of the toolbox's icon.
+      chart.setOption({ legend: [{ width: Math.max(80, chart.getWidth() - 64) }] });
+    }
     var funnel = (option.series || []).filter(function (s) { return s.type === 'funnel'; });
     if (funnel.length) {
       // A funnel's labels sit right of it, in the last third of the width.

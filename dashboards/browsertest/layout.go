@@ -94,6 +94,31 @@ const layoutJS = `(() => {
         if (ox > 2 && oy > 2) out.overlaps.push(el.id + ': "' + texts[i].text + '" and "' + texts[j].text + '"');
       }
     }
+    // The legend (with its pager) keeps clear of the toolbox's icons. A
+    // scrolling legend clips its items (ECharts' scroll legend view keeps
+    // them in _containerGroup, its pager in _controllerGroup): what shows
+    // is the clip and the pager.
+    const rectOf = g => {
+      if (!g || g.ignore) return null;
+      let r = g.getBoundingRect().clone();
+      const cp = g.getClipPath && g.getClipPath();
+      if (cp && cp.shape) r = new echarts.graphic.BoundingRect(cp.shape.x, cp.shape.y, cp.shape.width, cp.shape.height);
+      g.updateTransform && g.updateTransform();
+      if (g.transform) r.applyTransform(g.transform);
+      return r.width > 0 && r.height > 0 ? r : null;
+    };
+    const viewOf = type => {
+      const m = chart.getModel().getComponent(type);
+      return m && chart.getViewOfComponentModel(m);
+    };
+    const tbView = viewOf('toolbox'), lgView = viewOf('legend');
+    const tb = tbView && rectOf(tbView.group);
+    const shown = lgView ? (lgView._containerGroup ? [lgView._containerGroup, lgView._controllerGroup] : [lgView.group]) : [];
+    shown.map(rectOf).forEach(r => {
+      if (r && tb && r.intersect(tb)) {
+        out.overlaps.push(el.id + ': the legend runs into the toolbox (' + [r.x, r.y, r.width, r.height, tb.x, tb.y, tb.width, tb.height].map(Math.round).join(',') + ')');
+      }
+    });
     const opt = chart.getOption();
     ['xAxis', 'yAxis'].forEach(key => (opt[key] || []).forEach((axis, ai) => {
       if (axis.type !== 'category' || !axis.data || axis.data.length === 0) return;

@@ -653,3 +653,39 @@ sections:
 	}
 	require.Equal(t, []float64{1e6, 1e6, 1e6, 1e6, 1e6, 1.6e6}, got)
 }
+
+// Colours keep their meaning: a warning is amber, never green; the 1-5
+// rating scale runs from red to green.
+func TestColors(t *testing.T) {
+	db := testWarehouse(t)
+	res, _ := renderSite(t, db, testPages(t), "en")
+	colors := func(page, chart string) map[string]string {
+		for _, p := range res.Pages {
+			for _, c := range p.Charts {
+				if p.Name == page && c.Name == chart {
+					var pl struct {
+						Option struct {
+							Series []struct {
+								Data []struct {
+									Name      string            `json:"name"`
+									ItemStyle map[string]string `json:"itemStyle"`
+								} `json:"data"`
+							} `json:"series"`
+						} `json:"option"`
+					}
+					require.NoError(t, json.Unmarshal(c.JSON["en"], &pl))
+					out := map[string]string{}
+					for _, d := range pl.Option.Series[0].Data {
+						out[d.Name] = d.ItemStyle["color"]
+					}
+					return out
+				}
+			}
+		}
+		t.Fatalf("no chart %s on %s", chart, page)
+		return nil
+	}
+	require.Equal(t, map[string]string{"Pass": "#1a7f37", "Warning": "#d97706", "Fail": "#c62828"}, colors("health", "test_statuses"))
+	require.Equal(t, map[string]string{"Rated 1": "#c62828", "Rated 2": "#ef6c00", "Rated 3": "#f9a825", "Rated 4": "#7cb342", "Rated 5": "#2e7d32"},
+		colors("service", "satisfaction_scores"))
+}
