@@ -360,3 +360,39 @@ sections:
 `), "d")
 	require.EqualError(t, err, `d/p.yaml:5: sections[0].charts[0].columns[0].link.page: no page named "elsewhere"`)
 }
+
+// One label, one definition: no chart or table column of the default
+// pages reuses a metric's label for another number.
+func TestMetricLabelsAreNotReused(t *testing.T) {
+	pages, err := spec.Load(os.DirFS(".."), ".")
+	require.NoError(t, err)
+	labels := map[string]string{}
+	for _, p := range pages {
+		for _, s := range p.Sections {
+			for _, c := range s.Charts {
+				for _, m := range c.Defs {
+					labels[m.Label.En], labels[m.Label.Zh] = m.Name, m.Name
+				}
+			}
+		}
+	}
+	for _, p := range pages {
+		for _, s := range p.Sections {
+			for _, c := range s.Charts {
+				if len(c.Defs) == 0 {
+					for _, lang := range spec.Languages {
+						_, reused := labels[c.Title.In(lang)]
+						require.False(t, reused, "%s: chart %s is titled %q, a metric's label, but is not that metric", p.File, c.Name, c.Title.In(lang))
+					}
+				}
+				for _, col := range c.Columns {
+					for _, lang := range spec.Languages {
+						if m, reused := labels[col.Label.In(lang)]; reused {
+							t.Errorf("%s: chart %s has a column labelled %q, metric %s's label", p.File, c.Name, col.Label.In(lang), m)
+						}
+					}
+				}
+			}
+		}
+	}
+}
