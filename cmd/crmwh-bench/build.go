@@ -221,6 +221,12 @@ func straightDuckDB(dir string) error {
 	if err != nil {
 		return err
 	}
+	// The staging models the entity mapping generates (crmwh.yaml's entities).
+	gen, err := refresh.EntityModels(p)(ctx, db, sources)
+	if err != nil {
+		return err
+	}
+	mods = append(mods, gen...)
 	steps := refresh.Steps(p, "straight")
 	external := map[string]bool{}
 	for _, s := range steps {
