@@ -12,16 +12,21 @@ import (
 // holds and, for a trend chart, the cartesian builder draws.
 func (s *site) metricRows(c spec.Chart) ([]series, *result, error) {
 	var ss []series
+	var defs []*spec.Metric
 	for _, m := range c.Defs {
 		sr, err := s.metrics.series(m, nil)
+		if err != nil && c.Kind == spec.Summary {
+			continue // a summary tells of the metrics it can read
+		}
 		if err != nil {
 			return nil, nil, err
 		}
 		ss = append(ss, sr)
+		defs = append(defs, m)
 	}
 	months, _ := metricCategories(ss, Formatter{}, s.status.Month)
 	r := &result{columns: []string{"month"}, types: []string{"DATE"}}
-	for _, m := range c.Defs {
+	for _, m := range defs {
 		r.columns = append(r.columns, m.Name)
 		r.types = append(r.types, "DOUBLE")
 	}

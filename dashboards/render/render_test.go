@@ -689,3 +689,33 @@ func TestColors(t *testing.T) {
 	require.Equal(t, map[string]string{"Rated 1": "#c62828", "Rated 2": "#ef6c00", "Rated 3": "#f9a825", "Rated 4": "#7cb342", "Rated 5": "#2e7d32"},
 		colors("service", "satisfaction_scores"))
 }
+
+// A summary tells of the metrics it can read: one whose model is missing
+// (CLV switched off, say) is left out of it, not the whole summary; a card
+// of that metric fails in its place.
+func TestSummaryWithAMissingModel(t *testing.T) {
+	db := testWarehouse(t)
+	metrics, err := os.ReadFile("../metrics.yaml")
+	require.NoError(t, err)
+	fsys := fstest.MapFS{
+		"d/metrics.yaml": {Data: append(metrics, []byte("  gone:\n    label: {en: Gone, zh: 无}\n    from: no_such_model\n    sum: x\n")...)},
+		"d/s.yaml": {Data: []byte(`name: s
+title: {en: S, zh: 摘要}
+sections:
+  - charts:
+      - {name: changes, kind: summary, title: {en: What changed, zh: 变化}, metrics: [net_revenue, gone]}
+      - {name: gone, kind: kpi, metric: gone}
+`)},
+	}
+	pages, err := spec.Load(fsys, "d")
+	require.NoError(t, err)
+	dir := t.TempDir()
+	res, err := render.Render(context.Background(), db, pages, render.Options{OutDir: dir, DataAsOf: asOf})
+	require.ErrorContains(t, err, "1 of 2 charts failed")
+	require.ErrorContains(t, err, "metrics model no_such_model")
+	require.NoError(t, res.Pages[0].Charts[0].Err)
+	require.NotNil(t, res.Changes)
+	require.Equal(t, "net_revenue", res.Changes.Moves[0].Metric)
+	require.Equal(t, "Net revenue: +9.7% to ¥1.52M (vs May 2024)", res.Changes.Moves[0].Text["en"])
+	require.FileExists(t, filepath.Join(dir, render.ChangesFile))
+}
