@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"crmwh/dashboards/pdf"
 	"crmwh/dashboards/render"
 	"crmwh/dashboards/spec"
 	"crmwh/pipelines/extract"
@@ -111,6 +112,10 @@ type Runner struct {
 	SingleFile bool
 	// Pages limits the dashboards to some pages (by name); empty is all.
 	Pages []string
+	// PDF, when set, is the file the dashboards step also writes the board
+	// pack to: the pages (Pages, or every page but data health) in Lang,
+	// printed by headless Chromium (package dashboards/pdf).
+	PDF string
 	// Select limits the build (and the test step) to some models; see
 	// build.Options.Select.
 	Select []string
@@ -229,6 +234,9 @@ func (r *Runner) runStep(ctx context.Context, step string) (StepSummary, error) 
 		sum.Detail = fmt.Sprintf("%d pages, %d charts in %s", len(res.Pages), res.Charts, where)
 		if res.Failed > 0 {
 			sum.Detail = fmt.Sprintf("%d pages, %d charts (%d failed) in %s", len(res.Pages), res.Charts, res.Failed, where)
+		}
+		if res.PDF != "" {
+			sum.Detail += "; board pack " + res.PDF
 		}
 		sum.Result = res
 	default:
@@ -357,7 +365,7 @@ func (r *Runner) RenderDashboards(ctx context.Context) (render.Result, error) {
 			unmapped = append(unmapped, e)
 		}
 	}
-	res, err := render.Render(ctx, db, pages, render.Options{
+	opts := render.Options{
 		OutDir:     p.SiteDir(),
 		Lang:       r.Lang,
 		DataAsOf:   asOf.In(p.Location()),
@@ -366,9 +374,17 @@ func (r *Runner) RenderDashboards(ctx context.Context) (render.Result, error) {
 		Pages:      r.Pages,
 		Unmapped:   unmapped,
 		LeftOut:    leftOut,
-	})
+	}
+	res, err := render.Render(ctx, db, pages, opts)
 	if err != nil && len(res.Files) == 0 {
 		return res, errors.Join(loadErr, err)
+	}
+	if r.PDF != "" {
+		pack, perr := pdf.Write(ctx, db, pages, pdf.Options{File: r.PDF, Render: opts})
+		if pack.File != "" {
+			res.PDF = pack.File
+		}
+		err = errors.Join(err, perr)
 	}
 	if r.Hooks.Dashboards != nil {
 		for _, pg := range res.Pages {

@@ -84,6 +84,7 @@ func benchBuild(bin string, n, reps int) {
 	// warehouse just built.
 	var dash []sample
 	var charts string
+	var pages []string
 	for r := 0; r < reps; r++ {
 		res, err := run(bin, dir, "dashboards", "--json")
 		if err != nil {
@@ -91,10 +92,28 @@ func benchBuild(bin string, n, reps int) {
 		}
 		dash = append(dash, sample{wall: res.wall, rss: res.rss})
 		var sum struct {
-			Steps []struct{ Detail string } `json:"steps"`
+			Steps []struct {
+				Detail string
+				Result struct{ Pages []struct{ Name string } }
+			} `json:"steps"`
 		}
 		if json.Unmarshal(res.out, &sum) == nil && len(sum.Steps) > 0 {
-			charts, _, _ = strings.Cut(sum.Steps[0].Detail, " in ") // "7 pages, 73 charts"
+			charts, _, _ = strings.Cut(sum.Steps[0].Detail, " in ") // "9 pages, 84 charts"
+			pages = pages[:0]
+			for _, p := range sum.Steps[0].Result.Pages {
+				pages = append(pages, p.Name)
+			}
+		}
+	}
+	// Each page on its own (crmwh dashboards --page NAME), both languages.
+	perPage := map[string][]sample{}
+	for r := 0; r < reps; r++ {
+		for _, p := range pages {
+			res, err := run(bin, dir, "dashboards", "--page", p, "--json")
+			if err != nil {
+				fail(err)
+			}
+			perPage[p] = append(perPage[p], sample{wall: res.wall, rss: res.rss})
 		}
 	}
 	f, s := medianSample(full), medianSample(straight)
@@ -110,6 +129,10 @@ func benchBuild(bin string, n, reps int) {
 	fmt.Println("| step | pages | wall | peak RSS |")
 	fmt.Println("| --- | --- | ---: | ---: |")
 	fmt.Printf("| crmwh dashboards (English and Chinese) | %s | %.2f s | %.0f MB |\n", charts, d.wall.Seconds(), float64(d.rss)/1e6)
+	for _, p := range pages {
+		ps := medianSample(perPage[p])
+		fmt.Printf("| crmwh dashboards --page %s | 1 page | %.2f s | %.0f MB |\n", p, ps.wall.Seconds(), float64(ps.rss)/1e6)
+	}
 }
 
 func medianSample(ss []sample) sample {
@@ -200,6 +223,12 @@ func straightDuckDB(dir string) error {
 	if err != nil {
 		return err
 	}
+	// The staging models the entity mapping generates (crmwh.yaml's entities).
+	gen, err := refresh.EntityModels(p)(ctx, db, sources)
+	if err != nil {
+		return err
+	}
+	mods = append(mods, gen...)
 	steps := refresh.Steps(p, "straight")
 	external := map[string]bool{}
 	for _, s := range steps {

@@ -254,15 +254,21 @@ func TestRefreshOnTheDemoCompany(t *testing.T) {
 		require.NoError(t, err)
 		cat, err := docsite.Load(context.Background(), db, ms)
 		require.NoError(t, err)
-		n := 0
+		// Every table and view the warehouse publishes is documented, the
+		// Go steps' tables too (warehouse/docsite/gosteps.yaml), and every
+		// column of each has a description.
+		documented := map[string]bool{}
 		for _, m := range cat.Models {
-			if m.Layer == "core" || m.Layer == "marts" || m.Layer == "staging" {
-				n++
-				require.NotEmpty(t, m.Description, m.Name)
-				require.Empty(t, m.Undocumented, "%s has columns without a description in %s.yml", m.Name, m.Name)
-			}
+			documented[m.Name] = true
+			require.NotEmpty(t, m.Description, m.Name)
+			require.Empty(t, m.Undocumented, "%s has columns without a description (in %s.yml, or for a Go step's table in warehouse/docsite/gosteps.yaml)", m.Name, m.Name)
 		}
-		require.GreaterOrEqual(t, n, 10)
+		for _, table := range warehousetest.Rows(t, db, `SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' ORDER BY 1`) {
+			require.True(t, documented[table[0]], "%s is published but not documented", table[0])
+		}
+		for _, table := range []string{"clv_scores", "analytics_settings", "mart_clv_model", "mart_clv_monthly"} {
+			require.True(t, documented[table], table)
+		}
 	})
 
 	t.Run("crmwh docs renders a lineage graph offline", func(t *testing.T) {
@@ -278,8 +284,27 @@ func TestRefreshOnTheDemoCompany(t *testing.T) {
 		text := browsertest.Eval[string](t, p, `document.body.innerText`)
 		require.Contains(t, text, "customer_identity_map")
 		require.Contains(t, text, "unique_fct_orders_order_id")
+		require.Contains(t, text, "clv_scores")
+		// Styled like the dashboards, and in Chinese too.
+		require.Equal(t, "rgb(31, 58, 95)", browsertest.Eval[string](t, p, `getComputedStyle(document.querySelector('header.site')).backgroundColor`))
 		p.Screenshot(t, "e2e-docs")
 		p.RequireClean(t, out)
+		zh := b.Open(t, filepath.Join(out, "zh", "index.html"))
+		require.Contains(t, browsertest.Eval[string](t, zh, `document.body.innerText`), "数据仓库文档")
+		require.Equal(t, "zh-CN", browsertest.Eval[string](t, zh, `document.documentElement.lang`))
+		zh.RequireClean(t, out)
+
+		// In the site folder, the docs and the dashboards link to each other.
+		mustRun(t, dir, "docs")
+		mustRun(t, dir, "dashboards")
+		site := filepath.Join(dir, "site")
+		overview, err := os.ReadFile(filepath.Join(site, "overview.html"))
+		require.NoError(t, err)
+		require.Contains(t, string(overview), `<a class="docs" href="docs/index.html">Warehouse docs</a>`)
+		docs, err := os.ReadFile(filepath.Join(site, "docs", "index.html"))
+		require.NoError(t, err)
+		require.Contains(t, string(docs), `href="../index.html"`)
+		require.FileExists(t, filepath.Join(site, "docs", "zh", "index.html"))
 	})
 
 	t.Run("every dashboard page renders in Chromium in both languages, with no errors and no network", func(t *testing.T) {
@@ -291,7 +316,7 @@ func TestRefreshOnTheDemoCompany(t *testing.T) {
 			require.NoError(t, err)
 			files = append(files, pages...)
 		}
-		require.Len(t, files, 18, "index and eight pages, in English and Chinese")
+		require.Len(t, files, 22, "index and ten pages, in English and Chinese")
 		for _, f := range files {
 			p := b.Open(t, f)
 			charts := p.Charts(t)
@@ -308,8 +333,29 @@ func TestRefreshOnTheDemoCompany(t *testing.T) {
 				p.Screenshot(t, "e2e-"+strings.ReplaceAll(strings.TrimSuffix(rel, ".html"), "/", "-"))
 			}
 			require.Empty(t, browsertest.Eval[string](t, p, `Array.from(document.querySelectorAll('.chart-error')).map(e => e.textContent).join('\n')`), f)
+			// On the demo company's data too: nothing wider than its card, no
+			// chart text cut off or drawn over another, no name left out.
+			for _, w := range []int{1024, 1440, 390} {
+				p.Resize(t, w, 900)
+				l := p.Layout(t)
+				require.Empty(t, l.Overflow, "%s at %d px", rel, w)
+				require.Empty(t, l.Clipped, "%s at %d px", rel, w)
+				require.Empty(t, l.Overlaps, "%s at %d px", rel, w)
+				require.Empty(t, l.Hidden, "%s at %d px", rel, w)
+			}
 			p.RequireClean(t, site)
 		}
+	})
+
+	t.Run("the board pack is one PDF of the pages asked for", func(t *testing.T) {
+		file := filepath.Join(t.TempDir(), "board.pdf")
+		out := mustRun(t, dir, "dashboards", "--pdf="+file, "--lang", "zh", "--page", "overview", "--page", "appendix")
+		require.Contains(t, out, "board pack "+file)
+		data, err := os.ReadFile(file)
+		require.NoError(t, err)
+		require.True(t, bytes.HasPrefix(data, []byte("%PDF-")))
+		require.Greater(t, len(data), 50_000)
+		mustRun(t, dir, "dashboards") // the site in English again, for the tests after this one
 	})
 
 	t.Run("dashboards --single-file writes one file that works on its own", func(t *testing.T) {

@@ -59,6 +59,7 @@ type stepOptions struct {
 	skipTests   bool
 	singleFile  bool     // dashboards as one file
 	pages       []string // dashboard pages to render
+	pdf         string   // the board pack's file (dashboards --pdf)
 }
 
 // runSteps runs refresh steps on the project under the project lock, with
@@ -83,6 +84,7 @@ func runSteps(cmd *cobra.Command, g *globals, steps []string, so stepOptions) er
 		Lang:        g.lang,
 		SingleFile:  so.singleFile,
 		Pages:       so.pages,
+		PDF:         so.pdf,
 	}
 	r.Hooks = progressHooks(u)
 	store := openHistory(p, log)

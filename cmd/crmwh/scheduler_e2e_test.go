@@ -652,6 +652,45 @@ func TestRetryThenSuccessAndRetriesExhaustedThenNotification(t *testing.T) {
 		require.Equal(t, 2, r.code)
 		require.Equal(t, "crmwh: --schedule nosuch: no such schedule in schedules/ (known: doomed, flaky)\n", r.stderr)
 	})
+
+	t.Run("a refresh that moves a KPI across its target sends the dashboards' summary", func(t *testing.T) {
+		out := strings.Split(strings.TrimSpace(mustRun(t, dir, "sql", "--format", "csv",
+			"SELECT strftime(max(month), '%Y-%m') FROM mart_kpi_monthly WHERE is_complete")), "\n")
+		month := strings.TrimSpace(out[len(out)-1])
+		// Met every month until the last complete one, missed in it.
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "dashboards", "targets.yaml"),
+			[]byte("targets:\n  net_revenue:\n    - {value: 0}\n    - {from: "+month+", value: 1000000000000}\n"), 0o644))
+		got := filepath.Join(dir, "summary.json")
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "schedules", "report.yaml"),
+			[]byte("cron: \"0 0 1 1 *\"\nsteps: [dashboards]\nnotify: {command: [sh, -c, \"cat > "+got+"\"]}\n"), 0o644))
+		mustRun(t, dir, "refresh", "--schedule", "report")
+		var ev struct {
+			Event   string
+			Month   string
+			Status  string
+			Text    string
+			Summary map[string][]string
+		}
+		b, err := os.ReadFile(got)
+		require.NoError(t, err)
+		require.NoError(t, json.Unmarshal(b, &ev))
+		require.Equal(t, "thresholds_crossed", ev.Event)
+		require.Equal(t, month, ev.Month)
+		require.Equal(t, "ok", ev.Status)
+		require.Contains(t, ev.Summary["en"][0], "Net revenue fell short of its target")
+		require.Contains(t, ev.Summary["zh"][0], "净收入未达目标")
+		require.Contains(t, ev.Text, ev.Summary["en"][0])
+		// The same summary heads the overview.
+		page, err := os.ReadFile(filepath.Join(dir, "site", "overview.html"))
+		require.NoError(t, err)
+		require.Contains(t, string(page), "Net revenue fell short of its target")
+
+		// Without a crossing (the target met all along), nothing is sent.
+		require.NoError(t, os.Remove(got))
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "dashboards", "targets.yaml"), []byte("targets:\n  net_revenue:\n    - {value: 0}\n"), 0o644))
+		mustRun(t, dir, "refresh", "--schedule", "report")
+		require.NoFileExists(t, got)
+	})
 }
 
 func TestHTTPTriggerNeedsTheTokenAndTheEndpointsAnswer(t *testing.T) {

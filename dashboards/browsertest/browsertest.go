@@ -131,9 +131,19 @@ func FileURL(path string) (string, error) {
 // recorded and then dismissed so that the page goes on.
 func (b *Browser) Open(t testing.TB, file string) *Page {
 	t.Helper()
+	return b.OpenFragment(t, file, "")
+}
+
+// OpenFragment opens a local file at a fragment of its address
+// (value.html#?rfm_segment=champions), as Open does.
+func (b *Browser) OpenFragment(t testing.TB, file, fragment string) *Page {
+	t.Helper()
 	u, err := FileURL(file)
 	if err != nil {
 		t.Fatalf("opening %s: %v", file, err)
+	}
+	if fragment != "" {
+		u += "#" + fragment
 	}
 	ctx, cancel := chromedp.NewContext(b.ctx)
 	t.Cleanup(cancel)

@@ -89,9 +89,12 @@ func TestBrowser(t *testing.T) {
 					}
 					// Nothing from the data became an element.
 					require.Zero(t, browsertest.Eval[int](t, p, `document.images.length`))
-					scripts := 0 // the index has none; pages have two plus one JSON block per chart
+					scripts := 0 // the index has none; pages have four plus one JSON block per chart
 					if !strings.HasSuffix(f, "index.html") {
-						scripts = 2 + len(ids)
+						scripts = 4 + len(ids)
+						if strings.HasSuffix(f, "overview.html") {
+							scripts++ // the filters' data
+						}
 					}
 					require.Equal(t, scripts, browsertest.Eval[int](t, p, `document.scripts.length`))
 
@@ -100,6 +103,7 @@ func TestBrowser(t *testing.T) {
 					text := browsertest.Eval[string](t, p, `document.body.innerText`)
 					if lang == "zh" {
 						require.Contains(t, text, "数据截至")
+						require.Contains(t, text, "刷新于")
 						require.Contains(t, text, "经营概览")
 						require.Contains(t, text, "数据健康")
 						// What the reader sees is drawn in a CJK font, not boxes.
@@ -109,7 +113,9 @@ func TestBrowser(t *testing.T) {
 							require.Contains(t, fonts[0].Family, "CJK", "%s is drawn with %v", sel, fonts)
 						}
 					} else {
-						require.Contains(t, text, "Data as of")
+						require.Contains(t, text, "Data through 2024-07-05")
+						require.Contains(t, text, "Refreshed 2024-07-01 06:00")
+						require.Contains(t, text, "The data may be out of date")
 						require.Contains(t, text, "Data health")
 					}
 					// ECharts draws with the page's fonts.

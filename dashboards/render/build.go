@@ -3,6 +3,7 @@ package render
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"crmwh/dashboards/spec"
 )
@@ -23,6 +24,12 @@ type kpiCard struct {
 	Tone       string   `json:"tone"`        // good, bad or neutral
 	Period     string   `json:"period"`      // the last row's period, if x is set
 	PrevPeriod string   `json:"prev_period"` // the previous row's period
+	// Metric cards (spec.Chart.Metric): the metric's name, its context
+	// (changes on the month and the year before, the year to date, the
+	// trailing twelve months, target, sparkline) and why it is blank.
+	Metric  string      `json:"metric,omitempty"`
+	Context *kpiContext `json:"context,omitempty"`
+	Note    string      `json:"note,omitempty"`
 }
 
 // tableView is a table chart's header and formatted cells.
@@ -35,11 +42,27 @@ type tableView struct {
 type tableHeader struct {
 	Text    string `json:"text"`
 	Numeric bool   `json:"numeric"`
+	// Date is set when every value is a date or time (kept on one line).
+	Date bool `json:"date,omitempty"`
+	// Key is the query column, which links from other pages filter on.
+	Key string `json:"key"`
 }
 
 type tableCell struct {
 	Text    string `json:"text"`
 	Numeric bool   `json:"numeric,omitempty"`
+	Date    bool   `json:"date,omitempty"`
+	// Break is set on long text without spaces (identifiers, file
+	// paths), which may break anywhere so that the table fits its card.
+	Break bool `json:"break,omitempty"`
+	// Raw is the value as the data hold it, when the text shows it
+	// otherwise (a label, a formatted number): the page's script sorts
+	// and filters on it.
+	Raw string `json:"raw,omitempty"`
+	// Href is where the cell leads (a column's Link).
+	Href string `json:"href,omitempty"`
+	// Key is the value links filter the cell on (a column's Key).
+	Key string `json:"key,omitempty"`
 }
 
 // labeler writes values from the data for people in one language: text
@@ -89,6 +112,9 @@ func cellText(f Formatter, c cell, format spec.Format) string {
 	case nullCell:
 		return Missing
 	case numberCell:
+		if format == spec.ID {
+			return c.text
+		}
 		if format == spec.Date || format == spec.Month {
 			format = ""
 		}
@@ -207,19 +233,23 @@ func buildNotice(c spec.Chart, l labeler, r *result) (noticeView, error) {
 	return n, nil
 }
 
-// buildTable formats a table chart's cells.
-func buildTable(c spec.Chart, l labeler, r *result) (tableView, error) {
+// buildTable formats a table chart's cells; href makes the address of a
+// cell of a column with a link.
+func buildTable(c spec.Chart, l labeler, r *result, href func(spec.Link, string) string) (tableView, error) {
 	lang := l.lang
 	type col struct {
 		index  int
 		format spec.Format
+		link   *spec.Link
+		from   int // the column whose value a link passes
+		key    int // the column links filter on, or -1
 	}
 	var cols []col
 	t := tableView{TotalRows: len(r.rows)}
 	if len(c.Columns) == 0 {
 		for i, name := range r.columns {
-			cols = append(cols, col{index: i})
-			t.Headers = append(t.Headers, tableHeader{Text: name})
+			cols = append(cols, col{index: i, key: -1})
+			t.Headers = append(t.Headers, tableHeader{Text: name, Key: name})
 		}
 	}
 	for i, sc := range c.Columns {
@@ -227,12 +257,25 @@ func buildTable(c spec.Chart, l labeler, r *result) (tableView, error) {
 		if err != nil {
 			return tableView{}, fmt.Errorf("columns[%d].column: %w", i, err)
 		}
-		cols = append(cols, col{index: ci, format: sc.Format})
+		cl := col{index: ci, format: sc.Format, link: sc.Link, from: ci, key: -1}
+		if sc.Link != nil {
+			if cl.from, err = r.column(sc.Link.Source()); err != nil {
+				return tableView{}, fmt.Errorf("columns[%d].link.column: %w", i, err)
+			}
+		}
+		key := r.columns[ci]
+		if sc.Key != "" {
+			if cl.key, err = r.column(sc.Key); err != nil {
+				return tableView{}, fmt.Errorf("columns[%d].key: %w", i, err)
+			}
+			key = r.columns[cl.key]
+		}
+		cols = append(cols, cl)
 		h := sc.Label.In(lang)
 		if h == "" {
 			h = r.columns[ci]
 		}
-		t.Headers = append(t.Headers, tableHeader{Text: h})
+		t.Headers = append(t.Headers, tableHeader{Text: h, Key: key})
 	}
 	// A column is numeric (right-aligned) when all its values are numbers.
 	for j, cl := range cols {
@@ -244,6 +287,14 @@ func buildTable(c spec.Chart, l labeler, r *result) (tableView, error) {
 			}
 		}
 		t.Headers[j].Numeric = numeric
+		date := len(r.rows) > 0
+		for _, row := range r.rows {
+			if k := row[cl.index].kind; k != timeCell && k != nullCell {
+				date = false
+				break
+			}
+		}
+		t.Headers[j].Date = date
 	}
 	for i, row := range r.rows {
 		if i == MaxTableRows {
@@ -251,7 +302,20 @@ func buildTable(c spec.Chart, l labeler, r *result) (tableView, error) {
 		}
 		cells := make([]tableCell, len(cols))
 		for j, cl := range cols {
-			cells[j] = tableCell{Text: l.text(r.columns[cl.index], row[cl.index], cl.format), Numeric: t.Headers[j].Numeric}
+			c := row[cl.index]
+			cells[j] = tableCell{Text: l.text(r.columns[cl.index], c, cl.format), Numeric: t.Headers[j].Numeric, Date: t.Headers[j].Date}
+			if txt := cells[j].Text; len(txt) > 20 && !strings.ContainsAny(txt, " \u3000") {
+				cells[j].Break = true
+			}
+			if raw := c.csvText(); raw != cells[j].Text {
+				cells[j].Raw = raw
+			}
+			if cl.link != nil && href != nil && row[cl.from].kind != nullCell {
+				cells[j].Href = href(*cl.link, row[cl.from].csvText()) // "" when the page is left out
+			}
+			if cl.key >= 0 {
+				cells[j].Key = row[cl.key].csvText()
+			}
 		}
 		t.Rows = append(t.Rows, cells)
 	}

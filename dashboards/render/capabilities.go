@@ -54,13 +54,31 @@ func leaveOut(ctx context.Context, db *sql.DB, pages []spec.Page, o Options) ([]
 			var charts []spec.Chart
 			for _, c := range sec.Charts {
 				needs := append(append([]string(nil), secNeeds...), missing(c.Requires)...)
-				if len(needs) == 0 {
+				if c.Kind == spec.Summary {
+					// A summary tells of the metrics the project has.
+					var defs []*spec.Metric
+					for _, m := range c.Defs {
+						if len(missing(m.Requires)) == 0 && len(o.LeftOut[m.From]) == 0 {
+							defs = append(defs, m)
+						}
+					}
+					c.Defs = defs
+				}
+				for _, m := range c.Defs {
+					needs = append(needs, missing(m.Requires)...)
+					if len(needs) == 0 {
+						needs = append(needs, o.LeftOut[m.From]...)
+					}
+				}
+				if len(needs) == 0 && c.Query != "" {
 					n, err := readsLeftOut(ctx, db, c.Query, o.LeftOut)
 					if err != nil {
 						return nil, nil, err
 					}
 					needs = n
 				}
+				slices.Sort(needs)
+				needs = slices.Compact(needs)
 				if len(needs) > 0 {
 					chartsOut = append(chartsOut, LeftOut{Page: p.Name, Chart: c.Name, Needs: needs})
 					for _, n := range needs {

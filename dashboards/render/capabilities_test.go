@@ -19,7 +19,7 @@ func TestPagesAndChartsThatNeedUnmappedDataAreLeftOut(t *testing.T) {
 	db := testWarehouse(t)
 	dir := t.TempDir()
 	res, err := render.Render(context.Background(), db, testPages(t), render.Options{OutDir: dir, DataAsOf: asOf, NoAnimation: true,
-		Unmapped: []string{"tickets", "contacts"},
+		Unmapped: []string{"tickets", "contacts", "account_managers"},
 		LeftOut:  map[string][]string{"mart_churn_reasons": {"tickets or contacts"}}})
 	require.NoError(t, err)
 	var pages []string
@@ -28,13 +28,26 @@ func TestPagesAndChartsThatNeedUnmappedDataAreLeftOut(t *testing.T) {
 	}
 	require.NotContains(t, pages, "service")
 	require.Contains(t, pages, "overview")
+	// Metric cards and trends leave out with the entities their metrics
+	// require; so does the account-manager page.
 	require.Equal(t, []render.LeftOut{
+		{Page: "account_managers", Needs: []string{"account_managers"}},
 		{Page: "service", Needs: []string{"tickets"}},
+		{Page: "overview", Chart: "complaints_per_1000", Needs: []string{"tickets"}},
 		{Page: "overview", Chart: "complaint_resolution_rate", Needs: []string{"tickets"}},
 		{Page: "overview", Chart: "complaints_trend", Needs: []string{"tickets"}},
 		{Page: "retention", Chart: "churn_reasons", Needs: []string{"tickets or contacts"}},
 		{Page: "retention", Chart: "churn_reason_table", Needs: []string{"tickets or contacts"}},
+		{Page: "watchlist", Chart: "with_complaints", Needs: []string{"tickets"}},
+		{Page: "watchlist", Chart: "without_manager", Needs: []string{"account_managers"}},
+		{Page: "watchlist", Chart: "by_manager", Needs: []string{"account_managers"}},
 	}, res.LeftOut)
+	// The summary tells of the metrics the project has: nothing of complaints.
+	overview := read(t, dir, "overview.html")
+	require.Contains(t, overview, `id="chart-overview-what_changed"`)
+	require.NotContains(t, read(t, dir, "data/overview/what_changed.csv"), "complaint")
+	// The watchlist's manager names lead nowhere when the page is not there.
+	require.NotContains(t, read(t, dir, "watchlist.html"), "account_managers.html")
 	_, err = os.Stat(filepath.Join(dir, "service.html"))
 	require.ErrorIs(t, err, os.ErrNotExist)
 	index := read(t, dir, "index.html")
@@ -43,7 +56,6 @@ func TestPagesAndChartsThatNeedUnmappedDataAreLeftOut(t *testing.T) {
 	require.NotContains(t, index, `href="service.html"`)
 	zh := read(t, dir, "zh/index.html")
 	require.Contains(t, zh, "需要服务工单：请在 crmwh.yaml 中映射（见 docs/your-data.md）。")
-	overview := read(t, dir, "overview.html")
 	require.NotContains(t, overview, "chart-overview-complaints_trend")
 	require.Contains(t, overview, "chart-overview-revenue_trend")
 	require.NotContains(t, read(t, dir, "retention.html"), "chart-retention-churn_reasons")

@@ -19,6 +19,32 @@ type payload struct {
 	Kind   spec.Kind      `json:"kind"`
 	Format payloadFormat  `json:"format"`
 	Option map[string]any `json:"option"`
+	// Trend charts of metrics: the metrics drawn, the months (ISO dates),
+	// the provisional points (series index -> category indexes) and the
+	// target line, for the page's script (styles and filters).
+	Metrics     []string       `json:"metrics,omitempty"`
+	Months      []string       `json:"months,omitempty"`
+	Provisional map[int][]int  `json:"provisional,omitempty"`
+	Target      *payloadTarget `json:"target,omitempty"`
+	// Link leads a click on an item to another page, filtered to the
+	// item's value: the page's file, the column filtered there, and the
+	// value of each item (by name).
+	Link *payloadLink `json:"link,omitempty"`
+	// Continuous is set when x is a number scale (Axis.Continuous).
+	Continuous bool `json:"continuous,omitempty"`
+}
+
+// payloadTarget is a target line of a trend chart, one value per month.
+type payloadTarget struct {
+	Name   string     `json:"name"`
+	Values []*float64 `json:"values"`
+}
+
+// payloadLink is where a click on a chart's item leads.
+type payloadLink struct {
+	Href   string            `json:"href"` // ends with "column=": the value follows
+	Filter string            `json:"filter"`
+	Values map[string]string `json:"values"` // item name -> value passed
 }
 
 // payloadFormat holds the number formats of a chart: Y of the value axis
@@ -38,6 +64,10 @@ type echarter struct {
 	lang string
 	l    labeler
 	r    *result
+	// colors are the page's fixed colours of values (Page.Colors); link is
+	// where a click on an item leads (Chart.Link), both optional.
+	colors map[string]map[string]string
+	link   *payloadLink
 }
 
 // build returns the chart's payload.
@@ -67,7 +97,8 @@ func (e echarter) global(trigger string) []charts.GlobalOpts {
 }
 
 func (e echarter) legend(n int) charts.GlobalOpts {
-	return charts.WithLegendOpts(opts.Legend{Show: opts.Bool(n > 1), Top: "0", Left: "0", Right: "32", Type: "scroll"})
+	// Right of the legend stays clear for the toolbox's icon, pager and all.
+	return charts.WithLegendOpts(opts.Legend{Show: opts.Bool(n > 1), Top: "0", Left: "0", Right: "56", Type: "scroll"})
 }
 
 // categoryAxis is a category axis. go-echarts writes axisLabel.interval
@@ -110,6 +141,7 @@ func newCategoryAxis(categories []string, label string, down bool) categoryAxis 
 type seriesData struct {
 	name   string
 	values []*float64
+	color  string // fixed by the page's colors, or ""
 }
 
 // cartesian builds a line, bar, stacked bar or area chart.
@@ -123,15 +155,34 @@ func (e echarter) cartesian() (payload, error) {
 	if err != nil {
 		return payload{}, err
 	}
+	if c.X.Continuous && !c.Horizontal {
+		for i, x := range raw {
+			if !x.finite() {
+				return payload{}, fmt.Errorf("x.column: a continuous x axis needs numbers, and row %d holds %q", i+1, x.csvText())
+			}
+			marks.xs = append(marks.xs, x.num)
+		}
+		for _, l := range marks.lines {
+			if at, ok := l["xAxis"].(int); ok {
+				l["xAxis"] = marks.xs[at]
+			}
+		}
+	}
 	xLabel := ""
 	if c.X != nil {
 		xLabel = c.X.Label.In(e.lang)
 	}
 	catAxis := newCategoryAxis(categories, xLabel, c.Horizontal)
 	valAxis := yAxis(c, e.lang)
+	// The grid contains the axis labels, not the axis names: an axis name
+	// under the plot needs room of its own below the labels.
+	bottom := "8"
+	if (xLabel != "" && !c.Horizontal) || (c.Horizontal && valAxis.Name != "") {
+		bottom = "30"
+	}
 	global := append(e.global("axis"),
 		e.legend(len(series)),
-		charts.WithGridOpts(opts.Grid{Left: "8", Right: "24", Top: gridTop(c, len(series)), Bottom: "8", ContainLabel: opts.Bool(true)}),
+		charts.WithGridOpts(opts.Grid{Left: "16", Right: "24", Top: gridTop(c, len(series)), Bottom: bottom, ContainLabel: opts.Bool(true)}),
 	)
 	if !c.Horizontal {
 		global = append(global, charts.WithYAxisOpts(valAxis))
@@ -153,6 +204,9 @@ func (e echarter) cartesian() (payload, error) {
 			if c.Kind == spec.StackedBar {
 				so = append(so, charts.WithBarChartOpts(opts.BarChart{Stack: "total"}))
 			}
+			if s.color != "" {
+				so = append(so, charts.WithItemStyleOpts(opts.ItemStyle{Color: s.color}))
+			}
 			ch.AddSeries(s.name, data, withMarks(i, so)...)
 		}
 		ch.Validate()
@@ -164,8 +218,14 @@ func (e echarter) cartesian() (payload, error) {
 			data := make([]opts.LineData, len(s.values))
 			for j, v := range s.values {
 				data[j] = opts.LineData{Value: value(v)}
+				if marks.xs != nil {
+					data[j].Value = []any{marks.xs[j], value(v)}
+				}
 			}
 			so := []charts.SeriesOpts{charts.WithLineChartOpts(opts.LineChart{ShowSymbol: opts.Bool(len(categories) <= 36)})}
+			if s.color != "" {
+				so = append(so, charts.WithItemStyleOpts(opts.ItemStyle{Color: s.color}), charts.WithLineStyleOpts(opts.LineStyle{Color: s.color}))
+			}
 			if c.Kind == spec.Area {
 				so = append(so, charts.WithAreaStyleOpts(opts.AreaStyle{Opacity: opts.Float(0.25)}))
 			}
@@ -174,15 +234,56 @@ func (e echarter) cartesian() (payload, error) {
 		ch.Validate()
 		option = ch.JSON()
 	}
-	if c.Horizontal {
+	pl := payload{Kind: c.Kind, Format: payloadFormat{Y: yFormat(c)}, Option: option, Link: e.link}
+	switch {
+	case c.Horizontal:
 		// Bars from left to right: the values along the x axis, the
 		// categories down the y axis with the first row at the top.
-		option["xAxis"] = []opts.XAxis{{Type: "value", Name: valAxis.Name, Min: valAxis.Min, Max: valAxis.Max, AxisLabel: valAxis.AxisLabel}}
+		x := opts.XAxis{Type: "value", Name: valAxis.Name, Min: valAxis.Min, Max: valAxis.Max, AxisLabel: valAxis.AxisLabel}
+		if x.Name != "" {
+			x.NameLocation, x.NameGap = "middle", 28
+		}
+		option["xAxis"] = []opts.XAxis{x}
 		option["yAxis"] = []categoryAxis{catAxis}
-	} else {
+	case c.X.Continuous:
+		// x on a number scale: each point is [x, y], the marks' x values
+		// are values too.
+		if err := e.continuous(option, marks.xs); err != nil {
+			return payload{}, err
+		}
+		pl.Continuous = true
+		pl.Format.X = c.X.Format
+		if pl.Format.X == "" {
+			pl.Format.X = spec.Number
+		}
+	default:
 		option["xAxis"] = []categoryAxis{catAxis}
 	}
-	return payload{Kind: c.Kind, Format: payloadFormat{Y: yFormat(c)}, Option: option}, nil
+	return pl, nil
+}
+
+// continuous turns a line chart's category axis into a value axis: the
+// points become [x, y] pairs and the vertical marks sit at their x values.
+func (e echarter) continuous(option map[string]any, xs []float64) error {
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for _, v := range xs {
+		lo, hi = math.Min(lo, v), math.Max(hi, v)
+	}
+	x := opts.XAxis{Type: "value", AxisLabel: &opts.AxisLabel{Show: opts.Bool(true)}}
+	if e.c.X.Min != nil {
+		lo = *e.c.X.Min
+	}
+	if e.c.X.Max != nil {
+		hi = *e.c.X.Max
+	}
+	if !math.IsInf(lo, 0) {
+		x.Min, x.Max = lo, hi
+	}
+	if l := e.c.X.Label.In(e.lang); l != "" {
+		x.Name, x.NameLocation, x.NameGap = l, "middle", 28
+	}
+	option["xAxis"] = []opts.XAxis{x}
+	return nil
 }
 
 // cartesianSeries reads the series of a line, bar, stacked bar or area
@@ -195,6 +296,13 @@ func (e echarter) cartesianSeries() (categories []string, raw []cell, series []s
 		return nil, nil, nil, fmt.Errorf("x.column: %w", err)
 	}
 	xName := r.columns[xi]
+	if e.link != nil {
+		defer func() {
+			for i, c := range categories {
+				e.link.Values[c] = raw[i].csvText()
+			}
+		}()
+	}
 	if c.SplitBy.IsZero() {
 		for _, row := range r.rows {
 			categories = append(categories, e.l.category(xName, row[xi], c.X.Format))
@@ -241,7 +349,7 @@ func (e echarter) cartesianSeries() (categories []string, raw []cell, series []s
 		names[i] = e.l.text(r.columns[si], row[si], "")
 		if _, ok := serIndex[names[i]]; !ok {
 			serIndex[names[i]] = len(series)
-			series = append(series, seriesData{name: names[i]})
+			series = append(series, seriesData{name: names[i], color: e.colors[r.columns[si]][row[si].csvText()]})
 		}
 	}
 	for i := range series {
@@ -261,6 +369,7 @@ func (e echarter) cartesianSeries() (categories []string, raw []cell, series []s
 // markSet is the reference lines and points of a cartesian chart.
 type markSet struct {
 	horizontal bool
+	xs         []float64        // the x values of a continuous axis, by category
 	lines      []map[string]any // on the first series
 	points     []int            // category indexes marked on the first series
 	pointText  func(v float64) string
@@ -300,7 +409,13 @@ func (e echarter) marks(raw []cell, categories []string) (markSet, error) {
 			}
 			ms.points = append(ms.points, at)
 		}
-		line["label"] = map[string]any{"formatter": label, "position": "insideEndTop"}
+		// A vertical line is labelled at its foot, clear of the curve's
+		// marker near the top; a horizontal one at its right end.
+		pos := "insideEndTop"
+		if m.Y == nil {
+			pos = "insideStartTop"
+		}
+		line["label"] = map[string]any{"formatter": label, "position": pos}
 		ms.lines = append(ms.lines, line)
 	}
 	return ms, nil
@@ -326,8 +441,11 @@ func (ms markSet) apply(s *charts.SingleSeries, i int, values []*float64) {
 			continue
 		}
 		coord := []any{at, *v}
-		if ms.horizontal {
+		switch {
+		case ms.horizontal:
 			coord = []any{*v, at}
+		case ms.xs != nil:
+			coord = []any{ms.xs[at], *v}
 		}
 		points = append(points, map[string]any{"coord": coord, "value": ms.pointText(*v)})
 	}
@@ -392,8 +510,9 @@ func valueFormat(c spec.Chart) spec.Format {
 
 // namedValue is a data item of a pie, funnel or treemap series.
 type namedValue struct {
-	Name  string `json:"name"`
-	Value any    `json:"value"`
+	Name      string         `json:"name"`
+	Value     any            `json:"value"`
+	ItemStyle map[string]any `json:"itemStyle,omitempty"`
 }
 
 // partsSeries is the series of a pie, funnel or treemap chart.
@@ -439,7 +558,14 @@ func (e echarter) parts() (payload, error) {
 		if v != nil && *v < 0 {
 			return payload{}, fmt.Errorf("value: column %q holds %s in row %d: a %s cannot show negative values", r.columns[vi], row[vi].csvText(), i+1, c.Kind)
 		}
-		s.Data = append(s.Data, namedValue{Name: e.l.text(r.columns[ni], row[ni], ""), Value: value(v)})
+		nv := namedValue{Name: e.l.text(r.columns[ni], row[ni], ""), Value: value(v)}
+		if col := e.colors[r.columns[ni]][row[ni].csvText()]; col != "" {
+			nv.ItemStyle = map[string]any{"color": col}
+		}
+		if e.link != nil {
+			e.link.Values[nv.Name] = row[ni].csvText()
+		}
+		s.Data = append(s.Data, nv)
 	}
 	f := false
 	switch c.Kind {
@@ -477,7 +603,7 @@ func (e echarter) parts() (payload, error) {
 		option = ch.JSON()
 	}
 	option["series"] = []partsSeries{s}
-	return payload{Kind: c.Kind, Format: payloadFormat{Y: spec.Number, Value: valueFormat(c)}, Option: option}, nil
+	return payload{Kind: c.Kind, Format: payloadFormat{Y: spec.Number, Value: valueFormat(c)}, Option: option, Link: e.link}, nil
 }
 
 // heatmapSeries is the series of a heatmap; each item is [x index, y

@@ -55,6 +55,12 @@ type Options struct {
 	// Pages, when not empty, names the pages to render; the others are
 	// still in the navigation, and their files are left as they are.
 	Pages []string
+	// Print, with SingleFile, writes a print document instead: the pages
+	// (Options.Pages, or every page) in the site's language only, one
+	// after the other with no index, every chart drawn at once; its script
+	// marks <body data-printed> when every chart has been drawn. The board
+	// pack (package dashboards/pdf) prints it.
+	Print bool
 	// NoAnimation draws charts without ECharts' animations (tests and
 	// screenshots are faster and see the final picture at once).
 	NoAnimation bool
@@ -95,6 +101,13 @@ type Result struct {
 	Files []string
 	// LeftOut lists the pages and charts left out for want of data.
 	LeftOut []LeftOut
+	// PDF is the board pack written with the site, if any (set by the
+	// caller that prints it, package dashboards/pdf).
+	PDF string `json:",omitempty"`
+	// Changes is the "what changed" summary of the site's first summary
+	// card, also written to ChangesFile (not in a single file); nil
+	// without one.
+	Changes *Changes
 }
 
 // PageResult is one page written.
@@ -203,6 +216,12 @@ func Render(ctx context.Context, db *sql.DB, pages []spec.Page, o Options) (Resu
 		return Result{}, err
 	}
 	s := newSite(o, pages)
+	if s.metrics, err = loadMetrics(ctx, db, renderedPages(s)); err != nil {
+		return Result{}, err
+	}
+	if s.status, err = loadStatus(ctx, db, pages, o); err != nil {
+		return Result{}, err
+	}
 	for _, lo := range leftOut {
 		if lo.Chart == "" {
 			i := slices.IndexFunc(all, func(p spec.Page) bool { return p.Name == lo.Page })
@@ -210,6 +229,9 @@ func Render(ctx context.Context, db *sql.DB, pages []spec.Page, o Options) (Resu
 		}
 	}
 	var errs []error
+	if s.status.Err != nil {
+		errs = append(errs, s.status.Err)
+	}
 	for i := range s.pages {
 		pd := &s.pages[i]
 		if !pd.render {
@@ -224,7 +246,18 @@ func Render(ctx context.Context, db *sql.DB, pages []spec.Page, o Options) (Resu
 		kept := pd.charts[:0]
 		for j := range pd.charts {
 			c := pd.charts[j]
-			c.res, c.err = runQuery(ctx, db, c.spec.Query)
+			if len(c.spec.Defs) > 0 {
+				c.series, c.res, c.err = s.metricRows(c.spec)
+				if c.err == nil && c.spec.Kind == spec.Summary {
+					ch := whatChanged(c.series, pd.page.Targets, s.status.Month, o.Currency)
+					c.changes, c.res = &ch, ch.result()
+					if s.changes == nil {
+						s.changes = c.changes
+					}
+				}
+			} else {
+				c.res, c.err = runQuery(ctx, db, c.spec.Query)
+			}
 			if ctx.Err() != nil {
 				return Result{}, fmt.Errorf("rendering dashboards: %w", ctx.Err())
 			}
@@ -250,7 +283,10 @@ func Render(ctx context.Context, db *sql.DB, pages []spec.Page, o Options) (Resu
 	}
 	res.LeftOut = leftOut
 	if len(errs) > 0 {
-		return res, fmt.Errorf("rendering dashboards: %d of %d charts failed (their pages show the failure): %w", len(errs), res.Charts, errors.Join(errs...))
+		if res.Failed == 0 {
+			return res, fmt.Errorf("rendering dashboards: %w", errors.Join(errs...))
+		}
+		return res, fmt.Errorf("rendering dashboards: %d of %d charts failed (their pages show the failure): %w", res.Failed, res.Charts, errors.Join(errs...))
 	}
 	return res, nil
 }
@@ -267,6 +303,9 @@ func (o Options) withDefaults(pages []spec.Page) (Options, error) {
 	case "en", "zh":
 	default:
 		return o, fmt.Errorf("rendering dashboards: unknown language %q (expected one of: %s)", o.Lang, strings.Join(spec.Languages, ", "))
+	}
+	if o.Print && !o.SingleFile {
+		return o, errors.New("rendering dashboards: a print document is a single file (Options.SingleFile)")
 	}
 	if o.DataAsOf.IsZero() {
 		return o, errors.New("rendering dashboards: no data-as-of time (Options.DataAsOf)")
@@ -308,6 +347,12 @@ type site struct {
 	pages []pageData
 	// missing are the pages left out for want of data.
 	missing []missingPage
+	// metrics are the rows of the metric models the pages read.
+	metrics *metricStore
+	// status is what every page says about the data's freshness.
+	status siteStatus
+	// changes is the first summary card's "what changed" (changes.json).
+	changes *Changes
 }
 
 // missingPage is a page left out, and what would enable it.
@@ -331,14 +376,19 @@ type chartData struct {
 	res     *result
 	err     error
 	views   map[string]*chartContent // by language
+	// series are the metrics of a metric card or trend chart; changes the
+	// summary of a summary card.
+	series  []series
+	changes *Changes
 }
 
 // chartContent is what a chart shows in one language.
 type chartContent struct {
-	data   []byte // ECharts payload, KPI card, table or notice, as JSON
-	kpi    *kpiCard
-	table  *tableView
-	notice *noticeView
+	data    []byte // ECharts payload, KPI card, table, notice or summary, as JSON
+	kpi     *kpiCard
+	table   *tableView
+	notice  *noticeView
+	summary *summaryView
 }
 
 func newSite(o Options, pages []spec.Page) *site {
@@ -382,13 +432,26 @@ func (s *site) content(pd *pageData, cd *chartData, lang string) (*chartContent,
 	var shown any
 	cc := &chartContent{}
 	switch {
+	case c.Kind.ECharts() && len(c.Defs) > 0:
+		e := echarter{c: metricChartSpec(c), id: chartID(pd.page.Name, c.Name), file: pd.page.Name + "-" + c.Name, lang: lang, l: l, r: r}
+		pl, err := e.build()
+		if err != nil {
+			return nil, err
+		}
+		shown = e.metricPayload(pl, cd.series, pd.page.Targets, s.status.Month)
 	case c.Kind.ECharts():
-		e := echarter{c: c, id: chartID(pd.page.Name, c.Name), file: pd.page.Name + "-" + c.Name, lang: lang, l: l, r: r}
+		e := echarter{c: c, id: chartID(pd.page.Name, c.Name), file: pd.page.Name + "-" + c.Name, lang: lang, l: l, r: r, colors: pd.page.Colors, link: s.link(pd, c, lang)}
 		pl, err := e.build()
 		if err != nil {
 			return nil, err
 		}
 		shown = pl
+	case c.Kind == spec.Summary:
+		v := cd.changes.view(lang)
+		cc.summary, shown = &v, v
+	case c.Kind == spec.KPI && len(c.Defs) > 0:
+		k := metricKPI(cd.series[0], lang, f, pd.page.Targets, s.status.Month)
+		cc.kpi, shown = &k, k
 	case c.Kind == spec.KPI:
 		k, err := buildKPI(c, lang, f, r)
 		if err != nil {
@@ -396,7 +459,7 @@ func (s *site) content(pd *pageData, cd *chartData, lang string) (*chartContent,
 		}
 		cc.kpi, shown = &k, k
 	case c.Kind == spec.Table:
-		t, err := buildTable(c, l, r)
+		t, err := buildTable(c, l, r, s.hrefs(lang))
 		if err != nil {
 			return nil, err
 		}

@@ -15,6 +15,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/stretchr/testify/require"
@@ -141,13 +142,13 @@ func TestResult(t *testing.T) {
 	for _, p := range res.Pages {
 		names = append(names, p.Name)
 	}
-	require.Equal(t, append(append([]string{}, defaultPages...), "customers"), names)
+	require.Equal(t, []string{"overview", "value", "retention", "segments", "cross_sell", "watchlist", "account_managers", "service", "health", "appendix", "customers"}, names)
 	require.Zero(t, res.Failed)
 
 	ov := res.Pages[0]
 	require.Equal(t, "overview.html", ov.File)
 	require.Equal(t, map[string]string{"en": "overview.html", "zh": "zh/overview.html"}, ov.Files)
-	c := ov.Charts[8]
+	c := ov.Charts[9]
 	require.Equal(t, "revenue_trend", c.Name)
 	require.Equal(t, spec.Bar, c.Kind)
 	require.Equal(t, "chart-overview-revenue_trend", c.ID)
@@ -260,29 +261,33 @@ func TestEscaping(t *testing.T) {
 			for _, bad := range []string{"<script>alert", "<img src=x", "<b>", `"Wei"`, "<now>", "<today>", "<Summer>", "<column>"} {
 				require.NotContains(t, page, bad, p.Files[lang])
 			}
-			// Only the page's own two scripts and the JSON data blocks.
+			// Only the page's own four scripts and the JSON data blocks: one
+			// per chart, and the filters' data on the overview.
 			echarts := 0
 			for _, c := range p.Charts {
 				if c.Kind.ECharts() && c.Rows > 0 {
 					echarts++
 				}
 			}
-			require.Equal(t, 2, strings.Count(page, "<script src="), p.Files[lang])
+			if p.Name == "overview" {
+				echarts++
+			}
+			require.Equal(t, 4, strings.Count(page, "<script src="), p.Files[lang])
 			require.Equal(t, echarts, strings.Count(page, `<script type="application/json"`), p.Files[lang])
-			require.Equal(t, 2+echarts, strings.Count(page, "<script"), p.Files[lang])
+			require.Equal(t, 4+echarts, strings.Count(page, "<script"), p.Files[lang])
 		}
 	}
 	c := read(t, dir, "customers.html")
-	require.Contains(t, c, "<td>&lt;script&gt;alert(1)&lt;/script&gt;</td>")
-	require.Contains(t, c, "<td>Zhang &#34;Wei&#34; O&#39;Brien &amp; 张伟</td>")
+	requireCell(t, c, "&lt;script&gt;alert(1)&lt;/script&gt;")
+	requireCell(t, c, "Zhang &#34;Wei&#34; O&#39;Brien &amp; 张伟")
 	require.Contains(t, c, `\u003cscript\u003ealert(1)\u003c/script\u003e`)
 	require.Contains(t, c, `\u003cimg src=x onerror=alert(2)\u003e`)
 
 	// The names on the value and watchlist pages, in both languages.
 	for _, f := range []string{"value.html", "watchlist.html", "zh/value.html", "zh/watchlist.html"} {
 		page := read(t, dir, f)
-		require.Contains(t, page, "<td>&lt;script&gt;alert(1)&lt;/script&gt;</td>", f)
-		require.Contains(t, page, "<td>Zhang &#34;Wei&#34; O&#39;Brien &amp; 张伟</td>", f)
+		requireCell(t, page, "&lt;script&gt;alert(1)&lt;/script&gt;", f)
+		requireCell(t, page, "Zhang &#34;Wei&#34; O&#39;Brien &amp; 张伟", f)
 		require.Contains(t, page, `"name":"\u003cscript\u003ealert(1)\u003c/script\u003e"`, f) // the scatter's points
 	}
 }
@@ -293,39 +298,50 @@ func TestLanguages(t *testing.T) {
 	_, enDir := renderSite(t, db, pages, "en")
 	e, z := read(t, enDir, "overview.html"), read(t, enDir, "zh/overview.html")
 	require.Contains(t, e, `<html lang="en">`)
-	require.Contains(t, e, "Data as of <time datetime=\"2024-07-01T06:00:00&#43;08:00\">2024-07-01 06:00 UTC&#43;08:00</time>")
+	require.Contains(t, e, `Data through <time datetime="2024-07-05">2024-07-05</time>`)
+	require.Contains(t, e, `Refreshed <time datetime="2024-07-01T06:00:00&#43;08:00">2024-07-01 06:00 UTC&#43;08:00</time>`)
+	// The freshness test warns: a banner says so, with the newest order's day.
+	require.Contains(t, e, `<div class="banner" role="alert"><p><strong>The data may be out of date:</strong> the newest fct_orders.ordered_at is from 2024-06-27, 3 days before this refresh (freshness test freshness_fct_orders_ordered_at, warning).`)
+	// Headings name the month the cards show: the last complete one.
+	require.Contains(t, e, "<h2>June 2024, the last complete month</h2>")
 	require.Contains(t, e, `<a class="health" href="health.html">Data health</a>`)
 	require.Contains(t, e, `<a href="zh/overview.html" hreflang="zh-CN" lang="zh-CN" data-lang-link="zh">中文</a>`)
 	require.Contains(t, e, `<link rel="stylesheet" href="assets/crmwh.css">`)
 	require.Contains(t, e, `href="data/overview/net_revenue.csv" download="overview-net_revenue.csv"`)
 	require.Contains(t, e, "<h3>Net revenue</h3>")
-	require.Contains(t, e, `title="¥1,523,456.78">¥1.52M</p>`)
+	require.Contains(t, e, `title="¥1,523,456.78"><span class="v">¥1.52M</span></p>`)
 	require.Contains(t, e, "▲</span> &#43;9.7% <span class=\"vs\">vs May 2024</span>")
+	// A month whose complaints are not all resolvable yet is provisional,
+	// and its fall is not shown as bad news.
+	require.Regexp(t, `(?s)id="chart-overview-complaint_resolution_rate".*?<span class="badge provisional">provisional</span>.*?<li class="kpi-delta down neutral" data-k="mom">`, e)
 
 	require.Contains(t, z, `<html lang="zh-CN">`)
 	require.Contains(t, z, "数据截至 <time")
+	require.Contains(t, z, "刷新于 <time")
+	require.Contains(t, z, "<h2>2024年6月（最近一个完整月份）</h2>")
+	require.Contains(t, z, "数据可能已过时：")
 	require.Contains(t, z, `<a class="health" href="health.html">数据健康</a>`)
 	require.Contains(t, z, `<a href="../overview.html" hreflang="en" lang="en" data-lang-link="en">English</a>`)
 	require.Contains(t, z, `<link rel="stylesheet" href="../assets/crmwh.css">`)
 	require.Contains(t, z, `<script src="../assets/echarts.min.js"></script>`)
 	require.Contains(t, z, `href="../data/overview/net_revenue.csv"`)
 	require.Contains(t, z, "<h3>净收入</h3>")
-	require.Contains(t, z, `title="¥1,523,456.78">¥152.35万</p>`)
+	require.Contains(t, z, `title="¥1,523,456.78"><span class="v">¥152.35万</span></p>`)
 	require.Contains(t, z, "较 2024年5月")
 	require.Contains(t, z, `<a href="overview.html" aria-current="page">经营概览</a>`)
 
 	// Labels translate codes from the data; data without a label stays as it is.
 	v := read(t, enDir, "zh/value.html")
-	require.Contains(t, v, "<td>前1%</td>")
-	require.Contains(t, v, "<td>冠军客户</td>")
-	require.Contains(t, v, "<td>李娜</td>") // account_manager_name_zh
-	require.Contains(t, read(t, enDir, "value.html"), "<td>Li Na</td>")
+	requireCell(t, v, "前1%")
+	requireCell(t, v, "冠军客户")
+	requireCell(t, v, "李娜") // account_manager_name_zh
+	requireCell(t, read(t, enDir, "value.html"), "Li Na")
 	w := read(t, enDir, "zh/watchlist.html")
-	require.Contains(t, w, "<td>超期未购，近期投诉，工单未解决，订单金额下降</td>")
-	require.Contains(t, w, "<td>先解决未结工单，再电话回访</td>")
+	requireCell(t, w, "超期未购，近期投诉，工单未解决，订单金额下降")
+	requireCell(t, w, "先解决未结工单，再电话回访")
 	r := read(t, enDir, "zh/retention.html")
-	require.Contains(t, r, "<td>投诉工单</td>")
-	require.Contains(t, r, "<td>contact:&lt;b&gt;new topic&lt;/b&gt;</td>")
+	requireCell(t, r, "投诉工单")
+	requireCell(t, r, "contact:&lt;b&gt;new topic&lt;/b&gt;")
 
 	c := read(t, enDir, "zh/customers.html")
 	require.Contains(t, c, `<p class="kpi-delta down good">`) // refunds fell: good news
@@ -363,14 +379,14 @@ func TestMarks(t *testing.T) {
 	s := pl.Option.Series
 	require.Len(t, s, 2)
 	require.Len(t, s[0].MarkLine.Data, 2)
-	require.Equal(t, 19.0, s[0].MarkLine.Data[0]["xAxis"]) // the category 20%
-	require.Equal(t, map[string]any{"formatter": "前20%", "position": "insideEndTop"}, s[0].MarkLine.Data[0]["label"])
+	require.Equal(t, 0.2, s[0].MarkLine.Data[0]["xAxis"]) // x is a number scale
+	require.Equal(t, map[string]any{"formatter": "前20%", "position": "insideStartTop"}, s[0].MarkLine.Data[0]["label"])
 	require.Equal(t, 0.8, s[0].MarkLine.Data[1]["yAxis"])
 	// 1 - 0.8^6 = 73.8%: the real share, not the rule's 80%.
 	require.Len(t, s[0].MarkPoint.Data, 1)
 	point := s[0].MarkPoint.Data[0]
 	require.Equal(t, "73.8%", point["value"])
-	require.Equal(t, 19.0, point["coord"].([]any)[0])
+	require.Equal(t, 0.2, point["coord"].([]any)[0])
 	require.InDelta(t, 0.737856, point["coord"].([]any)[1], 1e-12)
 	require.Nil(t, s[1].MarkLine)
 	require.Nil(t, s[1].MarkPoint)
@@ -410,8 +426,8 @@ sections:
 	require.Equal(t, 1500, res.Rows)
 	page := read(t, dir, "big.html")
 	require.Equal(t, render.MaxTableRows, strings.Count(page, "<tr><td"))
-	require.Contains(t, page, "Showing the first 1000 of 1500 rows; the CSV file has them all.")
-	require.Contains(t, read(t, dir, "zh/big.html"), "仅显示前 1000 行（共 1500 行），完整数据见 CSV 文件。")
+	require.Contains(t, page, "Showing the first 1,000 of 1,500 rows; the CSV file has them all.")
+	require.Contains(t, read(t, dir, "zh/big.html"), "仅显示前 1,000 行（共 1,500 行），完整数据见 CSV 文件。")
 	require.Len(t, readCSV(t, []byte(read(t, dir, "data/big/numbers.csv"))), 1501)
 }
 
@@ -452,7 +468,7 @@ sections:
 	res, err := render.Render(context.Background(), db, pages, render.Options{OutDir: dir, DataAsOf: asOf})
 	require.Error(t, err)
 	msg := err.Error()
-	require.Contains(t, msg, "rendering dashboards: 3 of 16 charts failed (their pages show the failure)")
+	require.Contains(t, msg, "rendering dashboards: 3 of 17 charts failed (their pages show the failure)")
 	require.Contains(t, msg, "dashboards/broken.yaml:5: sections[0].charts[0]: chart no_table: query: ")
 	require.Contains(t, msg, "no_such_table")
 	require.Contains(t, msg, `dashboards/broken.yaml:9: sections[0].charts[1]: chart no_column: series[0].column: column "revenue" is not in the query's result (columns: month, orders)`)
@@ -476,7 +492,7 @@ sections:
 	require.Contains(t, page, "holds &#34;&lt;script&gt;alert(1)&lt;/script&gt;&#34; in row 1")
 	require.NotContains(t, page, "<script>alert")
 	require.Contains(t, read(t, dir, "zh/broken.html"), "上次刷新时无法绘制此图表：")
-	require.Regexp(t, regexp.MustCompile(`(?s)<h3>D</h3>.*<td class="num">1</td>`), page)
+	require.Regexp(t, regexp.MustCompile(`(?s)<h3>D</h3>.*<td class="num" data-label="one">1</td>`), page)
 }
 
 func TestOptions(t *testing.T) {
@@ -491,7 +507,7 @@ func TestOptions(t *testing.T) {
 		{"no as-of", render.Options{OutDir: t.TempDir()}, "no data-as-of time"},
 		{"language", render.Options{OutDir: t.TempDir(), DataAsOf: asOf, Lang: "fr"}, `unknown language "fr" (expected one of: en, zh)`},
 		{"currency", render.Options{OutDir: t.TempDir(), DataAsOf: asOf, Currency: "yuan"}, `invalid currency "yuan"`},
-		{"page", render.Options{OutDir: t.TempDir(), DataAsOf: asOf, Pages: []string{"nope"}}, `no page named "nope" (pages: overview, value, retention, segments, cross_sell, watchlist, service, health, customers)`},
+		{"page", render.Options{OutDir: t.TempDir(), DataAsOf: asOf, Pages: []string{"nope"}}, `no page named "nope" (pages: overview, value, retention, segments, cross_sell, watchlist, account_managers, service, health, appendix, customers)`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := render.Render(context.Background(), db, pages, tc.o)
@@ -506,8 +522,8 @@ func TestCurrency(t *testing.T) {
 	dir := t.TempDir()
 	_, err := render.Render(context.Background(), db, testPages(t)[:1], render.Options{OutDir: dir, DataAsOf: asOf, Currency: "USD"})
 	require.NoError(t, err)
-	require.Contains(t, read(t, dir, "overview.html"), `title="$1,523,456.78">$1.52M</p>`)
-	require.Contains(t, read(t, dir, "zh/overview.html"), `title="$1,523,456.78">$152.35万</p>`)
+	require.Contains(t, read(t, dir, "overview.html"), `title="$1,523,456.78"><span class="v">$1.52M</span></p>`)
+	require.Contains(t, read(t, dir, "zh/overview.html"), `title="$1,523,456.78"><span class="v">$152.35万</span></p>`)
 	require.Contains(t, read(t, dir, "overview.html"), `data-currency="USD"`)
 }
 
@@ -541,8 +557,9 @@ func TestSingleFile(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, entries, 1)
 	require.Equal(t, "#en-overview", res.Pages[0].File)
-	require.Equal(t, "en-chart-overview-net_revenue", res.Pages[0].Charts[0].ID)
+	require.Equal(t, "en-chart-overview-what_changed", res.Pages[0].Charts[0].ID)
 	require.Empty(t, res.Pages[0].Charts[0].CSV)
+	require.NotContains(t, res.Files, render.ChangesFile, "a single file is the only file")
 
 	page := read(t, dir, render.SingleFileName)
 	require.NotContains(t, page, "<script src=")
@@ -553,7 +570,7 @@ func TestSingleFile(t *testing.T) {
 	}
 	require.Contains(t, page, `<link rel="icon" href="data:image/svg&#43;xml;base64,`)
 	require.Contains(t, page, "<style>")
-	require.Equal(t, 2, strings.Count(page, "<script>"))
+	require.Equal(t, 4, strings.Count(page, "<script>"))
 	for _, p := range res.Pages {
 		for _, lang := range spec.Languages {
 			require.Contains(t, page, `<div class="view" id="`+lang+`-`+p.Name+`"`)
@@ -599,7 +616,7 @@ func TestWhenAndNotice(t *testing.T) {
 	value := read(t, dir, "value.html")
 	require.Contains(t, value, `<div class="notice-text" id="chart-value-clv_unavailable" role="note">`+"\n<p>turned off in crmwh.yaml (analytics.clv: off)</p>")
 	require.Contains(t, read(t, dir, "zh/value.html"), "<p>已在 crmwh.yaml 中关闭（analytics.clv: off）</p>")
-	for _, hidden := range []string{"pyramid", "clv_distribution", "top_customers", "clv_model", "clv_choice"} {
+	for _, hidden := range []string{"pyramid", "clv_distribution", "top_customers", "segment_customers"} {
 		require.NotContains(t, value, "chart-value-"+hidden, "the section is hidden")
 	}
 	require.Contains(t, value, "chart-value-top20_share", "the 80/20 section stays")
@@ -633,4 +650,122 @@ func TestWhenAndNotice(t *testing.T) {
 	require.Equal(t, "value", se.Page)
 	require.Contains(t, err.Error(), "value.yaml:")
 	require.Contains(t, err.Error(), "sections[1]: when: ")
+}
+
+// requireCell fails unless the page has a table cell holding exactly the
+// (HTML-escaped) text.
+func requireCell(t *testing.T, page, text string, msg ...any) {
+	t.Helper()
+	require.Regexp(t, regexp.MustCompile(`<td[^>]*>(<a [^>]*>)?`+regexp.QuoteMeta(text)+`(</a>)?</td>`), page, msg...)
+}
+
+// Targets from dashboards/targets.yaml: the card says how far off the
+// month is, in the metric's good direction; a trend of the metric draws
+// the target as a line.
+func TestTargets(t *testing.T) {
+	db := testWarehouse(t)
+	metrics, err := os.ReadFile("../metrics.yaml")
+	require.NoError(t, err)
+	fsys := fstest.MapFS{
+		"d/metrics.yaml": {Data: metrics},
+		"d/targets.yaml": {Data: []byte("targets:\n  net_revenue:\n    - {value: 1000000}\n    - {from: 2024-06, value: 1600000}\n  complaints_per_1000:\n    - {value: 9}\n")},
+		"d/t.yaml": {Data: []byte(`name: t
+title: {en: T, zh: 目标}
+sections:
+  - charts:
+      - {name: rev, kind: kpi, metric: net_revenue}
+      - {name: complaints, kind: kpi, metric: complaints_per_1000}
+      - {name: trend, kind: line, title: {en: Trend, zh: 趋势}, metrics: [net_revenue]}
+`)},
+	}
+	pages, err := spec.Load(fsys, "d")
+	require.NoError(t, err)
+	res, dir := renderSite(t, db, pages, "en")
+	page := read(t, dir, "t.html")
+	// June: ¥1,523,456.78 against ¥1.6M is 4.8% short, which is bad news;
+	// 44 complaints of 4,911 active customers (8.96 per 1,000) against 9
+	// is under, which is good.
+	has := func(s string) { t.Helper(); require.True(t, strings.Contains(page, s), "t.html lacks %s", s) }
+	has(`<p class="kpi-target bad">Target ¥1.6M · -4.8%</p>`)
+	has(`<p class="kpi-target good">Target 9 · -0.5%</p>`)
+	has(`class="spark-target"`)
+	var pl struct {
+		Target struct {
+			Name   string     `json:"name"`
+			Values []*float64 `json:"values"`
+		} `json:"target"`
+	}
+	require.NoError(t, json.Unmarshal(res.Pages[0].Charts[2].JSON["en"], &pl))
+	require.Equal(t, "Target", pl.Target.Name)
+	var got []float64
+	for _, v := range pl.Target.Values {
+		got = append(got, *v)
+	}
+	require.Equal(t, []float64{1e6, 1e6, 1e6, 1e6, 1e6, 1.6e6}, got)
+}
+
+// Colours keep their meaning: a warning is amber, never green; the 1-5
+// rating scale runs from red to green.
+func TestColors(t *testing.T) {
+	db := testWarehouse(t)
+	res, _ := renderSite(t, db, testPages(t), "en")
+	colors := func(page, chart string) map[string]string {
+		for _, p := range res.Pages {
+			for _, c := range p.Charts {
+				if p.Name == page && c.Name == chart {
+					var pl struct {
+						Option struct {
+							Series []struct {
+								Data []struct {
+									Name      string            `json:"name"`
+									ItemStyle map[string]string `json:"itemStyle"`
+								} `json:"data"`
+							} `json:"series"`
+						} `json:"option"`
+					}
+					require.NoError(t, json.Unmarshal(c.JSON["en"], &pl))
+					out := map[string]string{}
+					for _, d := range pl.Option.Series[0].Data {
+						out[d.Name] = d.ItemStyle["color"]
+					}
+					return out
+				}
+			}
+		}
+		t.Fatalf("no chart %s on %s", chart, page)
+		return nil
+	}
+	require.Equal(t, map[string]string{"Pass": "#1a7f37", "Warning": "#d97706", "Fail": "#c62828"}, colors("health", "test_statuses"))
+	require.Equal(t, map[string]string{"Rated 1": "#c62828", "Rated 2": "#ef6c00", "Rated 3": "#f9a825", "Rated 4": "#7cb342", "Rated 5": "#2e7d32"},
+		colors("service", "satisfaction_scores"))
+}
+
+// A summary tells of the metrics it can read: one whose model is missing
+// (CLV switched off, say) is left out of it, not the whole summary; a card
+// of that metric fails in its place.
+func TestSummaryWithAMissingModel(t *testing.T) {
+	db := testWarehouse(t)
+	metrics, err := os.ReadFile("../metrics.yaml")
+	require.NoError(t, err)
+	fsys := fstest.MapFS{
+		"d/metrics.yaml": {Data: append(metrics, []byte("  gone:\n    label: {en: Gone, zh: 无}\n    from: no_such_model\n    sum: x\n")...)},
+		"d/s.yaml": {Data: []byte(`name: s
+title: {en: S, zh: 摘要}
+sections:
+  - charts:
+      - {name: changes, kind: summary, title: {en: What changed, zh: 变化}, metrics: [net_revenue, gone]}
+      - {name: gone, kind: kpi, metric: gone}
+`)},
+	}
+	pages, err := spec.Load(fsys, "d")
+	require.NoError(t, err)
+	dir := t.TempDir()
+	res, err := render.Render(context.Background(), db, pages, render.Options{OutDir: dir, DataAsOf: asOf})
+	require.ErrorContains(t, err, "1 of 2 charts failed")
+	require.ErrorContains(t, err, "metrics model no_such_model")
+	require.NoError(t, res.Pages[0].Charts[0].Err)
+	require.NotNil(t, res.Changes)
+	require.Equal(t, "net_revenue", res.Changes.Moves[0].Metric)
+	require.Equal(t, "Net revenue: +9.7% to ¥1.52M (vs May 2024)", res.Changes.Moves[0].Text["en"])
+	require.FileExists(t, filepath.Join(dir, render.ChangesFile))
 }

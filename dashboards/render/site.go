@@ -40,12 +40,14 @@ type uiText struct {
 	NoData      string
 	NoScript    string
 	ChartFailed string
-	Truncated   string // fmt: shown rows, total rows
+	Truncated   string // fmt: shown rows, total rows (formatted)
 	Charts      string // fmt: number of charts
 	// NeedMoreData heads the index's list of pages left out; Needs says
 	// what would enable one (fmt: the entities, joined).
 	NeedMoreData string
 	Needs        string
+	// Docs names the link to the warehouse documentation (crmwh docs).
+	Docs string
 }
 
 var uiTexts = map[string]uiText{
@@ -63,10 +65,11 @@ var uiTexts = map[string]uiText{
 		NoData:       "No data.",
 		NoScript:     "The charts on this page need JavaScript; the tables and CSV files do not.",
 		ChartFailed:  "This chart could not be drawn in the last refresh:",
-		Truncated:    "Showing the first %d of %d rows; the CSV file has them all.",
+		Truncated:    "Showing the first %s of %s rows; the CSV file has them all.",
 		Charts:       "%d charts",
 		NeedMoreData: "Pages that need more data",
 		Needs:        "Needs %s: map it in crmwh.yaml (docs/your-data.md).",
+		Docs:         "Warehouse docs",
 	},
 	"zh": {
 		Brand:        "crmwh",
@@ -82,10 +85,11 @@ var uiTexts = map[string]uiText{
 		NoData:       "暂无数据。",
 		NoScript:     "本页图表需要 JavaScript；表格和 CSV 文件无需 JavaScript。",
 		ChartFailed:  "上次刷新时无法绘制此图表：",
-		Truncated:    "仅显示前 %d 行（共 %d 行），完整数据见 CSV 文件。",
+		Truncated:    "仅显示前 %s 行（共 %s 行），完整数据见 CSV 文件。",
 		Charts:       "%d 个图表",
 		NeedMoreData: "需要更多数据的页面",
 		Needs:        "需要%s：请在 crmwh.yaml 中映射（见 docs/your-data.md）。",
+		Docs:         "数据仓库文档",
 	},
 }
 
@@ -96,11 +100,14 @@ type document struct {
 	Title       string
 	Assets      string // folder site: the path to assets/ ("", or "../")
 	Single      bool
+	Print       bool
 	NoAnimation bool
 	CSS         template.CSS // single file: the inlined assets
 	Icon        template.URL
 	ECharts     template.JS
 	Script      template.JS
+	Tables      template.JS
+	MetricsJS   template.JS
 	Views       []*view
 }
 
@@ -117,10 +124,23 @@ type view struct {
 	Nav      []link
 	Langs    []link
 	Health   string
-	AsOf     string
-	AsOfISO  string
-	Page     []sectionView // nil for the index
-	Index    []indexItem
+	// Docs links to the warehouse documentation, when the site folder has
+	// it (crmwh docs writes it to <site>/docs).
+	Docs    string
+	AsOf    string
+	AsOfISO string
+	// DataThrough is the last day the data cover ("" when unknown);
+	// Banner the stale-data warnings of the freshness tests.
+	DataThrough    string
+	DataThroughISO string
+	Banner         []string
+	SW             statusTexts
+	// Filters and FilterData are the page's filter bar and the data its
+	// script filters (nil without filters).
+	Filters    *filterBar
+	FilterData template.JS
+	Page       []sectionView // nil for the index
+	Index      []indexItem
 	// Missing lists, on the index, the pages left out for want of data.
 	Missing []indexItem
 }
@@ -155,8 +175,15 @@ type chartView struct {
 	KPI       *kpiCard
 	Table     *tableView
 	Notice    *noticeView
+	Summary   *summaryView
 	Truncated string
 	Error     string
+	// Metrics names the metrics of a card or trend chart on a page with
+	// filters; Unfiltered says that one of them cannot be filtered.
+	Metrics    string
+	Unfiltered string
+	// KW are the KPI card's words in the page's language.
+	KW kpiTexts
 }
 
 type indexItem struct {
@@ -260,10 +287,15 @@ func (s *site) write() (Result, error) {
 	var views []*view
 	var titles []string // per view, for the documents of a folder site
 	for _, lang := range s.langs {
+		if s.opts.Print && lang != s.opts.Lang {
+			continue // a print document is in one language, and has no index
+		}
 		k := linker{s, lang}
-		index := s.indexView(k)
-		views = append(views, index)
-		titles = append(titles, index.Title)
+		if !s.opts.Print {
+			index := s.indexView(k)
+			views = append(views, index)
+			titles = append(titles, index.Title)
+		}
 		for i := range s.pages {
 			if s.pages[i].render {
 				v := s.pageView(k, i, csvs)
@@ -296,6 +328,16 @@ func (s *site) write() (Result, error) {
 		return w.file(path.Join("assets", p), data)
 	}); err != nil {
 		return Result{}, fmt.Errorf("writing dashboard assets: %w", err)
+	}
+	if s.changes != nil && !s.opts.SingleFile {
+		data, err := marshalChanges(*s.changes)
+		if err != nil {
+			return Result{}, fmt.Errorf("writing %s: %w", ChangesFile, err)
+		}
+		if err := w.file(ChangesFile, data); err != nil {
+			return Result{}, err
+		}
+		res.Changes = s.changes
 	}
 	keys := make([][2]string, 0, len(csvs))
 	for key := range csvs {
@@ -333,6 +375,21 @@ func (s *site) base(k linker, current string) *view {
 		Home:     k.href(k.lang, "index"),
 		AsOf:     s.opts.DataAsOf.Format("2006-01-02 15:04 UTC-07:00"),
 		AsOfISO:  s.opts.DataAsOf.Format("2006-01-02T15:04:05Z07:00"),
+		SW:       statusWords[k.lang],
+		Banner:   s.status.banner(k.lang, s.opts.DataAsOf),
+	}
+	if !s.opts.SingleFile {
+		if _, err := os.Stat(filepath.Join(s.opts.OutDir, "docs", "index.html")); err == nil {
+			v.Docs = k.up() + "docs/index.html"
+			if k.lang == "zh" {
+				v.Docs = k.up() + "docs/zh/index.html"
+			}
+		}
+	}
+	v.DataThrough = v.SW.NoDataThrough
+	if !s.status.DataThrough.IsZero() {
+		v.DataThrough = s.status.DataThrough.Format("2006-01-02")
+		v.DataThroughISO = v.DataThrough
 	}
 	for _, pd := range s.pages {
 		v.Nav = append(v.Nav, link{Text: pd.page.Title.In(k.lang), Href: k.href(k.lang, pd.page.Name), Current: pd.page.Name == current})
@@ -410,8 +467,14 @@ func (s *site) pageView(k linker, i int, csvs map[[2]string][]byte) *view {
 	v.Title = p.Title.In(k.lang)
 	v.Desc = p.Description.In(k.lang)
 	sections := make([]sectionView, len(p.Sections))
+	var fd *filterData
+	if v.Filters, fd = s.filters(pd, k.lang); fd != nil {
+		if b, err := marshal(fd); err == nil {
+			v.FilterData = template.JS(b) // safe: encoding/json escaped <, > and &
+		}
+	}
 	for si, sec := range p.Sections {
-		sections[si] = sectionView{ID: "section-" + p.Name + "-" + fmt.Sprint(si), Title: sec.Title.In(k.lang)}
+		sections[si] = sectionView{ID: "section-" + p.Name + "-" + fmt.Sprint(si), Title: s.status.monthTitle(sec.Title.In(k.lang), k.lang)}
 		if s.opts.SingleFile {
 			sections[si].ID = k.lang + "-" + sections[si].ID
 		}
@@ -421,12 +484,13 @@ func (s *site) pageView(k linker, i int, csvs map[[2]string][]byte) *view {
 		cv := &chartView{
 			Kind:    c.Kind,
 			ID:      chartID(p.Name, c.Name),
-			Title:   c.Title.In(k.lang),
+			Title:   s.status.monthTitle(c.Title.In(k.lang), k.lang),
 			Note:    c.Note.In(k.lang),
 			Width:   string(c.Width),
 			CSVName: p.Name + "-" + c.Name + ".csv",
 			UI:      &v.UI,
 			Echart:  c.Kind.ECharts(),
+			KW:      kpiWords[k.lang],
 		}
 		if s.opts.SingleFile {
 			cv.ID = k.lang + "-" + cv.ID
@@ -445,12 +509,21 @@ func (s *site) pageView(k linker, i int, csvs map[[2]string][]byte) *view {
 			}
 			cc := cd.views[k.lang]
 			cv.Empty = len(cd.res.rows) == 0
-			cv.KPI, cv.Table, cv.Notice = cc.kpi, cc.table, cc.notice
+			cv.KPI, cv.Table, cv.Notice, cv.Summary = cc.kpi, cc.table, cc.notice, cc.summary
 			if cv.Echart {
 				cv.Data = template.JS(cc.data) // safe: encoding/json escaped <, > and &
 			}
 			if t := cc.table; t != nil && t.TotalRows > len(t.Rows) {
-				cv.Truncated = fmt.Sprintf(v.UI.Truncated, len(t.Rows), t.TotalRows)
+				f := Formatter{Lang: k.lang}
+				cv.Truncated = fmt.Sprintf(v.UI.Truncated, f.Number(float64(len(t.Rows)), spec.Thousands), f.Number(float64(t.TotalRows), spec.Thousands))
+			}
+			if v.Filters != nil && len(c.Defs) > 0 {
+				cv.Metrics = metricNames(c.Defs)
+				for _, m := range c.Defs {
+					if mm := s.metrics.models[m.From]; mm != nil && len(mm.cells) == 0 {
+						cv.Unfiltered = v.Filters.UI.Unfiltered
+					}
+				}
 			}
 		}
 		sections[cd.section].Charts = append(sections[cd.section].Charts, cv)
@@ -496,8 +569,17 @@ func (s *site) singleDocument(views []*view) (*document, error) {
 	if err != nil {
 		return nil, err
 	}
+	tables, err := read("crmwh-tables.js")
+	if err != nil {
+		return nil, err
+	}
+	metricsJS, err := read("crmwh-metrics.js")
+	if err != nil {
+		return nil, err
+	}
 	// Inlined text must not end its element early.
-	for name, text := range map[string]string{"crmwh.css": css, "echarts.min.js": echarts, "crmwh.js": script} {
+	for name, text := range map[string]string{"crmwh.css": css, "echarts.min.js": echarts, "crmwh.js": script,
+		"crmwh-tables.js": tables, "crmwh-metrics.js": metricsJS} {
 		low := strings.ToLower(text)
 		if strings.Contains(low, "</script") || strings.Contains(low, "</style") || strings.Contains(low, "<!--") {
 			return nil, fmt.Errorf("asset %s cannot be inlined: it contains </script, </style or <!--", name)
@@ -505,13 +587,16 @@ func (s *site) singleDocument(views []*view) (*document, error) {
 	}
 	return &document{
 		HTMLLang:    htmlLang(s.opts.Lang),
-		Title:       views[0].UI.Index + " · " + views[0].UI.Brand,
+		Title:       s.documentTitle(views[0]),
 		Single:      true,
+		Print:       s.opts.Print,
 		NoAnimation: s.opts.NoAnimation,
 		CSS:         template.CSS(css),
 		Icon:        template.URL("data:image/svg+xml;base64," + base64.StdEncoding.EncodeToString([]byte(icon))),
 		ECharts:     template.JS(echarts),
 		Script:      template.JS(script),
+		Tables:      template.JS(tables),
+		MetricsJS:   template.JS(metricsJS),
 		Views:       views,
 	}, nil
 }
@@ -593,4 +678,12 @@ func defuseFormula(s string) string {
 		return "'" + s
 	}
 	return s
+}
+
+// documentTitle is a single file's title: the dashboards, or the board pack.
+func (s *site) documentTitle(v *view) string {
+	if s.opts.Print {
+		return map[string]string{"en": "Board pack", "zh": "董事会报告"}[v.Lang] + " · " + v.UI.Brand
+	}
+	return v.UI.Index + " · " + v.UI.Brand
 }

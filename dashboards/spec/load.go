@@ -14,10 +14,12 @@ import (
 )
 
 // Load reads every *.yaml (and *.yml) file in dir of fsys as one page,
-// checks it, and returns the pages sorted by Order, then Name. All problems
-// of all files are returned together as a strictyaml.Problems error, each
-// naming the file, line and key; the pages of the files without problems
-// are returned with it, so that a caller can still render them.
+// checks it, and returns the pages sorted by Order, then Name. metrics.yaml
+// and targets.yaml are not pages: they define the KPIs pages name, and the
+// project's targets, which Load attaches to the charts that use them. All
+// problems of all files are returned together as a strictyaml.Problems
+// error, each naming the file, line and key; the pages of the files without
+// problems are returned with it, so that a caller can still render them.
 func Load(fsys fs.FS, dir string) ([]Page, error) {
 	var files []string
 	for _, pat := range []string{"*.yaml", "*.yml"} {
@@ -28,18 +30,27 @@ func Load(fsys fs.FS, dir string) ([]Page, error) {
 		files = append(files, m...)
 	}
 	sort.Strings(files)
+	cat, problems, err := loadCatalog(fsys, dir)
+	if err != nil {
+		return nil, err
+	}
 
 	var (
-		pages    []Page
-		problems strictyaml.Problems
-		byName   = map[string]string{} // page name -> file
+		pages  []Page
+		byName = map[string]string{} // page name -> file
 	)
 	for _, file := range files {
+		if base := path.Base(file); base == MetricsFile || base == TargetsFile {
+			continue
+		}
 		data, err := fs.ReadFile(fsys, file)
 		if err != nil {
 			return nil, fmt.Errorf("reading dashboard %s: %w", file, err)
 		}
 		p, doc := parse(file, data)
+		if len(doc.Problems) == 0 || !doc.Syntax {
+			resolveMetrics(&p, doc, cat)
+		}
 		if p.Name != "" && pageNameRE.MatchString(p.Name) {
 			if other, ok := byName[p.Name]; ok {
 				doc.Addf("name", "page name %q is also used by %s", p.Name, other)
@@ -59,13 +70,46 @@ func Load(fsys fs.FS, dir string) ([]Page, error) {
 		}
 		return pages[i].Name < pages[j].Name
 	})
+	// Links lead to pages that exist.
+	for _, p := range pages {
+		for _, l := range p.links() {
+			if _, ok := byName[l.link.Page]; !ok {
+				problems = append(problems, strictyaml.Problem{File: p.File, Line: l.line, Path: l.path + ".page",
+					Msg: fmt.Sprintf("no page named %q", l.link.Page)})
+			}
+		}
+	}
 	return pages, problems.Err()
+}
+
+type placedLink struct {
+	link Link
+	path string
+	line int
+}
+
+func (p Page) links() []placedLink {
+	var out []placedLink
+	for _, s := range p.Sections {
+		for _, c := range s.Charts {
+			if c.Link != nil {
+				out = append(out, placedLink{*c.Link, c.Path + ".link", c.Line})
+			}
+			for i, col := range c.Columns {
+				if col.Link != nil {
+					out = append(out, placedLink{*col.Link, fmt.Sprintf("%s.columns[%d].link", c.Path, i), c.Line})
+				}
+			}
+		}
+	}
+	return out
 }
 
 // Parse checks one page file. It is Load for a single file, without the
 // checks that span files (unique page names).
 func Parse(file string, data []byte) (Page, error) {
 	p, doc := parse(file, data)
+	resolveMetrics(&p, doc, &Catalog{Metrics: map[string]*Metric{}})
 	if err := doc.Problems.Err(); err != nil {
 		return Page{}, err
 	}
@@ -87,6 +131,7 @@ func parse(file string, data []byte) (Page, *strictyaml.Doc) {
 var (
 	pageNameRE  = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,62}$`)
 	chartNameRE = pageNameRE
+	colorRE     = regexp.MustCompile(`^#[0-9a-fA-F]{6}$`)
 )
 
 // reservedPages are names whose file the renderer writes itself.
@@ -113,6 +158,18 @@ func (v validator) page(p *Page) {
 		}
 	}
 	v.requires("requires", p.Requires)
+	for i, f := range p.Filters {
+		if !slices.Contains(Filters, f) {
+			v.doc.Addf(fmt.Sprintf("filters[%d]", i), "unknown filter %q (expected one of: %s)", f, strings.Join(Filters, ", "))
+		}
+	}
+	for _, col := range sortedKeys(p.Colors) {
+		for _, val := range sortedKeys(p.Colors[col]) {
+			if !colorRE.MatchString(p.Colors[col][val]) {
+				v.doc.Addf("colors."+col+"."+val, "invalid colour %q (expected #rrggbb)", p.Colors[col][val])
+			}
+		}
+	}
 	if len(p.Sections) == 0 {
 		v.doc.Addf("sections", "missing (a page needs at least one section with charts)")
 	}
@@ -162,8 +219,18 @@ func (v validator) chart(cp string, c *Chart) {
 	case !chartNameRE.MatchString(c.Name):
 		v.doc.Addf(cp+".name", "invalid chart name %q (use lower-case letters, digits, '_' or '-', starting with a letter)", c.Name)
 	}
-	v.text(cp+".title", c.Title, true)
+	v.text(cp+".title", c.Title, c.Metric == "")
 	v.text(cp+".note", c.Note, false)
+	if c.Link != nil {
+		v.link(cp+".link", *c.Link)
+		if c.Kind != Pie && c.Kind != Treemap && c.Kind != Bar && c.Kind != Funnel {
+			v.doc.Addf(cp+".link", "not used by kind %q (pie, treemap, funnel and bar charts link)", c.Kind)
+		}
+	}
+	if c.Metric != "" || len(c.Metrics) > 0 {
+		v.metricChart(cp, c)
+		return
+	}
 	if strings.TrimSpace(c.Query) == "" {
 		v.doc.Addf(cp+".query", "missing (the SQL that returns the chart's rows)")
 	}
@@ -188,6 +255,9 @@ func (v validator) chart(cp string, c *Chart) {
 		}
 		v.text(p+".label", col.Label, false)
 		v.format(p+".format", col.Format)
+		if col.Link != nil {
+			v.link(p+".link", *col.Link)
+		}
 	}
 	for i, s := range c.Series {
 		p := fmt.Sprintf("%s.series[%d]", cp, i)
@@ -263,6 +333,43 @@ func (v validator) chart(cp string, c *Chart) {
 		if c.Value.IsZero() {
 			v.doc.Addf(cp+".value", "missing (the query column with the text to show)")
 		}
+	case k == Summary:
+		v.doc.Addf(cp+".metrics", "missing (the metrics whose changes the summary tells)")
+	}
+}
+
+// metricChart checks a KPI card or trend chart that names metrics.
+func (v validator) metricChart(cp string, c *Chart) {
+	switch {
+	case c.Metric != "" && len(c.Metrics) > 0:
+		v.doc.Addf(cp+".metrics", "give metric (a KPI card) or metrics (a trend chart), not both")
+	case c.Metric != "" && c.Kind != KPI:
+		v.doc.Addf(cp+".metric", "only a KPI card shows one metric (kind %q: use metrics, a list)", c.Kind)
+	case len(c.Metrics) > 0 && !c.Kind.Cartesian() && c.Kind != Summary:
+		v.doc.Addf(cp+".metrics", "metrics are drawn by line, bar, stacked_bar and area charts and summed up by a summary, not %q", c.Kind)
+	}
+	v.unused(cp, c.Kind, "query", "value", "series", "split_by", "names", "columns", "format", "good", "x", "marks", "horizontal")
+	if c.Kind == Summary {
+		v.unused(cp, c.Kind, "y")
+	}
+	if c.Y != nil {
+		v.axis(cp+".y", c.Y)
+		v.noColumn(cp+".y", c.Y, c.Kind, "the metrics are the values")
+		if v.doc.Has(cp + ".y.format") {
+			v.doc.Addf(cp+".y.format", "not used with metrics (the metrics' format is the axis')")
+		}
+	}
+}
+
+func (v validator) link(p string, l Link) {
+	if l.Page == "" {
+		v.doc.Addf(p+".page", "missing (the page to open)")
+	}
+	if l.Filter == "" {
+		v.doc.Addf(p+".filter", "missing (the column filtered on the page opened)")
+	}
+	if l.Column == "" {
+		l.Column = l.Filter
 	}
 }
 

@@ -61,14 +61,32 @@ type Page struct {
 	// the page shows it (categories, series and slice names, table cells).
 	// Values without a label are shown as they are.
 	Labels map[string]map[string]Text `yaml:"labels"`
+	// Colors fix the colour of values from the data, by column: a slice,
+	// rectangle, stage or series named by value v of column c is drawn in
+	// Colors[c][v] (a CSS hex colour such as "#c62828"), so that statuses
+	// and scales keep their meaning (warnings amber, never green).
+	Colors map[string]map[string]string `yaml:"colors"`
+	// Filters are the filters the page offers (period, region, channel,
+	// segment): applied in the browser to the page's metrics (charts and
+	// cards that name a metric read from a model with cells of customers),
+	// from data embedded in the page.
+	Filters []string `yaml:"filters"`
 
+	// Targets are the project's targets (dashboards/targets.yaml), for the
+	// metrics the page shows.
+	Targets Targets `yaml:"-"`
+	// DataThrough is the query of the last day the data cover
+	// (metrics.yaml's data_through), when the folder has one.
+	DataThrough string `yaml:"-"`
 	// File is the file the page was read from, as dir/name.yaml.
 	File string `yaml:"-"`
 }
 
 // Section is a titled group of charts on a page.
 type Section struct {
-	// Title is optional; when written it needs both languages.
+	// Title is optional; when written it needs both languages. {month} in
+	// it is replaced by the month the page's KPI cards show (October 2026),
+	// so that a heading always names its month.
 	Title Text `yaml:"title"`
 	// Requires lists entities the section needs (see Page.Requires).
 	Requires []string `yaml:"requires"`
@@ -145,6 +163,20 @@ type Chart struct {
 	// Columns chooses, labels and formats the columns of a table (default:
 	// every column of the query, labelled with its name).
 	Columns []Column `yaml:"columns"`
+	// Metric names the KPI of a KPI card, defined in metrics.yaml: the card
+	// then needs no query, value or format, and shows the metric's last
+	// complete month with its change on the month before, the year before,
+	// the year to date and the trailing twelve months, a sparkline, and the
+	// project's target.
+	Metric string `yaml:"metric"`
+	// Metrics names the KPIs a line, bar or area chart draws month by
+	// month, instead of a query and series.
+	Metrics []string `yaml:"metrics"`
+	// Link makes a chart's slices, rectangles or bars (pie, treemap, bar)
+	// lead to another page, filtered to the value clicked.
+	Link *Link `yaml:"link"`
+	// Defs are the definitions of Metric and Metrics (Load attaches them).
+	Defs []*Metric `yaml:"-"`
 
 	// File, Line and Path say where the chart was written, for errors at
 	// render time: dashboards/overview.yaml, 14, sections[0].charts[1].
@@ -182,6 +214,9 @@ type Axis struct {
 	// Min and Max fix the value axis bounds (default: ECharts chooses).
 	Min *float64 `yaml:"min"`
 	Max *float64 `yaml:"max"`
+	// Continuous draws the x values of a line or area chart on a number
+	// scale (percentiles, weeks) rather than as categories.
+	Continuous bool `yaml:"continuous"`
 }
 
 // Series is one value column drawn as a series.
@@ -197,6 +232,34 @@ type Column struct {
 	// Label is the column header (both languages); default the column name.
 	Label  Text   `yaml:"label"`
 	Format Format `yaml:"format"`
+	// Link makes each cell lead to another page, filtered to the cell's
+	// value.
+	Link *Link `yaml:"link"`
+	// Key is the query column that links from other pages filter this
+	// column on (default the column itself): a manager's name filtered by
+	// the manager's id.
+	Key string `yaml:"key"`
+}
+
+// Source returns the column whose value a link passes: Column, or else
+// Filter.
+func (l Link) Source() string {
+	if l.Column != "" {
+		return l.Column
+	}
+	return l.Filter
+}
+
+// Link leads from a value (a table cell, a slice of a chart) to another
+// page, where the tables that have the column Filter show only the rows
+// with that value: page.html#filter=column:value.
+type Link struct {
+	// Page is the name of the page to open.
+	Page string `yaml:"page"`
+	// Filter is the column filtered on there; the value is the clicked
+	// row's value of Column (default Filter) here.
+	Filter string `yaml:"filter"`
+	Column string `yaml:"column"`
 }
 
 // Mark is a reference line on a cartesian chart: a vertical line at the
@@ -300,10 +363,13 @@ const (
 	// Notice shows text from the query: each row's Value column as a
 	// paragraph (a column per language for data kept in both).
 	Notice Kind = "notice"
+	// Summary is a "what changed" card: the largest moves of its metrics
+	// and the targets they crossed, written out in words.
+	Summary Kind = "summary"
 )
 
 // Kinds lists every chart kind, sorted.
-var Kinds = []Kind{Area, Bar, Funnel, Heatmap, KPI, Line, Notice, Pie, Scatter, StackedBar, Table, Treemap}
+var Kinds = []Kind{Area, Bar, Funnel, Heatmap, KPI, Line, Notice, Pie, Scatter, StackedBar, Summary, Table, Treemap}
 
 // Known reports whether k is a chart kind.
 func (k Kind) Known() bool { return slices.Contains(Kinds, k) }
@@ -319,8 +385,10 @@ func (k Kind) Cartesian() bool {
 func (k Kind) Parts() bool { return k == Pie || k == Treemap || k == Funnel }
 
 // ECharts reports whether ECharts draws k in the browser (every kind but
-// KPI cards, tables and notices, which are plain HTML).
-func (k Kind) ECharts() bool { return k.Known() && k != KPI && k != Table && k != Notice }
+// KPI cards, tables, notices and summaries, which are plain HTML).
+func (k Kind) ECharts() bool {
+	return k.Known() && k != KPI && k != Table && k != Notice && k != Summary
+}
 
 // Format is how numbers or dates are written.
 type Format string
@@ -329,8 +397,10 @@ type Format string
 // Thousands (grouped integer), Currency (the site's currency symbol, two
 // decimals), Percent (a fraction 0.123 shown as 12.3%). Large numbers are
 // shortened on axes and KPI cards: K/M/B in English, 万/亿 in Chinese.
-// Date formats: Date (2024-06-30), Month (Jun 2024, 2024年6月).
+// Date formats: Date (2024-06-30), Month (Jun 2024, 2024年6月). ID writes
+// a number as it is, without grouping (ticket numbers).
 const (
+	ID        Format = "id"
 	Number    Format = "number"
 	Thousands Format = "thousands"
 	Currency  Format = "currency"
@@ -340,7 +410,7 @@ const (
 )
 
 // Formats lists every format, sorted.
-var Formats = []Format{Currency, Date, Month, Number, Percent, Thousands}
+var Formats = []Format{Currency, Date, ID, Month, Number, Percent, Thousands}
 
 // Known reports whether f is a format, or empty (the default).
 func (f Format) Known() bool { return f == "" || slices.Contains(Formats, f) }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -141,7 +142,7 @@ func TestGoodPagesComeWithTheProblems(t *testing.T) {
 		"d/bad.yaml":  {Data: []byte("name: bad\ntitle: {en: B, zh: 坏}\nsections:\n  - charts:\n      - {name: x, kind: donut, title: {en: X, zh: 乙}, query: SELECT 1}\n")},
 	}
 	pages, err := spec.Load(fsys, "d")
-	require.EqualError(t, err, `d/bad.yaml:5: sections[0].charts[0].kind: unknown chart kind "donut" (expected one of: area, bar, funnel, heatmap, kpi, line, notice, pie, scatter, stacked_bar, table, treemap)`)
+	require.EqualError(t, err, `d/bad.yaml:5: sections[0].charts[0].kind: unknown chart kind "donut" (expected one of: area, bar, funnel, heatmap, kpi, line, notice, pie, scatter, stacked_bar, summary, table, treemap)`)
 	require.Len(t, pages, 1)
 	require.Equal(t, "good", pages[0].Name)
 }
@@ -199,7 +200,20 @@ func TestDefaultPages(t *testing.T) {
 			}
 		}
 	}
-	require.Equal(t, []string{"overview", "value", "retention", "segments", "cross_sell", "watchlist", "service", "health"}, names)
+	require.Equal(t, []string{"overview", "value", "retention", "segments", "cross_sell", "watchlist", "account_managers", "service", "health", "appendix"}, names)
+	// Every metric a default page names is defined, and every default
+	// metric is shown somewhere.
+	used := map[string]bool{}
+	for _, p := range pages {
+		for _, m := range p.MetricNames() {
+			used[m] = true
+		}
+		require.NotEmpty(t, p.DataThrough, p.Name)
+	}
+	for _, m := range []string{"net_revenue", "active_customers", "new_customers", "retention_rate", "churn_rate",
+		"customers_lost", "average_clv", "complaints_per_1000", "complaint_resolution_rate", "avg_satisfaction", "median_resolution_hours"} {
+		require.True(t, used[m], "metric %s is on no page", m)
+	}
 	require.Equal(t, "经营概览", pages[0].Title.Zh)
 	for _, k := range spec.Kinds {
 		require.True(t, kinds[k], "no default page has a %s chart", k)
@@ -223,4 +237,175 @@ func TestNoticeAndWhen(t *testing.T) {
 	require.Equal(t, spec.Col{En: "reason", Zh: "reason_zh"}, n.Value)
 	require.False(t, spec.Notice.ECharts())
 	require.Empty(t, p.Sections[0].Charts[0].Format)
+}
+
+// metricsFS is a dashboards folder with metrics, targets and a page.
+func metricsFS(metrics, targets, page string) fstest.MapFS {
+	fs := fstest.MapFS{"d/metrics.yaml": {Data: []byte(metrics)}, "d/p.yaml": {Data: []byte(page)}}
+	if targets != "" {
+		fs["d/targets.yaml"] = &fstest.MapFile{Data: []byte(targets)}
+	}
+	return fs
+}
+
+const goodMetrics = `data_through: SELECT max(order_date) FROM fct_orders
+metrics:
+  net_revenue:
+    label: {en: Net revenue, zh: 净收入}
+    description: {en: Paid less refunds., zh: 实付减退款。}
+    format: currency
+    sum: net_revenue
+    complete: is_complete
+  churn_rate:
+    label: {en: Churn rate, zh: 流失率}
+    format: percent
+    good: down
+    sum: churned_customers
+    over: customers_at_risk
+    valid: churn_mature
+    requires: [tickets]
+`
+
+// Metrics are defined once and attached to the charts that name them,
+// with their defaults; targets apply from their month on.
+func TestMetrics(t *testing.T) {
+	pages, err := spec.Load(metricsFS(goodMetrics, `targets:
+  net_revenue:
+    - {value: 1000000}
+    - {from: 2024-04, value: 1200000}
+`, `name: p
+title: {en: P, zh: 页}
+filters: [period, region]
+sections:
+  - title: {en: "{month}", zh: "{month}"}
+    charts:
+      - {name: rev, kind: kpi, metric: net_revenue}
+      - {name: trend, kind: line, title: {en: Trend, zh: 趋势}, metrics: [churn_rate], y: {min: 0}}
+`), "d")
+	require.NoError(t, err)
+	require.Len(t, pages, 1)
+	p := pages[0]
+	require.Equal(t, "SELECT max(order_date) FROM fct_orders", p.DataThrough)
+	rev := p.Sections[0].Charts[0]
+	require.Len(t, rev.Defs, 1)
+	m := rev.Defs[0]
+	require.Equal(t, "net_revenue", m.Name)
+	require.Equal(t, spec.DefaultMetricsModel, m.From)
+	require.Equal(t, spec.MonthsSum, m.Months)
+	require.Equal(t, 1.0, m.Scale)
+	require.Equal(t, "Net revenue", rev.Title.En, "a metric card is titled by its metric")
+	require.Equal(t, "实付减退款。", rev.Note.Zh, "and explained by its description")
+	churn := p.Sections[0].Charts[1].Defs[0]
+	require.Equal(t, spec.MonthsRatio, churn.Months, "a rate combines months as a ratio")
+	require.Equal(t, []string{"churn_rate", "net_revenue"}, p.MetricNames())
+	for month, want := range map[string]float64{"2024-01": 1000000, "2024-03": 1000000, "2024-04": 1200000, "2025-01": 1200000} {
+		at, _ := time.Parse("2006-01", month)
+		v, ok := p.Targets.For("net_revenue", at)
+		require.True(t, ok)
+		require.Equal(t, want, v, month)
+	}
+	_, ok := p.Targets.For("churn_rate", time.Now())
+	require.False(t, ok)
+}
+
+// Every mistake in metrics, targets and the pages that use them is
+// reported with its file, line and key.
+func TestMetricErrors(t *testing.T) {
+	_, err := spec.Load(metricsFS(goodMetrics+`  bad:
+    label: {en: Bad}
+    format: month
+    good: sideways
+    over: x y
+    months: median
+  rate:
+    label: {en: Rate, zh: 率}
+    sum: a
+    months: ratio
+`, `targets:
+  net_revenue:
+    - {from: 2024-13, value: 1}
+  nope:
+    - {value: 1}
+`, `name: p
+title: {en: P, zh: 页}
+filters: [period, city]
+colors:
+  status: {warn: amber}
+sections:
+  - charts:
+      - {name: a, kind: kpi, metric: revenue}
+      - {name: b, kind: line, metric: net_revenue}
+      - {name: c, kind: line, title: {en: C, zh: 丙}, metrics: [net_revenue, churn_rate]}
+      - {name: d, kind: kpi, metric: net_revenue, query: SELECT 1, format: percent}
+`), "d")
+	require.Error(t, err)
+	for _, want := range []string{
+		`d/metrics.yaml:17: metrics.bad.sum: missing (the column summed over a month's rows)`,
+		`d/metrics.yaml:18: metrics.bad.label.zh: missing Simplified Chinese text`,
+		`d/metrics.yaml:19: metrics.bad.format: a metric is a number: "month" is a date format`,
+		`d/metrics.yaml:20: metrics.bad.good: unknown direction "sideways" (expected one of: up, down)`,
+		`d/metrics.yaml:21: metrics.bad.over: "x y" is not a plain column or model name`,
+		`d/metrics.yaml:22: metrics.bad.months: unknown combination "median" (expected one of: sum, ratio, mean, last, none)`,
+		`d/metrics.yaml:26: metrics.rate.months: ratio needs over (the column that divides sum)`,
+		`d/targets.yaml:3: targets.net_revenue[0].from: invalid month "2024-13" (expected YYYY-MM, such as 2026-01)`,
+		`d/targets.yaml:4: targets.nope: no metric named "nope" in metrics.yaml (metrics: bad, churn_rate, net_revenue, rate)`,
+		`d/p.yaml:3: filters[1]: unknown filter "city" (expected one of: period, region, channel, segment)`,
+		`d/p.yaml:5: colors.status.warn: invalid colour "amber" (expected #rrggbb)`,
+		`d/p.yaml:8: sections[0].charts[0].metric: no metric named "revenue" in metrics.yaml`,
+		`d/p.yaml:9: sections[0].charts[1].metric: only a KPI card shows one metric (kind "line": use metrics, a list)`,
+		`d/p.yaml:10: sections[0].charts[2].metrics[1]: metric "churn_rate" is in percent, the chart's first metric in currency: a chart's metrics share one axis and format`,
+		`d/p.yaml:11: sections[0].charts[3].query: not used by kind "kpi" (remove it)`,
+		`d/p.yaml:11: sections[0].charts[3].format: not used by kind "kpi" (remove it)`,
+	} {
+		require.Contains(t, err.Error(), want)
+	}
+
+	// A link leads to a page of the folder.
+	_, err = spec.Load(metricsFS(goodMetrics, "", `name: p
+title: {en: P, zh: 页}
+sections:
+  - charts:
+      - name: e
+        kind: table
+        title: {en: E, zh: 戊}
+        query: SELECT 1 AS x
+        columns: [{column: x, link: {page: elsewhere, filter: x}}]
+`), "d")
+	require.EqualError(t, err, `d/p.yaml:5: sections[0].charts[0].columns[0].link.page: no page named "elsewhere"`)
+}
+
+// One label, one definition: no chart or table column of the default
+// pages reuses a metric's label for another number.
+func TestMetricLabelsAreNotReused(t *testing.T) {
+	pages, err := spec.Load(os.DirFS(".."), ".")
+	require.NoError(t, err)
+	labels := map[string]string{}
+	for _, p := range pages {
+		for _, s := range p.Sections {
+			for _, c := range s.Charts {
+				for _, m := range c.Defs {
+					labels[m.Label.En], labels[m.Label.Zh] = m.Name, m.Name
+				}
+			}
+		}
+	}
+	for _, p := range pages {
+		for _, s := range p.Sections {
+			for _, c := range s.Charts {
+				if len(c.Defs) == 0 {
+					for _, lang := range spec.Languages {
+						_, reused := labels[c.Title.In(lang)]
+						require.False(t, reused, "%s: chart %s is titled %q, a metric's label, but is not that metric", p.File, c.Name, c.Title.In(lang))
+					}
+				}
+				for _, col := range c.Columns {
+					for _, lang := range spec.Languages {
+						if m, reused := labels[col.Label.In(lang)]; reused {
+							t.Errorf("%s: chart %s has a column labelled %q, metric %s's label", p.File, c.Name, col.Label.In(lang), m)
+						}
+					}
+				}
+			}
+		}
+	}
 }

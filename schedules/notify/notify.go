@@ -1,8 +1,11 @@
-// Package notify tells people that a scheduled run failed: it POSTs a JSON
-// body to a webhook, runs a command with the same JSON on its standard
-// input (in a minimal environment, see CommandEnv), or both. The body carries the error and a link to the data-health
-// page. Webhook URLs are often secrets (chat webhooks embed a token), so
-// messages name only the webhook's host.
+// Package notify tells people that a scheduled run failed, or that a
+// refresh moved a KPI across its target: it POSTs a JSON body to a
+// webhook, runs a command with the same JSON on its standard input (in a
+// minimal environment, see CommandEnv), or both. A failure's body carries
+// the error and a link to the data-health page; a crossed threshold's
+// carries the dashboards' "what changed" summary in English and Chinese
+// (ReadChanges). Webhook URLs are often secrets (chat webhooks embed a
+// token), so messages name only the webhook's host.
 package notify
 
 import (
@@ -16,15 +19,16 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"crmwh/pipelines/secret"
 )
 
-// Event is the JSON body sent on a failure.
+// Event is the JSON body sent on a failure or a crossed threshold.
 type Event struct {
-	// Event is "run_failed".
+	// Event is "run_failed" or "thresholds_crossed".
 	Event string `json:"event"`
 	// Text is a one-line summary; chat webhooks (Slack, Mattermost and
 	// others that accept {"text": …}) show it as the message.
@@ -41,10 +45,67 @@ type Event struct {
 	FinishedAt time.Time `json:"finished_at"`
 	HealthURL  string    `json:"health_url"`
 	Host       string    `json:"host,omitempty"`
+	// Month and Summary are a thresholds_crossed event's: the month the
+	// summary is about (2026-10) and its lines by language (en, zh): the
+	// targets crossed, then the largest moves.
+	Month   string              `json:"month,omitempty"`
+	Summary map[string][]string `json:"summary,omitempty"`
 }
 
-// RunFailed is the Event kind of a failed run.
-const RunFailed = "run_failed"
+// The Event kinds.
+const (
+	// RunFailed is a run that failed, after its retries.
+	RunFailed = "run_failed"
+	// ThresholdsCrossed is a successful refresh after which a KPI crossed
+	// its target (dashboards/targets.yaml).
+	ThresholdsCrossed = "thresholds_crossed"
+)
+
+// ChangesFile is the dashboards' "what changed" summary in the site folder.
+const ChangesFile = "changes.json"
+
+// Changes is the "what changed" summary the dashboards step wrote.
+type Changes struct {
+	Month   string       `json:"month"`
+	Moves   []ChangeLine `json:"moves"`
+	Crossed []ChangeLine `json:"crossed"`
+}
+
+// ChangeLine is one line of a summary, by language.
+type ChangeLine struct {
+	Metric string            `json:"metric"`
+	Text   map[string]string `json:"text"`
+}
+
+// ReadChanges reads the summary in siteDir; ok is false when the site has
+// none (no summary card, or a single-file site).
+func ReadChanges(siteDir string) (c Changes, ok bool, err error) {
+	data, err := os.ReadFile(filepath.Join(siteDir, ChangesFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return c, false, nil
+	}
+	if err != nil {
+		return c, false, fmt.Errorf("reading the dashboards' summary: %w", err)
+	}
+	if err := json.Unmarshal(data, &c); err != nil {
+		return c, false, fmt.Errorf("reading the dashboards' summary %s: %w", filepath.Join(siteDir, ChangesFile), err)
+	}
+	return c, true, nil
+}
+
+// Event returns the thresholds_crossed event of a summary: its month and
+// lines by language (the targets crossed first).
+func (c Changes) Event() Event {
+	e := Event{Event: ThresholdsCrossed, Month: c.Month, Summary: map[string][]string{}}
+	for _, lang := range []string{"en", "zh"} {
+		lines := []string{}
+		for _, l := range append(append([]ChangeLine(nil), c.Crossed...), c.Moves...) {
+			lines = append(lines, l.Text[lang])
+		}
+		e.Summary[lang] = lines
+	}
+	return e
+}
 
 // Target is where notifications go.
 type Target struct {
@@ -93,6 +154,13 @@ func Send(ctx context.Context, t Target, e Event) error {
 
 // Summary is the one-line text of an event.
 func Summary(e Event) string {
+	if e.Event == ThresholdsCrossed {
+		s := fmt.Sprintf("crmwh %s, %s: %s", e.Project, e.Month, strings.Join(e.Summary["en"], " "))
+		if e.HealthURL != "" {
+			s += " — data health: " + e.HealthURL
+		}
+		return s
+	}
 	s := fmt.Sprintf("crmwh %s: schedule %s failed", e.Project, e.Schedule)
 	if e.Attempts > 1 {
 		s += fmt.Sprintf(" after %d attempts", e.Attempts)

@@ -134,3 +134,30 @@ func TestWithoutPATHTheCommandGetsTheSystemOne(t *testing.T) {
 	require.Equal(t, "PATH=/usr/local/bin:/usr/bin:/bin", env[0])
 	require.Len(t, env, 8)
 }
+
+// The dashboards' "what changed" summary becomes a thresholds_crossed
+// event: its lines in both languages, crossed targets first, and a one-line
+// text for chat webhooks.
+func TestTheSummaryOfCrossedTargets(t *testing.T) {
+	dir := t.TempDir()
+	_, ok, err := notify.ReadChanges(dir)
+	require.NoError(t, err)
+	require.False(t, ok, "no summary, no event")
+	require.NoError(t, os.WriteFile(filepath.Join(dir, notify.ChangesFile), []byte(`{"month": "2026-10",
+		"moves": [{"metric": "churn_rate", "text": {"en": "Churn rate: +1.0 pp to 7.8% (vs Sep 2026)", "zh": "流失率：+1.0个百分点"}}],
+		"crossed": [{"metric": "net_revenue", "text": {"en": "Net revenue reached its target: ¥1.52M against ¥1.4M.", "zh": "净收入达到目标"}}]}`), 0o644))
+	c, ok, err := notify.ReadChanges(dir)
+	require.NoError(t, err)
+	require.True(t, ok)
+	e := c.Event()
+	e.Project = "demo"
+	require.Equal(t, notify.ThresholdsCrossed, e.Event)
+	require.Equal(t, "2026-10", e.Month)
+	require.Equal(t, []string{"Net revenue reached its target: ¥1.52M against ¥1.4M.", "Churn rate: +1.0 pp to 7.8% (vs Sep 2026)"}, e.Summary["en"])
+	require.Equal(t, []string{"净收入达到目标", "流失率：+1.0个百分点"}, e.Summary["zh"])
+	require.Equal(t, "crmwh demo, 2026-10: Net revenue reached its target: ¥1.52M against ¥1.4M. Churn rate: +1.0 pp to 7.8% (vs Sep 2026)", notify.Summary(e))
+
+	require.NoError(t, os.WriteFile(filepath.Join(dir, notify.ChangesFile), []byte(`{"month": `), 0o644))
+	_, _, err = notify.ReadChanges(dir)
+	require.ErrorContains(t, err, "reading the dashboards' summary "+filepath.Join(dir, notify.ChangesFile))
+}

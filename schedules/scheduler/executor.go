@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"crmwh/pipelines/secret"
@@ -116,6 +117,9 @@ func (e *Executor) Run(ctx context.Context, req Request) (Result, error) {
 		if e.Observe.Attempt != nil {
 			e.Observe.Attempt(out.Run)
 		}
+		if err == nil {
+			e.thresholds(log, s, req, out)
+		}
 		if err == nil || errors.Is(err, refresh.ErrLocked) || errors.Is(err, refresh.ErrInterrupted) {
 			return res, err
 		}
@@ -173,21 +177,6 @@ func (e *Executor) giveUp(log *slog.Logger, s *spec.Schedule, req Request, res R
 		return err
 	}
 	last := res.Last().Run
-	getenv := e.Getenv
-	if getenv == nil {
-		getenv = os.Getenv
-	}
-	target := notify.Target{Webhook: s.Notify.Webhook, Command: s.Notify.Command, PassEnv: s.Notify.Env}
-	if s.Notify.WebhookEnv != "" {
-		target.Webhook = getenv(s.Notify.WebhookEnv)
-		secret.AddWhole(target.Webhook)
-		if target.Webhook == "" {
-			log.Warn("no failure webhook sent: its environment variable is not set", "env", s.Notify.WebhookEnv)
-		}
-	}
-	if target.Webhook == "" && len(target.Command) == 0 {
-		return err
-	}
 	msg := last.Error
 	if note != "" {
 		msg += " (" + note + ")"
@@ -204,19 +193,58 @@ func (e *Executor) giveUp(log *slog.Logger, s *spec.Schedule, req Request, res R
 			break
 		}
 	}
+	e.send(log, s, ev)
+	return err
+}
+
+// send delivers a notification to the schedule's targets.
+func (e *Executor) send(log *slog.Logger, s *spec.Schedule, ev notify.Event) {
+	getenv := e.Getenv
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	target := notify.Target{Webhook: s.Notify.Webhook, Command: s.Notify.Command, PassEnv: s.Notify.Env}
+	if s.Notify.WebhookEnv != "" {
+		target.Webhook = getenv(s.Notify.WebhookEnv)
+		secret.AddWhole(target.Webhook)
+		if target.Webhook == "" {
+			log.Warn("no webhook sent: its environment variable is not set", "env", s.Notify.WebhookEnv, "event", ev.Event)
+		}
+	}
+	if target.Webhook == "" && len(target.Command) == 0 {
+		return
+	}
 	// The notification must go out even when the process is stopping.
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	nerr := notify.Send(ctx, target, ev)
 	if nerr != nil {
-		log.Error("failure notification failed", "run_id", last.RunID, "err", nerr)
+		log.Error("notification failed", "run_id", ev.RunID, "event", ev.Event, "err", nerr)
 	} else {
-		log.Info("failure notification sent", "run_id", last.RunID)
+		log.Info("notification sent", "run_id", ev.RunID, "event", ev.Event)
 	}
 	if e.Observe.Notified != nil {
 		e.Observe.Notified(s.Name, nerr)
 	}
-	return err
+}
+
+// thresholds sends the dashboards' "what changed" summary when a run that
+// rendered them moved a KPI across its target.
+func (e *Executor) thresholds(log *slog.Logger, s *spec.Schedule, req Request, out refresh.Outcome) {
+	if !s.Notify.Configured() || !slices.Contains(s.Steps, refresh.StepDashboards) {
+		return
+	}
+	changes, ok, err := notify.ReadChanges(e.Project.SiteDir())
+	if err != nil {
+		log.Warn("no threshold notification", "err", err)
+	}
+	if !ok || len(changes.Crossed) == 0 {
+		return
+	}
+	ev := changes.Event()
+	ev.Project, ev.Schedule, ev.RunID, ev.Trigger, ev.Status = e.Project.Config.Name, s.Name, out.Run.RunID, req.Trigger, out.Run.Status
+	ev.StartedAt, ev.FinishedAt, ev.HealthURL, ev.Host, ev.Attempts = out.Run.StartedAt, out.Run.FinishedAt, HealthURL(e.Project, s), out.Run.Host, 1
+	e.send(log, s, ev)
 }
 
 // HealthURL is the data-health page a notification links to: the

@@ -192,7 +192,7 @@ func (m *metrics) write(w io.Writer, next map[string]time.Time) error {
 	perSchedule("crmwh_next_run_timestamp_seconds", "gauge", "When the schedule runs next (0: disabled or broken).", times(next))
 	perSchedule("crmwh_schedule_broken", "gauge", "1 if the schedule names sources or streams the project does not have, so it never runs.", m.broken)
 
-	family("crmwh_notifications_total", "counter", "Failure notifications since the scheduler started, by result (sent or failed).")
+	family("crmwh_notifications_total", "counter", "Notifications (failed runs, targets crossed) since the scheduler started, by result (sent or failed).")
 	for _, s := range m.schedules {
 		for _, r := range []string{"failed", "sent"} {
 			sample("crmwh_notifications_total", [][2]string{{"result", r}, {"schedule", s}}, m.notes[[2]string{s, r}])

@@ -4,8 +4,8 @@
 -- customers served (had bought by the month's end), active customers, their
 -- net revenue, retention (share of the previous month's active customers
 -- who bought again), complaints opened (NULL when the project maps no
--- tickets) and the median hours to resolve
--- their tickets. clv_12m_total and clv_change_90d are as of the end of the
+-- tickets), how many of them are resolved, and the median hours to
+-- resolve their tickets. clv_12m_total and clv_change_90d are as of the end of the
 -- data: the customers' 12-month CLV now, and its change against the CLV the
 -- same model gave them 90 days earlier.
 with coverage as (
@@ -47,6 +47,7 @@ served as (
 service as (
     select c.account_manager_id, t.opened_month as month,
         count(*) filter (where t.is_complaint) as complaints,
+        count(*) filter (where t.is_complaint and t.is_resolved) as complaints_resolved,
         median(t.resolution_hours) as median_resolution_hours
     from fct_tickets t join customers c using (customer_id)
     group by 1, 2
@@ -68,6 +69,7 @@ select
     r.retained / nullif(lag(b.active_customers) over (partition by am.manager_id order by m.month), 0) as retention_rate,
     case when (select has_tickets from coverage) then coalesce(t.complaints, 0) end as complaints,
     t.median_resolution_hours,
+    case when (select has_tickets from coverage) then coalesce(t.complaints_resolved, 0) end as complaints_resolved,
     cast(cl.clv_12m_total as decimal(18, 2)) as clv_12m_total,
     cast(cl.clv_change_90d as decimal(18, 2)) as clv_change_90d
 from am

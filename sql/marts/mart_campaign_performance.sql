@@ -4,9 +4,16 @@
 -- reached customers, and for a comparable group not reached (customers of
 -- the same segment who had bought before the campaign started). uplift_90d
 -- = reached − comparable. Segments are today's, so read uplift as
--- indicative, not as a controlled experiment.
+-- indicative, not as a controlled experiment. The standard deviations of
+-- the 90-day revenue per customer of both groups give the uplift's
+-- interval (mart_campaign_results). A campaign whose 90 days are not over
+-- by the last day with orders is inside its window: days_observed says how
+-- many of them the data cover, and its revenue figures are not final.
 with campaigns as (
     select campaign_id, name as campaign_name, name_zh as campaign_name_zh, start_date from stg_campaigns
+),
+data_end as (
+    select max(order_date) as last_day from fct_orders where status = 'paid'
 ),
 segments as (
     select p.customer_id, coalesce(r.rfm_segment, 'none') as segment, p.first_purchase_date
@@ -18,16 +25,20 @@ reached as (
     where customer_id is not null
     group by 1, 2
 ),
--- Paid orders in each campaign's first 90 days.
-window_orders as (
-    select c.campaign_id, c.start_date, o.customer_id, o.order_date < c.start_date + 30 as in_30d, o.net_revenue
+-- The revenue of each customer who bought in a campaign's first 90 days.
+window_revenue as (
+    select c.campaign_id, c.start_date, o.customer_id,
+        sum(o.net_revenue) filter (where o.order_date < c.start_date + 30) as revenue_30d,
+        sum(o.net_revenue) as revenue_90d
     from campaigns c
     join fct_orders o on o.status = 'paid' and o.order_date >= c.start_date and o.order_date < c.start_date + 90
+    group by 1, 2, 3
 ),
 -- Customers who had bought before the campaign are counted by segment
--- and first purchase day, and their revenue added up by segment, not
--- listed one by one: the comparable group is everyone eligible but the
--- reached, and its revenue the eligible customers' less the reached ones'.
+-- and first purchase day, and their revenue (and its squares, for the
+-- standard deviation) added up by segment, not listed one by one: the
+-- comparable group is everyone eligible but the reached, and its sums the
+-- eligible customers' less the reached ones'.
 eligible_counts as (
     select c.campaign_id, f.segment, sum(f.customers) as eligible
     from campaigns c
@@ -37,19 +48,11 @@ eligible_counts as (
 ),
 eligible_revenue as (
     select w.campaign_id, s.segment,
-        coalesce(sum(w.net_revenue) filter (where w.in_30d), 0) as rev30, sum(w.net_revenue) as rev90
-    from window_orders w
+        coalesce(sum(w.revenue_30d), 0) as rev30, sum(w.revenue_90d) as rev90,
+        sum(cast(w.revenue_90d as double) * cast(w.revenue_90d as double)) as sq90
+    from window_revenue w
     join segments s using (customer_id)
     where s.first_purchase_date < w.start_date
-    group by 1, 2
-),
--- The revenue of each reached customer in the windows.
-window_revenue as (
-    select w.campaign_id, w.customer_id,
-        sum(w.net_revenue) filter (where w.in_30d) as revenue_30d,
-        sum(w.net_revenue) as revenue_90d
-    from window_orders w
-    where (w.campaign_id, w.customer_id) in (select campaign_id, customer_id from reached)
     group by 1, 2
 ),
 reached_sums as (
@@ -60,7 +63,8 @@ reached_sums as (
         sum(coalesce(w.revenue_30d, 0)) filter (where r.responded) as rev30_resp,
         sum(coalesce(w.revenue_90d, 0)) filter (where r.responded) as rev90_resp,
         sum(coalesce(w.revenue_30d, 0)) as rev30_reached,
-        sum(coalesce(w.revenue_90d, 0)) as rev90_reached
+        sum(coalesce(w.revenue_90d, 0)) as rev90_reached,
+        sum(coalesce(cast(w.revenue_90d as double) * cast(w.revenue_90d as double), 0)) as sq90_reached
     from reached r
     join campaigns c using (campaign_id)
     join segments s using (customer_id)
@@ -74,9 +78,10 @@ sums as (
         coalesce(r.responded, 0) as responded,
         coalesce(r.purchased, 0) as purchased,
         e.eligible - coalesce(r.reached, 0) as comparable,
-        r.rev30_resp, r.rev90_resp, r.rev30_reached, r.rev90_reached,
+        r.rev30_resp, r.rev90_resp, r.rev30_reached, r.rev90_reached, r.sq90_reached,
         coalesce(v.rev30, 0) - coalesce(r.rev30_reached, 0) as rev30_comp,
-        coalesce(v.rev90, 0) - coalesce(r.rev90_reached, 0) as rev90_comp
+        coalesce(v.rev90, 0) - coalesce(r.rev90_reached, 0) as rev90_comp,
+        coalesce(v.sq90, 0) - coalesce(r.sq90_reached, 0) as sq90_comp
     from eligible_counts e
     left join reached_sums r using (campaign_id, segment)
     left join eligible_revenue v using (campaign_id, segment)
@@ -99,8 +104,18 @@ select
     s.rev30_comp / nullif(s.comparable, 0) as revenue_30d_per_comparable,
     s.rev90_comp / nullif(s.comparable, 0) as revenue_90d_per_comparable,
     s.rev30_reached / nullif(s.reached, 0) - s.rev30_comp / nullif(s.comparable, 0) as uplift_30d,
-    s.rev90_reached / nullif(s.reached, 0) - s.rev90_comp / nullif(s.comparable, 0) as uplift_90d
+    s.rev90_reached / nullif(s.reached, 0) - s.rev90_comp / nullif(s.comparable, 0) as uplift_90d,
+    -- sample standard deviations from the sums: (Σx² − (Σx)²/n) / (n − 1)
+    case when s.reached > 1 then
+        sqrt(greatest(0, (s.sq90_reached - s.rev90_reached * s.rev90_reached / s.reached) / (s.reached - 1))) end
+        as revenue_90d_sd_reached,
+    case when s.comparable > 1 then
+        sqrt(greatest(0, (s.sq90_comp - s.rev90_comp * s.rev90_comp / s.comparable) / (s.comparable - 1))) end
+        as revenue_90d_sd_comparable,
+    cast(greatest(0, least(90, d.last_day - c.start_date + 1)) as integer) as days_observed,
+    c.start_date + 90 <= d.last_day + 1 as is_window_complete
 from sums s
 join campaigns c using (campaign_id)
+cross join data_end d
 where s.reached > 0
 order by c.start_date, c.campaign_id, s.segment

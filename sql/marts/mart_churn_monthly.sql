@@ -6,7 +6,10 @@
 -- channel): the customers at risk at the start of the month (bought
 -- before, not yet churned), those who churned during it, the churn rate,
 -- and the churned customers' net revenue in the 12 months before they
--- churned. Months end at the last month with data.
+-- churned. Months end at the last month with data. is_mature is false for
+-- months that start less than inactivity_days after the first day with
+-- orders: nobody could have been inactive that long yet, so their churn
+-- rate is structurally low and is not shown as a rate to compare.
 with s as (
     select inactivity_days from analytics_settings
 ),
@@ -83,6 +86,7 @@ select
     customers_at_risk,
     churned as churned_customers,
     churned / nullif(customers_at_risk, 0) as churn_rate,
-    cast(revenue as decimal(18, 2)) as churned_revenue
+    cast(revenue as decimal(18, 2)) as churned_revenue,
+    month >= (select min(first_purchase_date) from customer_purchases) + (select inactivity_days from s) as is_mature
 from flows
 order by dimension, dimension_value, month

@@ -1,8 +1,11 @@
 // Package docsite writes the warehouse's documentation as a static page
-// (`crmwh docs`): every model with its description, materialisation, file,
-// columns (types from the published warehouse, descriptions from the YAML
-// beside the model), data tests with their latest status, and a lineage
-// graph drawn by ECharts from the binary, working offline from file://.
+// (`crmwh docs`), in English and in Chinese, styled like the dashboards and
+// linked both ways with them: every model with its description,
+// materialisation, file, columns (types from the published warehouse,
+// descriptions from the YAML beside the model), data tests with their
+// latest status, the tables the build's Go steps write (described in
+// gosteps.yaml), and a lineage graph drawn by ECharts from the binary,
+// working offline from file://.
 package docsite
 
 import (
@@ -17,9 +20,27 @@ import (
 	"sort"
 	"strings"
 
+	_ "embed"
+
+	"gopkg.in/yaml.v3"
+
 	"crmwh/dashboards/assets"
 	"crmwh/warehouse/models"
 )
+
+//go:embed gosteps.yaml
+var goStepsYAML []byte
+
+// goSteps are the Go steps' tables and their descriptions.
+type goSteps struct {
+	Steps map[string]struct {
+		Description string `yaml:"description"`
+		Tables      map[string]struct {
+			Description string            `yaml:"description"`
+			Columns     map[string]string `yaml:"columns"`
+		} `yaml:"tables"`
+	} `yaml:"steps"`
+}
 
 // Column is one column of a model.
 type Column struct {
@@ -31,7 +52,8 @@ type Test struct {
 	Name, Kind, Severity, Column, Status, FailingSince string
 }
 
-// Model is one documented model.
+// Model is one documented model, or a table a Go step writes (Layer
+// "steps", Path "go step <name>").
 type Model struct {
 	Name, Path, Layer, Materialize, Description string
 	Columns                                     []Column
@@ -136,11 +158,36 @@ func Load(ctx context.Context, db *sql.DB, all []*models.Model) (*Catalog, error
 		}
 		cat.Models = append(cat.Models, dm)
 	}
+	// The tables of the Go steps, as the warehouse has them.
+	var gs goSteps
+	if err := yaml.Unmarshal(goStepsYAML, &gs); err != nil {
+		return nil, fmt.Errorf("reading the Go steps' descriptions: %w", err)
+	}
+	for _, step := range sortedKeys(gs.Steps) {
+		st := gs.Steps[step]
+		for _, table := range sortedKeys(st.Tables) {
+			tb := st.Tables[table]
+			have, ok := cols[table]
+			if !ok {
+				continue
+			}
+			dm := Model{Name: table, Path: "go step " + step, Layer: LayerSteps, Materialize: "go",
+				Description: tb.Description, Deps: deps[step], Sources: srcs[step], Dependents: kids[step]}
+			for _, c := range have {
+				c.Description = tb.Columns[c.Name]
+				if c.Description == "" {
+					dm.Undocumented = append(dm.Undocumented, c.Name)
+				}
+				dm.Columns = append(dm.Columns, c)
+			}
+			cat.Models = append(cat.Models, dm)
+		}
+	}
 	for s := range allSources {
 		cat.Sources = append(cat.Sources, s)
 	}
 	sort.Strings(cat.Sources)
-	layer := map[string]int{"staging": 0, "core": 1, "marts": 2}
+	layer := map[string]int{"staging": 0, "core": 1, LayerSteps: 2, "marts": 3}
 	sort.SliceStable(cat.Models, func(i, j int) bool {
 		a, b := cat.Models[i], cat.Models[j]
 		if layer[a.Layer] != layer[b.Layer] {
@@ -149,6 +196,18 @@ func Load(ctx context.Context, db *sql.DB, all []*models.Model) (*Catalog, error
 		return a.Name < b.Name
 	})
 	return cat, nil
+}
+
+// LayerSteps is the layer of the tables the build's Go steps write.
+const LayerSteps = "steps"
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // headerComment returns the model's leading SQL comment lines.
@@ -182,14 +241,14 @@ func (c *Catalog) graph() (template.JS, error) {
 		Source string `json:"source"`
 		Target string `json:"target"`
 	}
-	cats := []string{"lake", "staging", "core", "marts", "other"}
+	cats := []string{"lake", "staging", "core", LayerSteps, "marts", "other"}
 	catOf := func(layer string) int {
 		for i, c := range cats {
 			if c == layer {
 				return i
 			}
 		}
-		return 4
+		return len(cats) - 1
 	}
 	rowIn := map[int]int{}
 	var nodes []node
@@ -214,7 +273,7 @@ func (c *Catalog) graph() (template.JS, error) {
 	}
 	for _, l := range links {
 		if !known[l.Source] {
-			place(l.Source, 4) // a Go build step
+			place(l.Source, len(cats)-1) // a Go build step
 			known[l.Source] = true
 		}
 	}
@@ -237,50 +296,112 @@ func (c *Catalog) graph() (template.JS, error) {
 	return template.JS(b), err
 }
 
-var page = template.Must(template.New("docs").Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
-<title>crmwh warehouse documentation</title>
+// texts are the page's words in one language.
+type texts struct {
+	Lang, HTMLLang, Title, Intro, Lineage, Models, Column, Type, Description, Test, Kind, Severity, Latest,
+	FailingSince, Reads, ReadBy, Lake, Dashboards, Language, English, Undocumented string
+	Layers map[string]string
+}
+
+var words = map[string]texts{
+	"en": {Lang: "en", HTMLLang: "en", Title: "Warehouse documentation",
+		Intro:   "%d models and Go-step tables reading %d lake tables. Models are tables and views by their bare names in the published warehouse; raw.* are the lake's streams. Descriptions are written in English, in the YAML beside each model.",
+		Lineage: "Lineage", Models: "Models", Column: "column", Type: "type", Description: "description", Test: "test",
+		Kind: "kind", Severity: "severity", Latest: "latest", FailingSince: "failing since", Reads: "reads", ReadBy: "read by",
+		Lake: "lake", Dashboards: "Dashboards", Language: "中文", Undocumented: "columns without a description",
+		Layers: map[string]string{"staging": "Staging", "core": "Core", LayerSteps: "Go steps", "marts": "Marts"}},
+	"zh": {Lang: "zh", HTMLLang: "zh-CN", Title: "数据仓库文档",
+		Intro:   "共 %d 个模型及 Go 步骤生成的表，读取 %d 张数据湖表。模型在已发布的数据仓库中以表或视图的名称直接访问；raw.* 为数据湖的数据流。各模型的说明写在其旁的 YAML 文件中，使用英文。",
+		Lineage: "血缘关系", Models: "模型", Column: "列", Type: "类型", Description: "说明", Test: "测试",
+		Kind: "类别", Severity: "级别", Latest: "最近结果", FailingSince: "开始失败", Reads: "读取", ReadBy: "被读取",
+		Lake: "数据湖", Dashboards: "仪表板", Language: "English", Undocumented: "个列缺少说明",
+		Layers: map[string]string{"staging": "暂存层", "core": "核心层", LayerSteps: "Go 步骤", "marts": "数据集市"}},
+}
+
+var page = template.Must(template.New("docs").Parse(`<!DOCTYPE html>
+<html lang="{{.T.HTMLLang}}">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{.T.Title}} · crmwh</title>
+<link rel="stylesheet" href="{{.Assets}}assets/crmwh.css">
 <style>
-body{font-family:system-ui,"Noto Sans CJK SC",sans-serif;margin:2rem;color:#222;max-width:72rem}
-h1{font-size:1.6rem}h2{margin-top:2.5rem;border-bottom:1px solid #ddd}
-table{border-collapse:collapse;margin:.5rem 0}td,th{border:1px solid #ddd;padding:.25rem .5rem;text-align:left;font-size:.9rem}
-code{background:#f4f4f4;padding:0 .2rem}.pass{color:#1a7f37}.fail,.error{color:#c00}.warn{color:#b26a00}
-#lineage{height:{{.GraphHeight}}px;border:1px solid #ddd}nav a{margin-right:.6rem}
-</style></head><body>
-<h1>Warehouse documentation</h1>
-<p>{{len .Catalog.Models}} models reading {{len .Catalog.Sources}} lake tables. Models are tables and views by their bare names in the
-published warehouse; <code>raw.*</code> are the lake's streams.</p>
-<nav>{{range .Catalog.Models}}<a href="#{{.Name}}">{{.Name}}</a> {{end}}</nav>
-<h2>Lineage</h2>
+.docs h2 { color: var(--ink); border-bottom: 1px solid var(--line); padding-bottom: 0.2rem; margin-top: 2rem; }
+.docs table { margin: 0.5rem 0 1rem; background: var(--card); }
+.docs td code { white-space: normal; overflow-wrap: anywhere; }
+.docs .meta { color: var(--muted); font-size: 0.85rem; }
+.docs nav.models { columns: 16rem; font-size: 0.85rem; }
+.docs nav.models h3 { margin: 0.5rem 0 0.2rem; font-size: 0.9rem; break-after: avoid; }
+.docs nav.models a { display: block; }
+.pass { color: var(--good); } .fail, .error { color: var(--bad); } .warn { color: var(--warn); }
+#lineage { height: {{.GraphHeight}}px; background: var(--card); border: 1px solid var(--line); border-radius: 8px; }
+</style>
+</head>
+<body data-lang="{{.T.Lang}}">
+<header class="site">
+<a class="brand" href="{{.Dashboards}}">crmwh</a>
+<nav aria-label="{{.T.Models}}"><ul><li><a href="{{.Dashboards}}">{{.T.Dashboards}}</a></li><li><a href="#top" aria-current="page">{{.T.Title}}</a></li></ul></nav>
+<p class="langs"><a href="{{.Other}}" data-lang-link="{{.OtherLang}}">{{.T.Language}}</a></p>
+</header>
+<main class="docs" id="top">
+<h1>{{.T.Title}}</h1>
+<p class="description">{{.Intro}}</p>
+{{- with .Undocumented}}<p class="banner"><strong>{{.}}</strong></p>{{end}}
+<nav class="models" aria-label="{{.T.Models}}">
+{{- range .Layers}}
+<h3>{{.Title}}</h3>
+{{- range .Models}}<a href="#{{.Name}}">{{.Name}}</a>{{end}}
+{{- end}}
+</nav>
+<h2>{{.T.Lineage}}</h2>
 <div id="lineage"></div>
 {{range .Catalog.Models}}
 <h2 id="{{.Name}}">{{.Name}}</h2>
 <p>{{.Description}}</p>
-<p><code>{{.Path}}</code> · {{.Materialize}}{{if .Deps}} · reads {{range $i, $d := .Deps}}{{if $i}}, {{end}}<a href="#{{$d}}">{{$d}}</a>{{end}}{{end}}{{if .Sources}} · lake {{range $i, $d := .Sources}}{{if $i}}, {{end}}<code>{{$d}}</code>{{end}}{{end}}{{if .Dependents}} · read by {{range $i, $d := .Dependents}}{{if $i}}, {{end}}<a href="#{{$d}}">{{$d}}</a>{{end}}{{end}}</p>
-{{if .Columns}}<table><tr><th>column</th><th>type</th><th>description</th></tr>
+<p class="meta"><code>{{.Path}}</code> · {{.Materialize}}{{if .Deps}} · {{$.T.Reads}} {{range $i, $d := .Deps}}{{if $i}}, {{end}}<a href="#{{$d}}">{{$d}}</a>{{end}}{{end}}{{if .Sources}} · {{$.T.Lake}} {{range $i, $d := .Sources}}{{if $i}}, {{end}}<code>{{$d}}</code>{{end}}{{end}}{{if .Dependents}} · {{$.T.ReadBy}} {{range $i, $d := .Dependents}}{{if $i}}, {{end}}<a href="#{{$d}}">{{$d}}</a>{{end}}{{end}}</p>
+{{if .Columns}}<table><thead><tr><th>{{$.T.Column}}</th><th>{{$.T.Type}}</th><th>{{$.T.Description}}</th></tr></thead><tbody>
 {{range .Columns}}<tr><td><code>{{.Name}}</code></td><td>{{.Type}}</td><td>{{.Description}}</td></tr>
-{{end}}</table>{{end}}
-{{if .Tests}}<table><tr><th>test</th><th>kind</th><th>column</th><th>severity</th><th>latest</th><th>failing since</th></tr>
+{{end}}</tbody></table>{{end}}
+{{if .Tests}}<table><thead><tr><th>{{$.T.Test}}</th><th>{{$.T.Kind}}</th><th>{{$.T.Column}}</th><th>{{$.T.Severity}}</th><th>{{$.T.Latest}}</th><th>{{$.T.FailingSince}}</th></tr></thead><tbody>
 {{range .Tests}}<tr><td><code>{{.Name}}</code></td><td>{{.Kind}}</td><td>{{.Column}}</td><td>{{.Severity}}</td><td class="{{.Status}}">{{.Status}}</td><td>{{.FailingSince}}</td></tr>
-{{end}}</table>{{end}}
+{{end}}</tbody></table>{{end}}
 {{end}}
-<script src="assets/echarts.min.js"></script>
+</main>
+<script src="{{.Assets}}assets/echarts.min.js"></script>
 <script>
 echarts.init(document.getElementById('lineage')).setOption({{.Graph}});
 </script>
-</body></html>
+</body>
+</html>
 `))
 
-// Write writes index.html and assets/echarts.min.js into dir.
-func Write(dir string, c *Catalog) (string, error) {
+// Options say where the page links to.
+type Options struct {
+	// Dashboards is the dashboards' index in each language, relative to
+	// the docs folder (default ../index.html).
+	Dashboards map[string]string
+}
+
+// layerView is a layer's models, for the page's navigation.
+type layerView struct {
+	Title  string
+	Models []Model
+}
+
+// Write writes index.html (English), zh/index.html (Chinese) and the
+// assets they use (the dashboards' style sheet and ECharts) into dir, and
+// returns the English page's path.
+func Write(dir string, c *Catalog, o Options) (string, error) {
 	g, err := c.graph()
 	if err != nil {
 		return "", err
 	}
 	maxRows := len(c.Sources)
 	counts := map[string]int{}
+	undocumented := 0
 	for _, m := range c.Models {
 		counts[m.Layer]++
+		undocumented += len(m.Undocumented)
 	}
 	for _, n := range counts {
 		if n > maxRows {
@@ -290,17 +411,60 @@ func Write(dir string, c *Catalog) (string, error) {
 	if err := os.MkdirAll(filepath.Join(dir, "assets"), 0o755); err != nil {
 		return "", err
 	}
-	js, err := fs.ReadFile(assets.Site, "echarts.min.js")
-	if err != nil {
+	for _, name := range []string{"echarts.min.js", "crmwh.css"} {
+		data, err := fs.ReadFile(assets.Site, name)
+		if err != nil {
+			return "", err
+		}
+		if err := os.WriteFile(filepath.Join(dir, "assets", name), data, 0o644); err != nil {
+			return "", err
+		}
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "zh"), 0o755); err != nil {
 		return "", err
 	}
-	if err := os.WriteFile(filepath.Join(dir, "assets", "echarts.min.js"), js, 0o644); err != nil {
-		return "", err
+	var out string
+	for _, lang := range []string{"en", "zh"} {
+		t := words[lang]
+		dash := o.Dashboards[lang]
+		if dash == "" {
+			dash = "../index.html"
+		}
+		data := map[string]any{"T": t, "Catalog": c, "Graph": g, "GraphHeight": 120 + 40*maxRows,
+			"Intro": fmt.Sprintf(t.Intro, len(c.Models), len(c.Sources)), "Assets": "", "Dashboards": dash,
+			"Other": "zh/index.html", "OtherLang": "zh"}
+		file := filepath.Join(dir, "index.html")
+		if lang == "zh" {
+			data["Assets"], data["Other"], data["OtherLang"] = "../", "../index.html", "en"
+			data["Dashboards"] = "../" + dash
+			file = filepath.Join(dir, "zh", "index.html")
+		}
+		if undocumented > 0 {
+			data["Undocumented"] = fmt.Sprintf("%d %s", undocumented, t.Undocumented)
+		}
+		var layers []layerView
+		for _, l := range []string{"staging", "core", LayerSteps, "marts"} {
+			lv := layerView{Title: t.Layers[l]}
+			for _, m := range c.Models {
+				if m.Layer == l {
+					lv.Models = append(lv.Models, m)
+				}
+			}
+			if len(lv.Models) > 0 {
+				layers = append(layers, lv)
+			}
+		}
+		data["Layers"] = layers
+		var b strings.Builder
+		if err := page.Execute(&b, data); err != nil {
+			return "", err
+		}
+		if err := os.WriteFile(file, []byte(b.String()), 0o644); err != nil {
+			return "", err
+		}
+		if lang == "en" {
+			out = file
+		}
 	}
-	var b strings.Builder
-	if err := page.Execute(&b, map[string]any{"Catalog": c, "Graph": g, "GraphHeight": 120 + 40*maxRows}); err != nil {
-		return "", err
-	}
-	out := filepath.Join(dir, "index.html")
-	return out, os.WriteFile(out, []byte(b.String()), 0o644)
+	return out, nil
 }

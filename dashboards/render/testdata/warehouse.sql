@@ -390,3 +390,116 @@ CREATE TABLE mart_clv_monthly (month DATE, as_of DATE, customers BIGINT, avg_clv
 INSERT INTO mart_clv_monthly VALUES
     ('2024-05-01', '2024-05-31', 4100, 1012.5, 4151250.0),
     ('2024-06-01', '2024-06-30', 4380, 1056.25, 4626375.0);
+
+-- The orders' last day (dashboards/metrics.yaml's data_through): July is
+-- in progress, so June 2024 is the last complete month.
+CREATE TABLE fct_orders (order_id VARCHAR, customer_id VARCHAR, order_date DATE, status VARCHAR);
+INSERT INTO fct_orders VALUES ('O1', 'C001', '2024-06-30', 'paid'), ('O2', 'C003', '2024-07-05', 'paid'), ('O3', 'C004', '2024-07-06', 'cancelled');
+
+-- The parts of the monthly KPIs by cell of customers (mart_metrics_monthly):
+-- each month of mart_kpi_monthly split over four cells by fixed shares.
+-- Churn is mature from March 2024; June's complaints are not yet mature.
+CREATE TABLE mart_metrics_monthly AS
+WITH cells(region, acquisition_channel, rfm_segment, share, last) AS (
+    VALUES ('East', 'online', 'champions', 0.4, false), ('East', 'store', 'at_risk', 0.3, false),
+        ('North', 'online', 'at_risk', 0.2, false), ('North', 'store', 'champions', 0.1, true)
+),
+k AS (
+    SELECT k.*, lag(k.active_customers) OVER (ORDER BY k.month) AS prev_active, ch.customers_at_risk, ch.churned_customers
+    FROM mart_kpi_monthly k LEFT JOIN mart_churn_monthly ch ON ch.month = k.month AND ch.dimension = 'all'
+),
+-- Each measure is split by the shares, the last cell taking the rest, so
+-- that the cells add up to mart_kpi_monthly exactly.
+parts AS (
+    SELECT k.month, k.is_complete, c.*, m.name, m.total,
+        CASE WHEN c.last THEN m.total - round(m.total * 0.4, m.d) - round(m.total * 0.3, m.d) - round(m.total * 0.2, m.d)
+             ELSE round(m.total * c.share, m.d) END AS v
+    FROM k CROSS JOIN cells c
+    CROSS JOIN LATERAL (VALUES
+        ('orders', k.orders, 0), ('gross_revenue', k.gross_revenue, 2), ('refunds', k.refunds, 2),
+        ('active_customers', k.active_customers, 0), ('new_customers', k.new_customers, 0),
+        ('retained_customers', round(coalesce(k.retention_rate * k.prev_active, 0)), 0),
+        ('prev_active_customers', coalesce(k.prev_active, 0), 0),
+        ('customers_at_risk', k.customers_at_risk, 0), ('churned_customers', k.churned_customers, 0),
+        ('complaints', k.complaints, 0), ('complaints_resolved', round(k.complaints * k.complaint_resolution_rate), 0),
+        ('rated_tickets', k.complaints * 2, 0), ('satisfaction_points', round(k.complaints * 2 * k.avg_satisfaction), 0)
+    ) m(name, total, d)
+)
+SELECT month, region, acquisition_channel, rfm_segment, any_value(is_complete) AS is_complete,
+    month >= DATE '2024-03-01' AS churn_mature,
+    month < DATE '2024-06-01' AS complaints_mature,
+    CAST(any_value(v) FILTER (WHERE name = 'orders') AS BIGINT) AS orders,
+    CAST(any_value(v) FILTER (WHERE name = 'gross_revenue') AS DECIMAL(18, 2)) AS gross_revenue,
+    CAST(any_value(v) FILTER (WHERE name = 'refunds') AS DECIMAL(18, 2)) AS refunds,
+    CAST(any_value(v) FILTER (WHERE name = 'gross_revenue') - any_value(v) FILTER (WHERE name = 'refunds') AS DECIMAL(18, 2)) AS net_revenue,
+    CAST(any_value(v) FILTER (WHERE name = 'active_customers') AS BIGINT) AS active_customers,
+    CAST(any_value(v) FILTER (WHERE name = 'new_customers') AS BIGINT) AS new_customers,
+    CAST(any_value(v) FILTER (WHERE name = 'retained_customers') AS BIGINT) AS retained_customers,
+    CAST(any_value(v) FILTER (WHERE name = 'prev_active_customers') AS BIGINT) AS prev_active_customers,
+    CAST(any_value(v) FILTER (WHERE name = 'customers_at_risk') AS BIGINT) AS customers_at_risk,
+    CAST(any_value(v) FILTER (WHERE name = 'churned_customers') AS BIGINT) AS churned_customers,
+    CAST(any_value(v) FILTER (WHERE name = 'complaints') AS BIGINT) AS complaints,
+    CAST(any_value(v) FILTER (WHERE name = 'complaints_resolved') AS BIGINT) AS complaints_resolved,
+    CAST(any_value(v) FILTER (WHERE name = 'rated_tickets') AS BIGINT) AS rated_tickets,
+    CAST(any_value(v) FILTER (WHERE name = 'satisfaction_points') AS BIGINT) AS satisfaction_points
+FROM parts
+GROUP BY month, region, acquisition_channel, rfm_segment
+ORDER BY month, region, acquisition_channel, rfm_segment;
+
+ALTER TABLE mart_churn_monthly ADD COLUMN is_mature BOOLEAN;
+UPDATE mart_churn_monthly SET is_mature = month >= DATE '2024-03-01';
+
+-- Account managers: ids for the names above, and their monthly results.
+ALTER TABLE mart_customer_value ADD COLUMN account_manager_id VARCHAR;
+UPDATE mart_customer_value SET account_manager_id = CASE account_manager_name
+    WHEN 'Li Na' THEN 'AM1' WHEN 'Wang Fang' THEN 'AM2' WHEN 'Zhou Min' THEN 'AM3' END;
+ALTER TABLE mart_churn_watchlist ADD COLUMN account_manager_id VARCHAR;
+ALTER TABLE mart_churn_watchlist ADD COLUMN region VARCHAR;
+ALTER TABLE mart_churn_watchlist ADD COLUMN rfm_segment VARCHAR;
+UPDATE mart_churn_watchlist SET account_manager_id = CASE account_manager_name
+    WHEN 'Li Na' THEN 'AM1' WHEN 'Wang Fang' THEN 'AM2' WHEN 'Zhou Min' THEN 'AM3' END,
+    region = 'East', rfm_segment = 'at_risk';
+CREATE TABLE mart_account_manager_performance AS
+WITH am(account_manager_id, manager_name, manager_name_zh, manager_region, k) AS (
+    VALUES ('AM1', 'Li Na', '李娜', 'East', 1), ('AM2', 'Wang Fang', '王芳', 'North', 2), ('AM3', '<b>Zhou</b> Min', '周敏', 'South', 3)
+)
+SELECT am.account_manager_id, am.manager_name, am.manager_name_zh, am.manager_region, m.month,
+    100 + 10 * am.k + m.i AS customers_served,
+    40 + am.k * 3 + m.i AS active_customers,
+    CAST(20000 * am.k + 1000 * m.i AS DECIMAL(18, 2)) AS net_revenue,
+    CASE WHEN m.i > 0 THEN 0.3 + 0.02 * am.k END AS retention_rate,
+    CAST(am.k + m.i % 3 AS BIGINT) AS complaints,
+    CAST(15.0 + am.k AS DOUBLE) AS median_resolution_hours,
+    CAST(am.k + m.i % 3 - (m.i % 2) AS BIGINT) AS complaints_resolved,
+    CAST(50000 * am.k AS DECIMAL(18, 2)) AS clv_12m_total,
+    CAST(-1500 * am.k + 2000 AS DECIMAL(18, 2)) AS clv_change_90d
+FROM am CROSS JOIN (SELECT i, CAST(DATE '2024-01-01' + to_months(i) AS DATE) AS month FROM range(0, 7) r(i)) m
+ORDER BY am.account_manager_id, m.month;
+
+-- Campaigns with a sample size, an interval and their window: K2 is small,
+-- K3 is still inside its 90 days.
+CREATE TABLE mart_campaign_results (
+    rank INTEGER, campaign_id VARCHAR, campaign_name VARCHAR, campaign_name_zh VARCHAR, start_date DATE,
+    days_observed INTEGER, is_window_complete BOOLEAN, reached BIGINT, responded BIGINT, response_rate DOUBLE,
+    purchased BIGINT, comparable_customers BIGINT, revenue_90d_per_reached DOUBLE, uplift_90d DOUBLE,
+    uplift_90d_se DOUBLE, uplift_90d_low DOUBLE, uplift_90d_high DOUBLE, is_uplift_significant BOOLEAN,
+    extra_revenue_90d DOUBLE, extra_revenue_90d_low DOUBLE
+);
+INSERT INTO mart_campaign_results VALUES
+    (1, 'K1', 'Spring Tea 2024', '2024春茶上新', '2024-03-01', 90, true, 700, 240, 0.343, 72, 1700, 171.4, 46.4, 10.0, 26.8, 66.0, true, 32480.0, 18760.0),
+    (2, 'K2', 'Win-back <Summer>', '夏季召回', '2024-02-01', 90, true, 20, 9, 0.45, 4, 3300, 300.0, 210.0, 160.0, -103.6, 523.6, false, 4200.0, -2072.0),
+    (3, 'K3', 'Mid-year Sale', '年中大促', '2024-06-20', 16, false, 1500, 165, 0.11, 38, 3300, 33.3, 11.8, 5.0, 2.0, 21.6, true, 17700.0, 3000.0);
+
+-- The results of the data tests, the latest freshness one warning: the
+-- newest order is older than its limit.
+CREATE TABLE meta.test_results (
+    run_id VARCHAR, tested_at TIMESTAMPTZ, test VARCHAR, model VARCHAR, column_name VARCHAR, kind VARCHAR,
+    severity VARCHAR, status VARCHAR, failures BIGINT, sample VARCHAR, duration_ms DOUBLE, error VARCHAR);
+INSERT INTO meta.test_results VALUES
+    ('20240701T055900Z-cccc', '2024-07-01 05:59:50+00', 'freshness_fct_orders_ordered_at', 'fct_orders', 'ordered_at', 'freshness', 'warn', 'pass', 0, NULL, 1.0, NULL),
+    ('20240701T061000Z-dddd', '2024-07-01 06:10:02+00', 'freshness_fct_orders_ordered_at', 'fct_orders', 'ordered_at', 'freshness', 'warn', 'warn', 1,
+        '[{"latest":"2024-06-27T09:15:00Z","age":"3 days 20:45:02"}]', 1.0, NULL),
+    ('20240701T061000Z-dddd', '2024-07-01 06:10:02+00', 'unique_fct_orders_order_id', 'fct_orders', 'order_id', 'unique', 'error', 'pass', 0, NULL, 1.0, NULL);
+
+ALTER TABLE fct_tickets ADD COLUMN opened_date DATE;
+UPDATE fct_tickets SET opened_date = CAST(timezone('UTC', opened_at) AS DATE);
