@@ -418,7 +418,7 @@ func TestRefreshOnTheDemoCompany(t *testing.T) {
 			names = append(names, p.Name)
 		}
 		// The other pages were rendered; the file that could not be read was not.
-		require.Equal(t, []string{"zz-attack", "zz-query", "overview", "value", "retention", "segments", "cross_sell", "watchlist", "service", "health"}, names)
+		require.Equal(t, []string{"zz-attack", "zz-query", "overview", "value", "retention", "segments", "cross_sell", "watchlist", "account_managers", "service", "health", "appendix"}, names)
 		page, err := os.ReadFile(filepath.Join(dir, "site", "zz-query.html"))
 		require.NoError(t, err)
 		require.Contains(t, string(page), `<div class="chart-error"`)

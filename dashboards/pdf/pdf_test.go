@@ -101,7 +101,7 @@ func TestBoardPack(t *testing.T) {
 	// Every page but data health by default.
 	res, err := pdf.Write(context.Background(), db, pages, pdf.Options{File: filepath.Join(dir, "all.pdf"), Render: render.Options{DataAsOf: asOf}})
 	require.NoError(t, err)
-	require.Equal(t, []string{"overview", "value", "retention", "segments", "watchlist", "account_managers", "service", "appendix"}, res.Pages)
+	require.Equal(t, []string{"overview", "value", "retention", "segments", "cross_sell", "watchlist", "account_managers", "service", "appendix"}, res.Pages)
 
 	_, err = pdf.Write(context.Background(), db, pages, pdf.Options{File: filepath.Join(dir, "x.pdf"), Chromium: "/nonexistent/chromium", Render: render.Options{DataAsOf: asOf}})
 	require.ErrorContains(t, err, "board pack: Chromium not found at /nonexistent/chromium")

@@ -14,14 +14,23 @@ with cohorts as (
 sizes as (
     select cohort_month, count(*) as cohort_customers from cohorts group by 1
 ),
+-- Each customer's month first, then the cohort's: a count of groups, not
+-- a DISTINCT aggregate (DuckDB 1.4.3's failed when they had to spill).
 activity as (
-    select c.cohort_month,
-        datediff('month', c.cohort_month, o.order_month) as months_since_first,
-        count(distinct o.customer_id) filter (where o.status = 'paid') as active_customers,
-        sum(o.net_revenue) as net_revenue
-    from fct_orders o
-    join cohorts c using (customer_id)
-    where o.status in ('paid', 'refund')
+    select cohort_month, months_since_first,
+        count(*) filter (where bought) as active_customers,
+        sum(net_revenue) as net_revenue
+    from (
+        select c.cohort_month,
+            datediff('month', c.cohort_month, o.order_month) as months_since_first,
+            o.customer_id,
+            bool_or(o.status = 'paid') as bought,
+            sum(o.net_revenue) as net_revenue
+        from fct_orders o
+        join cohorts c using (customer_id)
+        where o.status in ('paid', 'refund')
+        group by 1, 2, 3
+    )
     group by 1, 2
 ),
 grid as (

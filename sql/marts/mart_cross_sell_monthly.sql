@@ -24,7 +24,10 @@ with lines as (
 orders as (
     select month, count(*) as orders, count(*) filter (where categories >= 2) as multi_category_orders,
         count(*) filter (where products >= 2) as multi_product_orders
-    from (select month, order_id, count(distinct category) as categories, count(distinct product_id) as products
+    -- list_distinct, not DISTINCT aggregates (DuckDB 1.4.3's failed when
+    -- they had to spill); an order's lines are few
+    from (select month, order_id, len(list_distinct(list(category))) as categories,
+              len(list_distinct(list(product_id))) as products
           from lines group by all)
     group by month
 ),
@@ -39,21 +42,22 @@ new_items as (
     )
     group by all
 ),
-to_date as (
-    select customer_id, month,
-        sum(categories) over (partition by customer_id order by month) as categories,
-        sum(products) over (partition by customer_id order by month) as products
-    from new_items
-),
 active as (
     select customer_id, order_month as month, sum(net_revenue) as net_revenue
     from fct_orders where status = 'paid'
     group by all
 ),
+-- Every month with new items is a month the customer bought in (the
+-- lines are those of paid orders), so the items bought so far are a
+-- running sum over the customer's active months (a window, not an ASOF
+-- join: DuckDB 1.4.3's ASOF join crashed when it had to spill).
 customers as (
-    select a.month, a.customer_id, a.net_revenue, t.categories, t.products
+    select a.month, a.customer_id, a.net_revenue,
+        sum(coalesce(n.categories, 0)) over w as categories,
+        sum(coalesce(n.products, 0)) over w as products
     from active a
-    asof left join to_date t on t.customer_id = a.customer_id and a.month >= t.month
+    left join new_items n using (customer_id, month)
+    window w as (partition by a.customer_id order by a.month)
 ),
 has_categories as (select count(*) > 0 as yes from lines where category is not null),
 by_month as (

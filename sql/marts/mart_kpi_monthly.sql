@@ -41,13 +41,19 @@ months as (
     select cast(unnest(generate_series(first_month, last_month, interval 1 month)) as date) as month
     from bounds
 ),
+-- Distinct counts as a count of groups: DuckDB 1.4.3's DISTINCT aggregates
+-- failed with an internal error when they had to spill to disk.
 by_month as (
     select
-        order_month as month,
-        count(*) as orders,
-        sum(net_amount) as gross_revenue,
-        count(distinct customer_id) as active_customers
-    from paid
+        month,
+        sum(orders) as orders,
+        sum(gross_revenue) as gross_revenue,
+        count(customer_id) as active_customers
+    from (
+        select order_month as month, customer_id, count(*) as orders, sum(net_amount) as gross_revenue
+        from paid
+        group by 1, 2
+    )
     group by 1
 ),
 cancelled as (
@@ -73,11 +79,14 @@ service as (
 categories as (
     select month, avg(categories) as categories_per_customer
     from (
-        select o.order_month as month, o.customer_id, count(distinct p.category) as categories
-        from paid o
-        join fct_order_items i on i.order_id = o.order_id and i.line_type = 'sale'
-        join dim_product p using (product_id)
-        where p.category is not null
+        select month, customer_id, count(*) as categories
+        from (
+            select distinct o.order_month as month, o.customer_id, p.category
+            from paid o
+            join fct_order_items i on i.order_id = o.order_id and i.line_type = 'sale'
+            join dim_product p using (product_id)
+            where p.category is not null
+        )
         group by 1, 2
     )
     group by 1
@@ -106,7 +115,7 @@ select
     sv.median_resolution_hours,
     sv.avg_satisfaction,
     ct.categories_per_customer,
-    rt.retained / nullif(lag(b.active_customers) over (order by m.month), 0) as retention_rate
+    coalesce(rt.retained, 0) / nullif(lag(b.active_customers) over (order by m.month), 0) as retention_rate
 from months m
 left join by_month b using (month)
 left join cancelled c using (month)

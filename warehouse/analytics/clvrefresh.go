@@ -412,13 +412,14 @@ GROUP BY customer_id`, d, transactions, d)
 // scoreCustomers writes clv_scores: every customer of customer_purchases
 // scored now and on their history 90 days back, a chunk at a time. It
 // adds the customers not churned now to the last month end when that is
-// to be computed.
+// to be computed. Customers are numbered in id order, so the sums add up
+// in the same order, to the same bits, in every build.
 func scoreCustomers(ctx context.Context, conn *sql.Conn, m clv.Model, s Settings, unit clv.Unit, co clv.CLVOptions, asOf time.Time, current *monthEnd) (int64, error) {
 	if _, err := conn.ExecContext(ctx, scoresDDL); err != nil {
 		return 0, err
 	}
 	if _, err := conn.ExecContext(ctx, fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE clv_to_score AS
-SELECT row_number() OVER () AS n, c.customer_id, c.frequency, c.recency, c.tenure, c.monetary, p.x, p.t_x, p."T", p.monetary AS monetary_90d
+SELECT row_number() OVER (ORDER BY c.customer_id) AS n, c.customer_id, c.frequency, c.recency, c.tenure, c.monetary, p.x, p.t_x, p."T", p.monetary AS monetary_90d
 FROM customer_purchases c LEFT JOIN (%s) p USING (customer_id)`, pastSummarySQL(asOf.AddDate(0, 0, -90)))); err != nil {
 		return 0, fmt.Errorf("summarising customers: %w", err)
 	}

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -356,6 +357,9 @@ func (b *builder) planNode(ctx context.Context, n *node) (plan, string, error) {
 			return planFull, "not in the published warehouse", nil
 		}
 	}
+	if n.model != nil && len(n.model.TableFunctions) > 0 {
+		return planFull, "reads outside the warehouse (" + strings.Join(n.model.TableFunctions, ", ") + ")", nil
+	}
 	var changed []string
 	for _, in := range b.graph.inputs(n) {
 		if s.kind(in) != unchanged {
@@ -377,6 +381,19 @@ func (b *builder) planNode(ctx context.Context, n *node) (plan, string, error) {
 		}
 	}
 	return planKeys, "", nil
+}
+
+// lastStepRows is the row count a Go step reported when it last ran, as
+// the published warehouse recorded it (-1 when it never did): a kept step
+// is recorded with the rows it holds, as a kept model is.
+func lastStepRows(ctx context.Context, conn *sql.Conn, step string) (int64, error) {
+	var rows sql.NullInt64
+	err := conn.QueryRowContext(ctx, `SELECT row_count FROM meta.model_runs
+		WHERE model = ? AND row_count IS NOT NULL AND error IS NULL ORDER BY run_id DESC LIMIT 1`, step).Scan(&rows)
+	if errors.Is(err, sql.ErrNoRows) || !rows.Valid {
+		return -1, nil
+	}
+	return rows.Int64, err
 }
 
 func contains(xs []string, s string) bool {
@@ -419,15 +436,17 @@ func (b *builder) runIncrementalNode(ctx context.Context, n *node) (int64, strin
 			b.inc.set(w, unchanged)
 		}
 		rows := int64(-1)
+		conn, err := b.db.Conn(ctx)
+		if err != nil {
+			return 0, "", err
+		}
+		defer conn.Close()
 		if n.model != nil {
-			conn, err := b.db.Conn(ctx)
-			if err != nil {
-				return 0, "", err
-			}
-			defer conn.Close()
 			if rows, err = count(ctx, conn, duckdb.QuoteIdent(n.name)); err != nil {
 				return 0, "", err
 			}
+		} else if rows, err = lastStepRows(ctx, conn, n.name); err != nil {
+			return 0, "", err
 		}
 		return rows, "kept: nothing it reads changed", nil
 	case p == planParts:

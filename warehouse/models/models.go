@@ -52,6 +52,11 @@ type Model struct {
 	Sources []string
 	// External are relations it reads that Go build steps write, sorted.
 	External []string
+	// TableFunctions are the table functions it calls that read outside
+	// the warehouse (read_csv, read_parquet, …; not range or unnest),
+	// sorted: what they return can change without any relation changing,
+	// so an incremental build always builds such a model again.
+	TableFunctions []string
 	// Entity is the contract entity a generated staging model holds
 	// (warehouse/contract); empty for models written as files.
 	Entity string
@@ -288,6 +293,45 @@ func References(ctx context.Context, db *sql.DB, query string) ([]Relation, erro
 	return out, nil
 }
 
+// pureTableFunctions return the same rows for the same arguments.
+var pureTableFunctions = map[string]bool{"range": true, "generate_series": true, "unnest": true}
+
+// TableFunctions returns the table functions a SELECT statement calls
+// that are not pure (read_csv, read_parquet, glob, …), sorted.
+func TableFunctions(ctx context.Context, db *sql.DB, query string) ([]string, error) {
+	var js string
+	if err := db.QueryRowContext(ctx, "SELECT CAST(json_serialize_sql(?::VARCHAR) AS VARCHAR)", query).Scan(&js); err != nil {
+		return nil, err
+	}
+	var root any
+	if err := json.Unmarshal([]byte(js), &root); err != nil {
+		return nil, fmt.Errorf("reading parse tree: %w", err)
+	}
+	found := map[string]bool{}
+	var walk func(v any)
+	walk = func(v any) {
+		switch x := v.(type) {
+		case map[string]any:
+			if x["type"] == "TABLE_FUNCTION" {
+				if f, ok := x["function"].(map[string]any); ok {
+					if name, ok := f["function_name"].(string); ok && !pureTableFunctions[strings.ToLower(name)] {
+						found[strings.ToLower(name)] = true
+					}
+				}
+			}
+			for _, c := range x {
+				walk(c)
+			}
+		case []any:
+			for _, c := range x {
+				walk(c)
+			}
+		}
+	}
+	walk(root)
+	return keys(found), nil
+}
+
 // Resolve fills each model's Deps and Sources. A reference is a model when
 // it names one (bare or as main.name), a source when its schema is one of
 // sourceSchemas and the relation exists there, and otherwise an error that
@@ -332,6 +376,10 @@ func Resolve(ctx context.Context, db *sql.DB, ms []*Model, sources map[string]bo
 			}
 		}
 		m.Deps, m.Sources, m.External = keys(deps), keys(srcs), keys(ext)
+		if m.TableFunctions, err = TableFunctions(ctx, db, m.SQL); err != nil {
+			problems = append(problems, fmt.Sprintf("%s: cannot parse: %v", m.Path, err))
+			continue
+		}
 		if inc := m.Spec.Incremental; inc != nil {
 			problems = append(problems, resolveIncremental(ctx, db, m, byName, sources, external)...)
 		}

@@ -50,6 +50,26 @@ func TestReferencesUseDuckDBsParser(t *testing.T) {
 	require.ErrorContains(t, err, "exactly one SELECT")
 }
 
+// Table functions that read outside the warehouse are listed (an
+// incremental build rebuilds their models every time); pure ones are not.
+func TestTableFunctionsThatReadOutside(t *testing.T) {
+	db := warehousetest.Open(t, "", false)
+	for q, want := range map[string][]string{
+		"select * from range(3) join unnest([1, 2]) on true": nil,
+		"select * from a": nil,
+		"with f as (select * from read_csv('x.csv')) select * from f join READ_PARQUET('y') on true": {"read_csv", "read_parquet"},
+		"select * from a where id in (select id from read_json('z.json'))":                           {"read_json"},
+	} {
+		got, err := models.TableFunctions(context.Background(), db, q)
+		require.NoError(t, err)
+		if want == nil {
+			require.Empty(t, got, q)
+		} else {
+			require.Equal(t, want, got, q)
+		}
+	}
+}
+
 func project(files map[string]string) fstest.MapFS {
 	fs := fstest.MapFS{}
 	for k, v := range files {
