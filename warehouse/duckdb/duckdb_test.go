@@ -103,6 +103,24 @@ func TestJSONScansAsGoValuesAndDecimalsKeepTheirScale(t *testing.T) {
 	require.Equal(t, "-0.05", duckdb.FormatValue(v))
 }
 
+// Intervals read as DuckDB writes them, checked against DuckDB's own
+// text of the same values.
+func TestIntervalsReadAsDuckDBWritesThem(t *testing.T) {
+	db := warehousetest.Open(t, "", false)
+	for _, expr := range []string{
+		"TIMESTAMP '2026-12-06 16:24:52.923346' - TIMESTAMP '2026-02-03 00:00:00'",
+		"INTERVAL 14 MONTH + INTERVAL 1 DAY",
+		"INTERVAL 1 MONTH + INTERVAL 2 DAY + INTERVAL 3 SECOND",
+		"INTERVAL 0 SECOND",
+		"-INTERVAL 90 MINUTE",
+	} {
+		var v any
+		var want string
+		require.NoError(t, db.QueryRow("SELECT "+expr+", CAST("+expr+" AS VARCHAR)").Scan(&v, &want))
+		require.Equal(t, want, duckdb.FormatValue(v), expr)
+	}
+}
+
 func TestParametersAreRefusedInDDL(t *testing.T) {
 	db := warehousetest.Open(t, "", false)
 	_, err := db.Exec("CREATE VIEW v AS SELECT ? AS x", 1)

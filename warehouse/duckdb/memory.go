@@ -19,7 +19,7 @@ import (
 // it gets a little less than its part would suggest.
 const (
 	// DuckDBShare is the part of the budget DuckDB's memory_limit gets.
-	DuckDBShare = 0.6
+	DuckDBShare = 0.45
 	// GoShare is the part of the budget the Go heap gets (its soft limit,
 	// debug.SetMemoryLimit).
 	GoShare = 0.25

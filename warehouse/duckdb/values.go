@@ -36,7 +36,7 @@ func FormatValue(v any) string {
 	case float32:
 		return strconv.FormatFloat(float64(x), 'g', -1, 32)
 	case duckdb.Interval:
-		return fmt.Sprintf("%d months %d days %dµs", x.Months, x.Days, x.Micros)
+		return FormatInterval(x)
 	case duckdb.UUID:
 		return x.String()
 	case map[string]any, []any, duckdb.Map:
@@ -46,6 +46,36 @@ func FormatValue(v any) string {
 		}
 	}
 	return fmt.Sprint(v)
+}
+
+// FormatInterval writes an interval as DuckDB does: "1 year 2 months 306
+// days 16:24:52.923346" (parts that are zero left out; "00:00:00" when all
+// are).
+func FormatInterval(x duckdb.Interval) string {
+	var parts []string
+	unit := func(n int64, one string) {
+		switch {
+		case n == 1 || n == -1:
+			parts = append(parts, fmt.Sprintf("%d %s", n, one))
+		case n != 0:
+			parts = append(parts, fmt.Sprintf("%d %ss", n, one))
+		}
+	}
+	unit(int64(x.Months/12), "year")
+	unit(int64(x.Months%12), "month")
+	unit(int64(x.Days), "day")
+	if us := x.Micros; us != 0 || len(parts) == 0 {
+		sign := ""
+		if us < 0 {
+			sign, us = "-", -us
+		}
+		t := fmt.Sprintf("%s%02d:%02d:%02d", sign, us/3_600_000_000, us/60_000_000%60, us/1_000_000%60)
+		if f := us % 1_000_000; f != 0 {
+			t += strings.TrimRight(fmt.Sprintf(".%06d", f), "0")
+		}
+		parts = append(parts, t)
+	}
+	return strings.Join(parts, " ")
 }
 
 // JSONValue turns a scanned value into what encoding/json should write:
