@@ -60,10 +60,10 @@ type crmWriter struct {
 	customers, interactions, tickets, opps, responses, memberships *inserter
 
 	nextInteraction, nextTicket, nextOpp, nextResponse, nextMembership int64
-	dupSeq                                             int
-	inTx                                               int
-	idBuf                                              []byte
-	primIDs, dupIDs                                    []string // per person of the current chunk
+	dupSeq                                                             int
+	inTx                                                               int
+	idBuf                                                              []byte
+	primIDs, dupIDs                                                    []string // per person of the current chunk
 }
 
 func openCRM(ctx context.Context, path string, w *world) (*crmWriter, error) {
