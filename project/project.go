@@ -78,6 +78,9 @@ type AnalyticsConfig struct {
 	// differ from its expectation by more than this share (default 0.1).
 	CLVRefitDays  int     `yaml:"clv_refit_days"`
 	CLVRefitDrift float64 `yaml:"clv_refit_drift"`
+	// ContractPeriod is the period the contracts entity renews at: month
+	// (the default) or year (docs/analytics.md, "Contract renewals").
+	ContractPeriod string `yaml:"contract_period"`
 }
 
 // CrossSellConfig defines the cross-sell marts' baskets and thresholds
@@ -271,7 +274,7 @@ func ParseConfig(file string, data []byte) (Config, error) {
 		Currency: "CNY",
 		Paths:    Paths{Lake: "data/lake", Warehouse: "data/crmwh.duckdb", Site: "site", State: "data/state"},
 		Extract:  ExtractConfig{Parallelism: 2},
-		Analytics: AnalyticsConfig{TimeUnit: "day", HoldoutDays: 180, HorizonMonths: 12, MonthlyDiscountRate: 0.01, Margin: 1, CLV: "on", CLVRefitDays: 7, CLVRefitDrift: 0.1,
+		Analytics: AnalyticsConfig{TimeUnit: "day", HoldoutDays: 180, HorizonMonths: 12, MonthlyDiscountRate: 0.01, Margin: 1, CLV: "on", CLVRefitDays: 7, CLVRefitDrift: 0.1, ContractPeriod: "month",
 			Churn:     ChurnConfig{Definition: "inactivity", InactivityDays: 180, PAliveThreshold: 0.3},
 			CrossSell: CrossSellConfig{WindowDays: 30, MinPairBaskets: 10, MinSupport: 0.001, MinConfidence: 0.1, HoldoutDays: 90}},
 	}
@@ -350,6 +353,9 @@ func validate(d *strictyaml.Doc, c *Config) {
 	}
 	if !(a.CLVRefitDrift > 0 && a.CLVRefitDrift < 10) {
 		d.Addf("analytics.clv_refit_drift", "must be above 0 (a share: 0.1 is 10%%), got %g", a.CLVRefitDrift)
+	}
+	if a.ContractPeriod != "month" && a.ContractPeriod != "year" {
+		d.Addf("analytics.contract_period", "%q is not month or year", a.ContractPeriod)
 	}
 	if a.CLV != "on" && a.CLV != "off" {
 		d.Addf("analytics.clv", "%q is not on or off", a.CLV)

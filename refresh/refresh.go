@@ -470,8 +470,8 @@ func ProjectModels(ctx context.Context, p *project.Project, db *sql.DB) ([]*mode
 }
 
 // Steps are the Go build steps of a project's build: the analytics
-// settings, the CLV model fit and scoring, and the cross-sell counts and
-// offers.
+// settings, the CLV model fit and scoring, the cross-sell counts and
+// offers, and the contracts' retention (left out without contracts).
 func Steps(p *project.Project, runID string) []build.Step {
 	a := p.Config.Analytics
 	id := p.Config.Identity.WithDefaults()
@@ -484,6 +484,7 @@ func Steps(p *project.Project, runID string) []build.Step {
 		CLVOff:      a.CLV == "off", RefitDays: a.CLVRefitDays, RefitDrift: a.CLVRefitDrift,
 		CrossSell: analytics.CrossSell{WindowDays: a.CrossSell.WindowDays, MinPairBaskets: a.CrossSell.MinPairBaskets,
 			MinSupport: a.CrossSell.MinSupport, MinConfidence: a.CrossSell.MinConfidence, HoldoutDays: a.CrossSell.HoldoutDays},
+		ContractPeriod: a.ContractPeriod,
 	}
-	return []build.Step{analytics.SettingsStep(s), analytics.CLVStep(s, runID), analytics.CrossSellStep(s)}
+	return []build.Step{analytics.SettingsStep(s), analytics.CLVStep(s, runID), analytics.CrossSellStep(s), analytics.ContractRetentionStep(s)}
 }

@@ -123,6 +123,36 @@ func TestRefreshOnTheDemoCompany(t *testing.T) {
 		require.Equal(t, want, got)
 	})
 
+	t.Run("the tea club's cohorts recover the planted sBG parameters", func(t *testing.T) {
+		raw, err := os.ReadFile(filepath.Join(dir, "data", "demo", "truth", "contracts.json"))
+		require.NoError(t, err)
+		var truth struct {
+			Plans []struct {
+				Plan        string
+				Alpha, Beta float64
+			}
+		}
+		require.NoError(t, json.Unmarshal(raw, &truth))
+		db := warehousetest.Open(t, wh, true)
+		for _, p := range truth.Plans {
+			// Each fitted cohort within four of its standard errors
+			// (from the fit's information, so they follow its size).
+			rows := warehousetest.Rows(t, db, `SELECT cohort, contracts, alpha, beta, alpha_std_error, beta_std_error
+				FROM mart_contract_retention WHERE period = 0 AND plan = ? AND status = 'ok' ORDER BY cohort`, p.Plan)
+			require.NotEmpty(t, rows, p.Plan)
+			for _, r := range rows {
+				var a, b, sa, sb float64
+				for i, v := range []*float64{&a, &b, &sa, &sb} {
+					_, err := fmt.Sscan(r[2+i], v)
+					require.NoError(t, err)
+				}
+				t.Logf("%s (%s contracts): alpha %.3f ± %.3f (true %.2f), beta %.3f ± %.3f (true %.2f)", r[0], r[1], a, sa, p.Alpha, b, sb, p.Beta)
+				require.InDelta(t, p.Alpha, a, 4*sa, r[0])
+				require.InDelta(t, p.Beta, b, 4*sb, r[0])
+			}
+		}
+	})
+
 	t.Run("Pareto and cohort retention equal an independent computation from the raw files", func(t *testing.T) {
 		want := rawCohortsAndPareto(t, filepath.Join(dir, "data", "demo"))
 		db := warehousetest.Open(t, wh, true)

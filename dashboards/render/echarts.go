@@ -142,6 +142,7 @@ type seriesData struct {
 	name   string
 	values []*float64
 	color  string // fixed by the page's colors, or ""
+	dashed bool   // drawn dashed (the chart's dashed column is true)
 }
 
 // cartesian builds a line, bar, stacked bar or area chart.
@@ -228,6 +229,9 @@ func (e echarter) cartesian() (payload, error) {
 			}
 			if c.Kind == spec.Area {
 				so = append(so, charts.WithAreaStyleOpts(opts.AreaStyle{Opacity: opts.Float(0.25)}))
+			}
+			if s.dashed {
+				so = append(so, charts.WithLineStyleOpts(opts.LineStyle{Color: s.color, Type: "dashed"}))
 			}
 			ch.AddSeries(s.name, data, withMarks(i, so)...)
 		}
@@ -335,6 +339,12 @@ func (e echarter) cartesianSeries() (categories []string, raw []cell, series []s
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("value: %w", err)
 	}
+	di := -1
+	if !c.Dashed.IsZero() {
+		if di, err = r.column(c.Dashed.In(lang)); err != nil {
+			return nil, nil, nil, fmt.Errorf("dashed: %w", err)
+		}
+	}
 	catIndex := map[string]int{}
 	serIndex := map[string]int{}
 	xs := make([]string, len(r.rows))
@@ -349,7 +359,8 @@ func (e echarter) cartesianSeries() (categories []string, raw []cell, series []s
 		names[i] = e.l.text(r.columns[si], row[si], "")
 		if _, ok := serIndex[names[i]]; !ok {
 			serIndex[names[i]] = len(series)
-			series = append(series, seriesData{name: names[i], color: e.colors[r.columns[si]][row[si].csvText()]})
+			series = append(series, seriesData{name: names[i], color: e.colors[r.columns[si]][row[si].csvText()],
+				dashed: di >= 0 && row[di].csvText() == "true"})
 		}
 	}
 	for i := range series {

@@ -274,6 +274,9 @@ func (v validator) chart(cp string, c *Chart) {
 		v.text(p+".label", m.Label, false)
 	}
 
+	if !c.Dashed.IsZero() && (c.Kind != Line || c.SplitBy.IsZero()) {
+		v.doc.Addf(cp+".dashed", "only for line charts with split_by (the boolean column marking the series drawn dashed)")
+	}
 	switch k := c.Kind; {
 	case k.Cartesian():
 		v.unused(cp, k, "format", "good", "columns", "names")

@@ -141,6 +141,10 @@ type Chart struct {
 	// long rows (x, split_by, value); the measure is then Value. Scatter
 	// charts draw one series per distinct value too.
 	SplitBy Col `yaml:"split_by"`
+	// Dashed names a boolean column of a line chart with SplitBy: the
+	// series whose rows have it true are drawn dashed (a model's
+	// projection beside the actuals).
+	Dashed Col `yaml:"dashed"`
 	// Value is the measured column of a KPI card, the text column of a
 	// notice (one paragraph per row), of a chart with SplitBy,
 	// of a heatmap's cells, and of the slices, rectangles or stages of pie,

@@ -18,6 +18,7 @@ var crmSchema = []string{
 	`CREATE TABLE opportunities(opportunity_id INTEGER PRIMARY KEY, customer_id TEXT, product_category TEXT, stage TEXT, amount NUMERIC(12,2), created_at DATETIME, closed_at DATETIME, updated_at DATETIME)`,
 	`CREATE TABLE campaigns(campaign_id TEXT PRIMARY KEY, name TEXT, name_zh TEXT, channel TEXT, start_date DATE, end_date DATE, target_segment TEXT, updated_at DATETIME)`,
 	`CREATE TABLE campaign_responses(response_id INTEGER PRIMARY KEY, campaign_id TEXT, customer_id TEXT, sent_at DATETIME, responded_at DATETIME, response TEXT, updated_at DATETIME)`,
+	`CREATE TABLE memberships(membership_id INTEGER PRIMARY KEY, customer_id TEXT, plan TEXT, monthly_fee NUMERIC(10,2), started_at DATETIME, ended_at DATETIME, status TEXT, updated_at DATETIME)`,
 }
 
 // Indexes are created after the load: building them once is much cheaper
@@ -31,6 +32,7 @@ var crmIndexes = []string{
 	`CREATE INDEX opportunities_customer_id ON opportunities(customer_id)`,
 	`CREATE INDEX campaign_responses_customer_id ON campaign_responses(customer_id)`,
 	`CREATE INDEX campaign_responses_updated_at ON campaign_responses(updated_at)`,
+	`CREATE INDEX memberships_updated_at ON memberships(updated_at)`,
 }
 
 // Fixed settings: they make the file's bytes depend only on its content.
@@ -55,13 +57,13 @@ type crmWriter struct {
 	db   *sql.DB
 	conn *sql.Conn
 
-	customers, interactions, tickets, opps, responses *inserter
+	customers, interactions, tickets, opps, responses, memberships *inserter
 
-	nextInteraction, nextTicket, nextOpp, nextResponse int64
-	dupSeq                                             int
-	inTx                                               int
-	idBuf                                              []byte
-	primIDs, dupIDs                                    []string // per person of the current chunk
+	nextInteraction, nextTicket, nextOpp, nextResponse, nextMembership int64
+	dupSeq                                                             int
+	inTx                                                               int
+	idBuf                                                              []byte
+	primIDs, dupIDs                                                    []string // per person of the current chunk
 }
 
 func openCRM(ctx context.Context, path string, w *world) (*crmWriter, error) {
@@ -125,6 +127,9 @@ func (cw *crmWriter) init(ctx context.Context) error {
 		return err
 	}
 	if cw.responses, err = mk("campaign_responses", 7); err != nil {
+		return err
+	}
+	if cw.memberships, err = mk("memberships", 8); err != nil {
 		return err
 	}
 	return nil
@@ -223,7 +228,20 @@ func (cw *crmWriter) write(ctx context.Context, ck *chunk) error {
 			return err
 		}
 	}
-	cw.inTx += len(ck.customers) + len(ck.interactions) + len(ck.tickets) + len(ck.opps) + len(ck.responses)
+	for i := range ck.memberships {
+		m := &ck.memberships[i]
+		cw.nextMembership++
+		p := clubPlans[m.plan]
+		status, updated := "active", m.start
+		if m.end >= 0 {
+			status, updated = "lapsed", m.end
+		}
+		if err := cw.memberships.add(cw.nextMembership, cw.id(m.ref), p.name, float64(p.fee)/100,
+			clk.sql(m.start), cw.nullTime(m.end), status, clk.sql(updated)); err != nil {
+			return err
+		}
+	}
+	cw.inTx += len(ck.customers) + len(ck.interactions) + len(ck.tickets) + len(ck.opps) + len(ck.responses) + len(ck.memberships)
 	if cw.inTx >= txRows {
 		if err := cw.commit(ctx, true); err != nil {
 			return err
@@ -233,7 +251,7 @@ func (cw *crmWriter) write(ctx context.Context, ck *chunk) error {
 }
 
 func (cw *crmWriter) commit(ctx context.Context, begin bool) error {
-	for _, in := range []*inserter{cw.customers, cw.interactions, cw.tickets, cw.opps, cw.responses} {
+	for _, in := range []*inserter{cw.customers, cw.interactions, cw.tickets, cw.opps, cw.responses, cw.memberships} {
 		if err := in.flush(); err != nil {
 			return err
 		}
@@ -264,7 +282,7 @@ func (cw *crmWriter) finish(ctx context.Context) error {
 
 func (cw *crmWriter) close() error {
 	var first error
-	for _, in := range []*inserter{cw.customers, cw.interactions, cw.tickets, cw.opps, cw.responses} {
+	for _, in := range []*inserter{cw.customers, cw.interactions, cw.tickets, cw.opps, cw.responses, cw.memberships} {
 		if in != nil {
 			if err := in.close(); err != nil && first == nil {
 				first = err

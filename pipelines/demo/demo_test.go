@@ -360,7 +360,7 @@ func TestFiles(t *testing.T) {
 			tables = append(tables, n)
 		}
 		require.NoError(t, rows.Err())
-		require.Equal(t, []string{"account_managers", "campaign_responses", "campaigns", "customers", "interactions", "opportunities", "tickets"}, tables)
+		require.Equal(t, []string{"account_managers", "campaign_responses", "campaigns", "customers", "interactions", "memberships", "opportunities", "tickets"}, tables)
 
 		count := func(q string) int64 {
 			var n int64

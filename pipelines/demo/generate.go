@@ -42,6 +42,7 @@ type Summary struct {
 	Opportunities     int64
 	CampaignResponses int64
 	SurveyResponses   int64
+	Memberships       int64 // tea club memberships (contracts)
 
 	Files      int // files written
 	LegacyDays int // days exported by the legacy billing system
@@ -317,9 +318,10 @@ func run(ctx context.Context, w *world, dir string, progress func(Progress)) (Su
 			sum.Tickets += int64(len(ck.tickets))
 			sum.Opportunities += int64(len(ck.opps))
 			sum.CampaignResponses += int64(len(ck.responses))
+			sum.Memberships += int64(len(ck.memberships))
 			prog.Done = ck.first + ck.n
 			prog.Orders = sum.Orders
-			prog.Rows += int64(len(ck.rows) + len(ck.customers) + len(ck.interactions) + len(ck.tickets) + len(ck.opps) + len(ck.responses))
+			prog.Rows += int64(len(ck.rows) + len(ck.customers) + len(ck.interactions) + len(ck.tickets) + len(ck.opps) + len(ck.responses) + len(ck.memberships))
 			release(ck)
 			if progress != nil && (prog.Done >= nextReport || prog.Done == n) {
 				nextReport = prog.Done + max(chunkSize, n/200)
@@ -360,7 +362,7 @@ func run(ctx context.Context, w *world, dir string, progress func(Progress)) (Su
 		return Summary{}, err
 	}
 	sum.Customers = sum.People + sum.DuplicateCustomers
-	sum.Files = len(w.files.paths) + 5 // + crm.sqlite and four truth files
+	sum.Files = len(w.files.paths) + 6 // + crm.sqlite and five truth files
 	sum.LegacyDays = w.legacyDays
 	sum.Start = w.clk.start
 	sum.End = w.clk.start.AddDate(0, 0, w.clk.days-1)
@@ -368,6 +370,9 @@ func run(ctx context.Context, w *world, dir string, progress func(Progress)) (Su
 		return Summary{}, err
 	}
 	if err := writeAffinityTruth(filepath.Join(dir, "truth", "affinities.json")); err != nil {
+		return Summary{}, err
+	}
+	if err := writeContractTruth(filepath.Join(dir, "truth", "contracts.json"), sum.Memberships); err != nil {
 		return Summary{}, err
 	}
 	if progress != nil {
@@ -385,6 +390,7 @@ func (ck *chunk) reset(n, first int) {
 	ck.tickets = ck.tickets[:0]
 	ck.opps = ck.opps[:0]
 	ck.responses = ck.responses[:0]
+	ck.memberships = ck.memberships[:0]
 	ck.rows = ck.rows[:0]
 	ck.data = ck.data[:0]
 	ck.truth = ck.truth[:0]

@@ -23,6 +23,7 @@ type chunk struct {
 	tickets      []crmTicket
 	opps         []crmOpp
 	responses    []crmResponse
+	memberships  []crmMembership
 
 	rows  []outRow // CSV rows; data[rows[k-1].end:rows[k].end]
 	data  []byte
@@ -136,6 +137,7 @@ type gen struct {
 	idBuf   []byte
 	origBuf []byte
 	aff     affinity // planted affinities (affinity.go)
+	club    club     // tea club memberships (membership.go)
 }
 
 type purchase struct {
@@ -281,6 +283,10 @@ func (g *gen) generate(i int) {
 		d.email, d.phone = g.contact(id, compatible(g.badKind(), primBad), 1)
 		ck.customers = append(ck.customers, d)
 		ck.stats.dups++
+	}
+
+	if !prospect {
+		g.membership(i, t0)
 	}
 
 	// Billing.

@@ -39,6 +39,9 @@ type Settings struct {
 	RefitDrift float64
 	// CrossSell holds the cross-sell definitions (crosssell.go).
 	CrossSell CrossSell
+	// ContractPeriod is the period contracts renew at, month or year
+	// (crmwh.yaml analytics.contract_period; contracts.go).
+	ContractPeriod string
 }
 
 // SettingsTable is the one-row table the settings step writes; models read

@@ -118,38 +118,56 @@ var sbgNames = []string{"alpha", "beta"}
 // once per cohort or segment. Errors as FitBGNBD; ErrNoData when nobody
 // left or nobody stayed (the maximum is then at a bound).
 func FitSBG(alive []float64, o FitOptions) (*SBGFit, error) {
+	return FitSBGGroups([][]float64{alive}, o)
+}
+
+// FitSBGGroups fits one sBG model to several groups of customers that
+// share α and β but were observed for different numbers of periods
+// (contracts that started at different times, seen up to the same day):
+// groups[g] holds the counts of group g as FitSBG's alive. The
+// log-likelihood is the sum of the groups' (Fader & Hardie 2007 fit
+// several cohorts this way); with one group it is FitSBG.
+func FitSBGGroups(groups [][]float64, o FitOptions) (*SBGFit, error) {
 	t0 := time.Now()
 	o = o.withDefaults()
-	if len(alive) < 2 {
-		return nil, fmt.Errorf("fitting sBG: %w: %d counts (want the cohort's size and at least one period)", ErrNoData, len(alive))
-	}
-	for t, n := range alive {
-		switch {
-		case !(n >= 0) || math.IsInf(n, 0):
-			return nil, fmt.Errorf("fitting sBG: period %d: %v active customers is not a count ≥ 0", t, n)
-		case t > 0 && n > alive[t-1]:
-			return nil, fmt.Errorf("fitting sBG: period %d: %v active customers, more than the %v before (counts must not rise)", t, n, alive[t-1])
+	var size, stayed, left float64
+	periods := 0
+	for g, alive := range groups {
+		if len(alive) < 2 {
+			return nil, fmt.Errorf("fitting sBG: %w: group %d has %d counts (want the cohort's size and at least one period)", ErrNoData, g, len(alive))
 		}
+		for t, n := range alive {
+			switch {
+			case !(n >= 0) || math.IsInf(n, 0):
+				return nil, fmt.Errorf("fitting sBG: period %d: %v active customers is not a count ≥ 0", t, n)
+			case t > 0 && n > alive[t-1]:
+				return nil, fmt.Errorf("fitting sBG: period %d: %v active customers, more than the %v before (counts must not rise)", t, n, alive[t-1])
+			}
+		}
+		last := alive[len(alive)-1]
+		size += alive[0]
+		stayed += last
+		left += alive[0] - last
+		periods = max(periods, len(alive)-1)
 	}
-	last := alive[len(alive)-1]
-	if alive[0] == last || last == 0 {
-		return nil, fmt.Errorf("fitting sBG: %w: the counts %v show nobody leaving or nobody staying", ErrNoData, []float64{alive[0], last})
+	if left == 0 || stayed == 0 {
+		return nil, fmt.Errorf("fitting sBG: %w: of %v customers %v left and %v stayed (nobody leaving or nobody staying)", ErrNoData, size, left, stayed)
 	}
-	d := &sbgData{alive: alive}
-	p := &problem{dim: 2, fgh: d.eval, hess: true, names: sbgNames, n: alive[0]}
-	retention := last / alive[0]
+	d := &sbgData{groups: groups, n: size}
+	p := &problem{dim: 2, fgh: d.eval, hess: true, names: sbgNames, n: size}
+	retention := stayed / size
 	starts := []start{
 		{name: "moderate", x: []float64{0, 0}},
 		{name: "heterogeneous", x: []float64{math.Log(0.3), math.Log(0.3 * retention / (1 - retention))}},
 		{name: "homogeneous", x: []float64{math.Log(10), math.Log(10 * retention / (1 - retention))}},
 	}
-	sol := search(p, starts, alive[0], len(alive), o)
-	fit := &SBGFit{Customers: alive[0], Periods: len(alive) - 1}
+	sol := search(p, starts, size, periods+1, o)
+	fit := &SBGFit{Customers: size, Periods: periods}
 	if sol.x != nil {
 		est := estimates(sol.x, sol.cov)
 		fit.Params = SBG{Alpha: est[0].Value, Beta: est[1].Value}
 		fit.Alpha, fit.Beta = est[0], est[1]
-		fit.LogLikelihood = -sol.f * alive[0]
+		fit.LogLikelihood = -sol.f * size
 	}
 	sol.diag.Evaluations = p.evals
 	sol.diag.Duration = time.Since(t0)
@@ -168,41 +186,49 @@ func (m SBG) LogLikelihood(alive []float64) (float64, error) {
 	if len(alive) < 2 || alive[0] <= 0 {
 		return 0, fmt.Errorf("sBG log-likelihood: %w", ErrNoData)
 	}
-	d := &sbgData{alive: alive}
+	d := &sbgData{groups: [][]float64{alive}, n: alive[0]}
 	return -d.eval([]float64{math.Log(m.Alpha), math.Log(m.Beta)}, make([]float64, 2), nil) * alive[0], nil
 }
 
-// sbgData holds a cohort's counts. With ln P(T=t) = ln α − ln(α+β+t−1) +
+// sbgData holds the counts of one or more groups and their total size n.
+// With ln P(T=t) = ln α − ln(α+β+t−1) +
 // Σ_{j<t} [ln(β+j−1) − ln(α+β+j−1)] (j from 1) and ln S(n) = Σ_{j≤n}
 // [ln(β+j−1) − ln(α+β+j−1)], the log-likelihood is a weighted sum of
 // ln α, ln(β+c) and ln(α+β+c) terms, whose derivatives are immediate.
 type sbgData struct {
-	alive []float64
+	groups [][]float64
+	n      float64
 }
 
 func (d *sbgData) eval(x, grad []float64, hess *mat.SymDense) float64 {
 	a, b := math.Exp(x[0]), math.Exp(x[1])
-	n := len(d.alive) - 1
+	n := 0
+	for _, alive := range d.groups {
+		n = max(n, len(alive)-1)
+	}
 	// wB[j], wAB[j]: the weights of ln(β+j) and ln(α+β+j), j = 0 … n.
 	wB := make([]float64, n+1)
 	wAB := make([]float64, n+1)
 	var wA float64
-	// Survivors after period n: Σ_{j=1..n} ln(β+j−1) − ln(α+β+j−1).
-	surv := d.alive[n]
-	for j := 1; j <= n; j++ {
-		wB[j-1] += surv
-		wAB[j-1] -= surv
-	}
-	for t := 1; t <= n; t++ {
-		lost := d.alive[t-1] - d.alive[t]
-		if lost == 0 {
-			continue
+	for _, alive := range d.groups {
+		m := len(alive) - 1
+		// Survivors after period m: Σ_{j=1..m} ln(β+j−1) − ln(α+β+j−1).
+		surv := alive[m]
+		for j := 1; j <= m; j++ {
+			wB[j-1] += surv
+			wAB[j-1] -= surv
 		}
-		wA += lost
-		wAB[t-1] -= lost
-		for j := 1; j < t; j++ {
-			wB[j-1] += lost
-			wAB[j-1] -= lost
+		for t := 1; t <= m; t++ {
+			lost := alive[t-1] - alive[t]
+			if lost == 0 {
+				continue
+			}
+			wA += lost
+			wAB[t-1] -= lost
+			for j := 1; j < t; j++ {
+				wB[j-1] += lost
+				wAB[j-1] -= lost
+			}
 		}
 	}
 	ll := wA * math.Log(a)
@@ -227,6 +253,6 @@ func (d *sbgData) eval(x, grad []float64, hess *mat.SymDense) float64 {
 			H[1][1] += h
 		}
 	}
-	toLogScale([]float64{a, b}, g[:], [][]float64{H[0][:], H[1][:]}, d.alive[0], grad, hess)
-	return -ll / d.alive[0]
+	toLogScale([]float64{a, b}, g[:], [][]float64{H[0][:], H[1][:]}, d.n, grad, hess)
+	return -ll / d.n
 }

@@ -323,7 +323,7 @@ var Catalog = []Entity{
 		Name: "contracts", Title: "Contracts", TitleZh: "合同与会员", Model: "stg_contracts", Key: []string{"contract_id"},
 		Time: "started_at", DateColumn: "start_date", MonthColumn: "start_month",
 		Doc:     "Contracts, plans, subscriptions or memberships that customers renew or leave (telecom plans, accounts, memberships).",
-		Unlocks: "contractual retention: survival by cohort and its projection",
+		Unlocks: "contractual retention: mart_contract_retention (sBG survival and renewal rates by plan and start year, projected; residual lifetime and value) and the retention page's contract renewals",
 		Fields: []Field{
 			{Name: "contract_id", Type: String, Required: true, ID: true, Doc: "The contract's id."},
 			{Name: "customer_id", Type: String, Required: true, ID: true, Doc: "The customer (a customers.customer_id, or an orders.customer_id)."},

@@ -350,6 +350,33 @@ INSERT INTO meta.lake_streams VALUES
 CREATE TABLE meta.lake_warnings (source VARCHAR, stream VARCHAR, kind VARCHAR, message VARCHAR, run_id VARCHAR, reported_at TIMESTAMPTZ);
 INSERT INTO meta.lake_warnings VALUES
     ('billing', 'orders', 'file_changed', 'data/billing/orders_20240630.csv grew from 1,204 to 1,388 bytes after it was loaded; its new rows were not loaded (on_file_change: warn)', 'r1', '2024-07-01 05:58:30+00');
+-- Two cohorts of monthly contracts seen for 5 periods: the projection is
+-- the sBG survival of their parameters, the actuals 1% lower per period.
+CREATE TABLE mart_contract_retention AS
+WITH c AS (
+    SELECT * FROM (VALUES ('tea_club 2025', 'tea_club', 2025, 0.9, 3.0, 400, 5, 310),
+                          ('tea_club_plus 2025', 'tea_club_plus', 2025, 1.6, 9.0, 200, 5, 170))
+        t(cohort, plan, start_year, alpha, beta, contracts, seen, active)
+),
+g AS (
+    SELECT c.*, CAST(p AS INTEGER) AS period,
+        exp(lgamma(beta + p) - lgamma(beta) - lgamma(alpha + beta + p) + lgamma(alpha + beta)) AS s
+    FROM c, range(0, 18) r(p)
+)
+SELECT cohort, plan, CAST(start_year AS INTEGER) AS start_year, 'month' AS period_unit, period,
+    CAST(contracts AS BIGINT) AS contracts,
+    CAST(CASE WHEN period <= seen THEN contracts ELSE 0 END AS BIGINT) AS observed_contracts,
+    CAST(CASE WHEN period <= seen THEN round(contracts * s * (1 - 0.01 * period)) END AS BIGINT) AS actual_alive,
+    CASE WHEN period <= seen THEN round(contracts * s * (1 - 0.01 * period)) / contracts END AS actual_survival,
+    CAST(NULL AS DOUBLE) AS actual_retention,
+    contracts * s AS projected_alive, s AS projected_survival,
+    CASE WHEN period > 0 THEN (beta + period - 1) / (alpha + beta + period - 1) END AS projected_retention,
+    period > seen AS is_projection, alpha, beta, 0.08 AS alpha_std_error, 0.4 AS beta_std_error, -900.0 AS log_likelihood,
+    CAST(active AS BIGINT) AS active_contracts, (beta + seen) / (alpha + beta + seen) AS next_retention,
+    6.5 AS derl, 6.5 * active * 39 AS residual_value, 0.01 AS discount_rate,
+    'ok' AS status, 'fitted' AS note, DATE '2026-10-31' AS as_of
+FROM g;
+
 CREATE TABLE meta.left_out (name VARCHAR, kind VARCHAR, path VARCHAR, needs VARCHAR[]);
 INSERT INTO meta.left_out VALUES
     ('stg_contracts', 'model', 'crmwh.yaml', ['contracts']);
