@@ -138,7 +138,7 @@ func newCrashSuite(t *testing.T) *crashSuite {
 	mustRunEnv(t, s.refDir, env, "extract")
 	s.extractTime = time.Since(t0)
 	s.refLake = lakeFingerprint(t, s.refDir)
-	require.Len(t, s.refLake, 2*14, "every stream and its quarantine")
+	require.Len(t, s.refLake, 2*15, "every stream and its quarantine")
 	require.Equal(t, fmt.Sprint(crashOrders), strings.Split(s.refLake["shop_orders"], ":")[0])
 	t0 = time.Now()
 	mustRunEnv(t, s.refDir, env, "build")

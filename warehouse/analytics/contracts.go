@@ -149,7 +149,8 @@ func fullPeriods(start, at time.Time, months int) int {
 
 const contractsQuery = `SELECT coalesce(CAST(plan AS VARCHAR), 'all') AS plan, started_at, ended_at, CAST(amount AS DOUBLE) AS amount,
 	max(greatest(started_at, coalesce(ended_at, started_at))) OVER () AS as_of
-FROM stg_contracts WHERE started_at IS NOT NULL`
+FROM stg_contracts WHERE started_at IS NOT NULL
+ORDER BY contract_id`
 
 func runContractRetention(ctx context.Context, conn *sql.Conn, s Settings) (int64, error) {
 	months, err := PeriodMonths(s.ContractPeriod)
@@ -292,7 +293,9 @@ func (c *cohort) rows(d float64, unit string, asOf time.Time) [][]driver.Value {
 	var active int
 	var nextRet, derl, value float64
 	amounts := 0
-	for h, k := range c.active {
+	// In period order: sums of floats add up to the same bits every build.
+	for _, h := range sortedKeys(c.active) {
+		k := c.active[h]
 		active += k
 		amounts += c.amounts[h]
 		if f != nil {
@@ -328,7 +331,8 @@ func (c *cohort) rows(d float64, unit string, asOf time.Time) [][]driver.Value {
 	for t := 0; t <= last; t++ {
 		// Actuals among the contracts seen for at least t periods.
 		var observed, alive, atRisk float64
-		for h, g := range c.group {
+		for _, h := range sortedKeys(c.group) {
+			g := c.group[h]
 			if h >= t {
 				observed += g[0]
 				alive += g[t]

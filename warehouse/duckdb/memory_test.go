@@ -51,6 +51,6 @@ func TestMemoryBudgetAppliesToEveryOpen(t *testing.T) {
 		require.NoError(t, db.QueryRowContext(context.Background(), "SELECT current_setting('memory_limit')").Scan(&v))
 		return v
 	}
-	require.Equal(t, "600.0 MiB", limit(duckdb.Options{}))
+	require.Equal(t, "450.0 MiB", limit(duckdb.Options{}), "DuckDBShare of the budget")
 	require.Equal(t, "1.8 GiB", limit(duckdb.Options{MemoryLimit: "2GB"}))
 }
