@@ -36,7 +36,8 @@ window_revenue as (
 ),
 -- Customers who had bought before the campaign are counted by segment
 -- and first purchase day, and their revenue (and its squares, for the
--- standard deviation) added up by segment, not listed one by one: the
+-- standard deviation, as exact decimals so every build adds them up to the
+-- same figure) added up by segment, not listed one by one: the
 -- comparable group is everyone eligible but the reached, and its sums the
 -- eligible customers' less the reached ones'.
 eligible_counts as (
@@ -49,7 +50,7 @@ eligible_counts as (
 eligible_revenue as (
     select w.campaign_id, s.segment,
         coalesce(sum(w.revenue_30d), 0) as rev30, sum(w.revenue_90d) as rev90,
-        sum(cast(w.revenue_90d as double) * cast(w.revenue_90d as double)) as sq90
+        sum(cast(w.revenue_90d as decimal(18, 2)) * cast(w.revenue_90d as decimal(18, 2))) as sq90
     from window_revenue w
     join segments s using (customer_id)
     where s.first_purchase_date < w.start_date
@@ -64,7 +65,7 @@ reached_sums as (
         sum(coalesce(w.revenue_90d, 0)) filter (where r.responded) as rev90_resp,
         sum(coalesce(w.revenue_30d, 0)) as rev30_reached,
         sum(coalesce(w.revenue_90d, 0)) as rev90_reached,
-        sum(coalesce(cast(w.revenue_90d as double) * cast(w.revenue_90d as double), 0)) as sq90_reached
+        sum(coalesce(cast(w.revenue_90d as decimal(18, 2)) * cast(w.revenue_90d as decimal(18, 2)), 0)) as sq90_reached
     from reached r
     join campaigns c using (campaign_id)
     join segments s using (customer_id)
