@@ -24,7 +24,6 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -808,30 +807,8 @@ func Scan(ctx context.Context, q Querier, query string, cols int, f func([]drive
 // is a *sql.Conn: three to ten times cheaper than database/sql's Scan.
 func scan(ctx context.Context, q Querier, query string, cols int, f func([]driver.Value) error) error {
 	if conn, ok := q.(*sql.Conn); ok {
-		return conn.Raw(func(dc any) error {
-			qc, ok := dc.(driver.QueryerContext)
-			if !ok {
-				return errors.New("the driver cannot run queries directly")
-			}
-			rows, err := qc.QueryContext(ctx, query, nil)
-			if err != nil {
-				return err
-			}
-			defer rows.Close()
-			dest := make([]driver.Value, len(rows.Columns()))
-			for {
-				err := rows.Next(dest)
-				if errors.Is(err, io.EOF) {
-					return nil
-				}
-				if err != nil {
-					return err
-				}
-				if err := f(dest); err != nil {
-					return err
-				}
-			}
-		})
+		_, err := duckdb.ScanRows(ctx, conn, query, f)
+		return err
 	}
 	rows, err := q.QueryContext(ctx, query)
 	if err != nil {
