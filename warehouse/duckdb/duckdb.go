@@ -52,6 +52,9 @@ func Open(path string, o Options) (*sql.DB, error) {
 	if o.ReadOnly {
 		q.Set("access_mode", "read_only")
 	}
+	if o.Threads == 0 {
+		o.Threads = defaultThreads()
+	}
 	if o.Threads > 0 {
 		q.Set("threads", fmt.Sprint(o.Threads))
 	}

@@ -35,9 +35,18 @@ const (
 	MinBudget = 128 << 20
 )
 
+// SingleThreadBelow is the DuckDB limit under which databases run one
+// worker thread: DuckDB 1.4.3's parallel hash aggregation crashed the
+// process (SIGSEGV, or "Attempting to combine TupleDataCollection with
+// mismatching types") when its threads' partitions spilled under a few
+// hundred megabytes. A budget that small is a small machine, where one
+// thread costs little.
+const SingleThreadBelow = 1 << 30
+
 var (
-	budgetMu    sync.Mutex
-	duckdbLimit string // the memory_limit Open uses when Options has none
+	budgetMu      sync.Mutex
+	duckdbLimit   string // the memory_limit Open uses when Options has none
+	duckdbThreads int    // the threads Open uses when Options has none (0: DuckDB's default)
 )
 
 // DefaultMemoryBudget is the budget when crmwh.yaml sets none: 40 % of the
@@ -63,7 +72,7 @@ func DefaultMemoryBudget() int64 {
 func SetMemoryBudget(total int64) {
 	if total < 0 {
 		budgetMu.Lock()
-		duckdbLimit = ""
+		duckdbLimit, duckdbThreads = "", 0
 		budgetMu.Unlock()
 		debug.SetMemoryLimit(math.MaxInt64)
 		return
@@ -73,12 +82,24 @@ func SetMemoryBudget(total int64) {
 	}
 	budgetMu.Lock()
 	duckdbLimit = FormatSize(DuckDBLimit(total))
+	duckdbThreads = 0
+	if DuckDBLimit(total) < SingleThreadBelow {
+		duckdbThreads = 1
+	}
 	budgetMu.Unlock()
 	debug.SetMemoryLimit(int64(float64(total) * GoShare))
 }
 
 // DuckDBLimit is DuckDB's part of a budget, in bytes.
 func DuckDBLimit(total int64) int64 { return int64(float64(total) * DuckDBShare) }
+
+// defaultThreads is the threads setting for an Open without one (0:
+// DuckDB's default).
+func defaultThreads() int {
+	budgetMu.Lock()
+	defer budgetMu.Unlock()
+	return duckdbThreads
+}
 
 // defaultMemoryLimit is the memory_limit for an Open without one ("" when
 // no budget was set: DuckDB's default, 80 % of the machine's memory).

@@ -3,6 +3,7 @@ package duckdb_test
 import (
 	"context"
 	"path/filepath"
+	"runtime"
 	"runtime/debug"
 	"testing"
 
@@ -53,4 +54,19 @@ func TestMemoryBudgetAppliesToEveryOpen(t *testing.T) {
 	}
 	require.Equal(t, "450.0 MiB", limit(duckdb.Options{}), "DuckDBShare of the budget")
 	require.Equal(t, "1.8 GiB", limit(duckdb.Options{MemoryLimit: "2GB"}))
+
+	// Under SingleThreadBelow, DuckDB runs one thread unless told
+	// otherwise; above it, its default (one per core).
+	threads := func(o duckdb.Options) int64 {
+		db, err := duckdb.Open(filepath.Join(t.TempDir(), "w.duckdb"), o)
+		require.NoError(t, err)
+		defer db.Close()
+		var v int64
+		require.NoError(t, db.QueryRowContext(context.Background(), "SELECT current_setting('threads')").Scan(&v))
+		return v
+	}
+	require.Equal(t, int64(1), threads(duckdb.Options{}))
+	require.Equal(t, int64(2), threads(duckdb.Options{Threads: 2}))
+	duckdb.SetMemoryBudget(4 << 30)
+	require.Equal(t, int64(runtime.NumCPU()), threads(duckdb.Options{}))
 }
