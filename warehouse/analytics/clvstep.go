@@ -309,8 +309,10 @@ func fitModels(ctx context.Context, conn *sql.Conn, summarize func(translog.Opti
 	case err == nil:
 		fittedOn = "calibration period"
 		vcal, track := split.Scaled(unit)
-		cands = clv.FitCandidates(clv.ScaleGroups(clv.GroupSummaries(split.Calibration), float64(unit)), clv.FitOptions{})
-		h := clv.Holdout{Calibration: vcal, Full: split.Full(unit), Counts: split.Holdout, Length: unit.FromDays(split.HoldoutDays()), Tracking: track}
+		splitGroups := clv.ScaleGroups(clv.GroupSummaries(split.Calibration), float64(unit))
+		cands = clv.FitCandidates(splitGroups, clv.FitOptions{})
+		h := clv.Holdout{Calibration: vcal, Full: split.Full(unit), Counts: split.Holdout, Length: unit.FromDays(split.HoldoutDays()), Tracking: track,
+			CalibrationGroups: splitGroups, FullGroups: clv.ScaleGroups(clv.GroupSummaries(split.Full(clv.Days)), float64(unit))}
 		if err := clv.CheckCandidates(cands, h); err != nil {
 			return nil, err
 		}

@@ -151,20 +151,28 @@ func Validate(m Purchases, calibration []Summary, holdout []float64, holdoutLeng
 //	Σ_i [ℓ(full_i) − ℓ(calibration_i)]
 //
 // where full_i is customer i's summary over calibration and holdout
-// together (the same first purchase, T extended by the holdout). Each
-// model's likelihood is the density of a customer's purchase times, of
-// which (x, t_x, T) are sufficient, so the difference is the density of
-// the holdout purchases given the calibration history: a proper
-// out-of-sample score on which models of different structure compare.
-func HoldoutLogLikelihood(m Purchases, calibration, full []Summary) (float64, error) {
-	if len(full) != len(calibration) {
-		return 0, fmt.Errorf("holdout log-likelihood: %d full summaries for %d customers", len(full), len(calibration))
+// together (the same first purchase, T extended by the holdout), given as
+// the grouped summaries of both (GroupSummaries). Each model's likelihood
+// is the density of a customer's purchase times, of which (x, t_x, T) are
+// sufficient, so the difference is the density of the holdout purchases
+// given the calibration history: a proper out-of-sample score on which
+// models of different structure compare.
+func HoldoutLogLikelihood(m Purchases, calibration, full []Group) (float64, error) {
+	var nc, nf float64
+	for _, g := range calibration {
+		nc += g.N
 	}
-	lf, err := m.LogLikelihood(GroupSummaries(full))
+	for _, g := range full {
+		nf += g.N
+	}
+	if nc != nf {
+		return 0, fmt.Errorf("holdout log-likelihood: %.0f full summaries for %.0f customers", nf, nc)
+	}
+	lf, err := m.LogLikelihood(full)
 	if err != nil {
 		return 0, fmt.Errorf("holdout log-likelihood: %w", err)
 	}
-	lc, err := m.LogLikelihood(GroupSummaries(calibration))
+	lc, err := m.LogLikelihood(calibration)
 	if err != nil {
 		return 0, fmt.Errorf("holdout log-likelihood: %w", err)
 	}

@@ -126,9 +126,35 @@ func Run(ctx context.Context, db translog.Querier, o Options) (*Result, error) {
 		Unit: u.String(), Customers: len(l.Calibration), unit: u, log: l,
 	}
 	cal, track := l.Scaled(u)
-	cands := clv.FitCandidates(clv.ScaleGroups(clv.GroupSummaries(l.Calibration), float64(u)), o.Fit, models...)
+	// The spend model needs only the calibration summaries: it is fitted
+	// while the purchase models are.
+	var gg *clv.GammaGammaFit
+	var ggErr error
+	ggDone := make(chan struct{})
+	go func() {
+		defer close(ggDone)
+		if o.Source.Amount != translog.NoAmount {
+			gg, ggErr = clv.FitGammaGamma(cal, o.Fit)
+		}
+	}()
+	defer func() { <-ggDone }()
+	// So are the groups of the summaries over calibration and holdout,
+	// which the holdout check needs.
+	var fullGroups []clv.Group
+	fullDone := make(chan struct{})
+	go func() {
+		defer close(fullDone)
+		if l.HoldoutDays() > 0 {
+			fullGroups = clv.ScaleGroups(clv.GroupSummaries(l.Full(clv.Days)), float64(u))
+		}
+	}()
+	defer func() { <-fullDone }()
+	groups := clv.ScaleGroups(clv.GroupSummaries(l.Calibration), float64(u))
+	cands := clv.FitCandidates(groups, o.Fit, models...)
 	if l.HoldoutDays() > 0 {
-		h := clv.Holdout{Calibration: cal, Full: l.Full(u), Counts: l.Holdout, Length: u.FromDays(l.HoldoutDays()), Tracking: track}
+		<-fullDone
+		h := clv.Holdout{Calibration: cal, Full: l.Full(u), Counts: l.Holdout, Length: u.FromDays(l.HoldoutDays()), Tracking: track,
+			CalibrationGroups: groups, FullGroups: fullGroups}
 		if err := clv.CheckCandidates(cands, h); err != nil {
 			return r, err
 		}
@@ -159,8 +185,9 @@ func Run(ctx context.Context, db translog.Querier, o Options) (*Result, error) {
 	}
 	c := cands[best]
 	r.Chosen, r.purchases, r.Validation = c.Model, c.Fit.Purchases(), c.Validation
+	<-ggDone
 	if o.Source.Amount != translog.NoAmount {
-		gg, err := clv.FitGammaGamma(cal, o.Fit)
+		err := ggErr
 		r.GammaGamma = gg
 		switch {
 		case err == nil && gg.Params.Q > 1:

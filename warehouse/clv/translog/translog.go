@@ -229,23 +229,30 @@ func Load(ctx context.Context, q Querier, src Source, o Options) (*Log, error) {
 	if err != nil {
 		return nil, err
 	}
-	// One pass: the purchase days, with the number of rows that have a
-	// problem (0 in every row of a log that loads).
+	// One pass: the purchase days, with the number of rows whose amount
+	// is text that is not a number. A row without a customer id or a date
+	// that parses ends up in a purchase day whose key says so; checking
+	// the keys after grouping costs far less than checking every row.
+	badAmounts := "0"
+	if typed.amountIsText {
+		badAmounts = "count(*) FILTER (WHERE __clv_raw_amount IS NOT NULL AND trim(__clv_raw_amount) <> '' AND __clv_amount IS NULL)"
+	}
 	if _, err := q.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE clv_purchase_days AS
 SELECT __clv_customer AS customer_id, __clv_date AS purchase_date, sum(__clv_amount) AS amount, count(*) AS rows,
-  count(*) FILTER (WHERE `+problemSQL+` <> 0) AS bad
+  `+badAmounts+` AS bad
 FROM (`+typed.sql+`)
-GROUP BY ALL`); err != nil {
+GROUP BY 1, 2`); err != nil {
 		return nil, typed.execError(err)
 	}
-	var bad int64
-	if err := q.QueryRowContext(ctx, `SELECT coalesce(sum(bad), 0) FROM clv_purchase_days`).Scan(&bad); err != nil {
-		return nil, fmt.Errorf("checking transaction log %s: %w", src.Path, err)
+	bad, n, first, last, err := checkedExtent(ctx, q, "clv_purchase_days", "sum(rows)",
+		"customer_id IS NULL OR purchase_date IS NULL OR bad > 0 OR trim(customer_id) = ''")
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", src.Path, err)
 	}
 	if bad > 0 {
 		return nil, typed.problem(ctx, q)
 	}
-	l, err := summarizeDays(ctx, q, "clv_purchase_days", o)
+	l, err := summarizeDays(ctx, q, "clv_purchase_days", o, n, first, last)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", src.Path, err)
 	}
@@ -337,34 +344,100 @@ func whitespaceToCSV(path, dir string) (string, error) {
 	return out.Name(), nil
 }
 
-// reader returns the table function that reads the file: Parquet, or CSV
-// with DuckDB's type sniffing except for the text columns (the customer
-// and date columns, when named: ids keep their leading zeros, and dates
-// are parsed as docs/clv.md says, never by a guessed day-month order).
-func reader(read Source, text ...string) string {
+// fileReader reads a log's files: Parquet, or CSV with the dialect and
+// column types DuckDB's sniffer found in the first file.
+type fileReader struct {
+	files   string // the quoted path or list of paths
+	parquet bool
+	// csv holds the read_csv options the sniffer found, but the columns.
+	csv string
+	// names and types are the columns in order.
+	names, types []string
+}
+
+// openReader finds the columns of the log's files: for CSV, by running
+// DuckDB's sniffer once on the first file. Every later read_csv then has
+// the dialect and the columns spelled out, so that DuckDB does not sniff
+// again (each sniff reads a sample of the file: a tenth of a second on a
+// 70 MB log, and a query that reads the file twice would sniff twice).
+func openReader(ctx context.Context, db Querier, src, read Source) (*fileReader, error) {
 	path := read.Path
-	p := duckdb.QuoteString(path)
+	r := &fileReader{files: duckdb.QuoteString(path)}
 	if len(read.Files) > 0 {
 		q := make([]string, len(read.Files))
 		for i, f := range read.Files {
 			q[i] = duckdb.QuoteString(f)
 		}
-		p = "[" + strings.Join(q, ", ") + "]"
+		r.files = "[" + strings.Join(q, ", ") + "]"
 		path = read.Files[0]
 	}
 	if strings.EqualFold(filepath.Ext(path), ".parquet") {
-		return "read_parquet(" + p + ")"
-	}
-	var types []string
-	for _, c := range text {
-		if c != "" {
-			types = append(types, duckdb.QuoteString(c)+": 'VARCHAR'")
+		r.parquet = true
+		names, types, err := describe(ctx, db, src, "DESCRIBE SELECT * FROM read_parquet("+r.files+")")
+		if err != nil {
+			return nil, err
 		}
+		r.names, r.types = names, types
+		return r, nil
 	}
-	if len(types) > 0 {
-		return "read_csv(" + p + ", header = true, types = {" + strings.Join(types, ", ") + "})"
+	var delim, quote, escape, newLine, comment string
+	var skip int64
+	var columns []any
+	var dateFormat, timestampFormat sql.NullString
+	err := db.QueryRowContext(ctx, `SELECT Delimiter, Quote, Escape, NewLineDelimiter, Comment, SkipRows, Columns, DateFormat, TimestampFormat
+FROM sniff_csv(`+duckdb.QuoteString(path)+`, header = true)`).Scan(&delim, &quote, &escape, &newLine, &comment, &skip, &columns, &dateFormat, &timestampFormat)
+	if err != nil {
+		return nil, readError(src, err)
 	}
-	return "read_csv(" + p + ", header = true)"
+	// The sniffer writes an option it left empty as "(empty)".
+	opt := func(v string) string {
+		if v == "(empty)" {
+			v = ""
+		}
+		return duckdb.QuoteString(v)
+	}
+	r.csv = fmt.Sprintf("auto_detect = false, header = true, delim = %s, quote = %s, escape = %s, new_line = %s, comment = %s, skip = %d",
+		opt(delim), opt(quote), opt(escape), opt(newLine), opt(comment), skip)
+	if dateFormat.Valid && dateFormat.String != "" {
+		r.csv += ", dateformat = " + duckdb.QuoteString(dateFormat.String)
+	}
+	if timestampFormat.Valid && timestampFormat.String != "" {
+		r.csv += ", timestampformat = " + duckdb.QuoteString(timestampFormat.String)
+	}
+	for _, c := range columns {
+		m, ok := c.(map[string]any)
+		name, ok1 := m["name"].(string)
+		typ, ok2 := m["type"].(string)
+		if !ok || !ok1 || !ok2 {
+			return nil, fmt.Errorf("reading transaction log %s: unexpected column %v from DuckDB's CSV sniffer", src.Path, c)
+		}
+		r.names, r.types = append(r.names, name), append(r.types, typ)
+	}
+	if len(r.names) == 0 {
+		return nil, fmt.Errorf("%w: reading %s: no columns", ErrLog, src.Path)
+	}
+	return r, nil
+}
+
+// call returns the table function that reads the files, with the text
+// columns (the customer and date columns, when named) read as VARCHAR
+// from a CSV file: ids keep their leading zeros, and dates are parsed as
+// docs/clv.md says, never by a guessed day-month order.
+func (r *fileReader) call(text ...string) string {
+	if r.parquet {
+		return "read_parquet(" + r.files + ")"
+	}
+	cols := make([]string, len(r.names))
+	for i, n := range r.names {
+		typ := r.types[i]
+		for _, c := range text {
+			if c != "" && strings.EqualFold(c, n) {
+				typ = "VARCHAR"
+			}
+		}
+		cols[i] = duckdb.QuoteString(n) + ": " + duckdb.QuoteString(typ)
+	}
+	return "read_csv(" + r.files + ", " + r.csv + ", columns = {" + strings.Join(cols, ", ") + "})"
 }
 
 // typed is the query that reads a log's rows as __clv_customer VARCHAR,
@@ -379,6 +452,9 @@ type typed struct {
 	// labels name the customer, date and amount for messages: "column x"
 	// or "expression e".
 	custLabel, dateLabel, amountLabel string
+	// amountIsText says the amount is read from text, so a row's amount
+	// may fail to parse.
+	amountIsText bool
 }
 
 // problemSQL classifies a row of a typed query: 0 fine, 1 no customer
@@ -396,9 +472,14 @@ var identRE = regexp.MustCompile(`^[\p{L}_][\p{L}\p{N}_]*$`)
 // typedQuery reads the file's columns and types and builds the typed
 // query. src is the log as the user named it, read the file to read.
 func typedQuery(ctx context.Context, db Querier, src, read Source) (*typed, error) {
-	names, types, order, err := describe(ctx, db, src, "DESCRIBE SELECT * FROM "+reader(read))
+	fr, err := openReader(ctx, db, src, read)
 	if err != nil {
 		return nil, err
+	}
+	names, types, order := map[string]string{}, map[string]string{}, fr.names
+	for i, n := range fr.names {
+		names[strings.ToLower(n)] = n
+		types[strings.ToLower(n)] = fr.types[i]
 	}
 	t := &typed{src: src, read: read}
 	// resolve turns a flag's value into SQL: the quoted column when it
@@ -424,8 +505,8 @@ func typedQuery(ctx context.Context, db Querier, src, read Source) (*typed, erro
 	if err != nil {
 		return nil, err
 	}
-	t.rd = reader(read, custCol, dateCol)
-	if !strings.EqualFold(filepath.Ext(read.Path), ".parquet") {
+	t.rd = fr.call(custCol, dateCol)
+	if !fr.parquet {
 		for _, c := range []string{custCol, dateCol} {
 			if c != "" {
 				types[strings.ToLower(c)] = "VARCHAR"
@@ -476,6 +557,7 @@ func typedQuery(ctx context.Context, db Querier, src, read Source) (*typed, erro
 		amountExpr = "CAST(" + amt + " AS DOUBLE)"
 		if !isNumeric(amtType) {
 			amountRaw = "CAST(" + amt + " AS VARCHAR)"
+			t.amountIsText = true
 			amountExpr = "try_cast(" + amt + " AS DOUBLE)"
 		}
 	}
@@ -494,30 +576,26 @@ FROM `, cust, dateSQL(date, dateType, src.DateFormat, duckdb.QuoteString(src.Tim
 	return t, nil
 }
 
-// describe returns a relation's columns (lower-case name → name and →
-// type, and the names in order).
-func describe(ctx context.Context, db Querier, src Source, query string) (map[string]string, map[string]string, []string, error) {
+// describe returns a relation's column names and types, in order.
+func describe(ctx context.Context, db Querier, src Source, query string) ([]string, []string, error) {
 	rows, err := db.QueryContext(ctx, query)
 	if err != nil {
-		return nil, nil, nil, readError(src, err)
+		return nil, nil, readError(src, err)
 	}
 	defer rows.Close()
-	names, types := map[string]string{}, map[string]string{}
-	var order []string
+	var names, types []string
 	for rows.Next() {
 		var name, typ string
 		var null, key, def, extra sql.NullString
 		if err := rows.Scan(&name, &typ, &null, &key, &def, &extra); err != nil {
-			return nil, nil, nil, fmt.Errorf("reading transaction log %s: %w", src.Path, err)
+			return nil, nil, fmt.Errorf("reading transaction log %s: %w", src.Path, err)
 		}
-		types[strings.ToLower(name)] = typ
-		names[strings.ToLower(name)] = name
-		order = append(order, name)
+		names, types = append(names, name), append(types, typ)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, nil, nil, fmt.Errorf("reading transaction log %s: %w", src.Path, err)
+		return nil, nil, fmt.Errorf("reading transaction log %s: %w", src.Path, err)
 	}
-	return names, types, order, nil
+	return names, types, nil
 }
 
 // execError explains a failed read: a condition that does not bind, or a
@@ -638,8 +716,15 @@ func purchaseDays(relation string, holdoutEnd time.Time) string {
 }
 
 // summaryOfDays is the per-customer summary over purchase_days (one row per
-// customer and day, with columns customer_id, day, amount).
-func summaryOfDays(calibrationEnd, holdoutEnd time.Time) string {
+// customer and day, with columns customer_id, day, amount), of the
+// calibration cohort when cohort is set, else of every customer (the
+// summary of one whose first purchase is after calibrationEnd is then
+// meaningless but for first_purchase).
+func summaryOfDays(calibrationEnd, holdoutEnd time.Time, cohort bool) string {
+	having := ""
+	if cohort {
+		having = "\nHAVING min(day) <= " + dateLit(calibrationEnd)
+	}
 	return fmt.Sprintf(`
 SELECT customer_id,
   min(day) AS first_purchase,
@@ -652,8 +737,7 @@ SELECT customer_id,
   count(*) FILTER (WHERE day > %[1]s AND day <= %[2]s) AS holdout_x,
   date_diff('day', min(day), max(day) FILTER (WHERE day <= %[2]s)) AS holdout_t_x
 FROM purchase_days
-GROUP BY customer_id
-HAVING min(day) <= %[1]s`, dateLit(calibrationEnd), dateLit(holdoutEnd))
+GROUP BY customer_id`, dateLit(calibrationEnd), dateLit(holdoutEnd)) + having
 }
 
 // trackingOfDays is the cohort's repeat purchase days per day over
@@ -680,7 +764,7 @@ ORDER BY 1`, dateLit(calibrationEnd), dateLit(holdoutEnd))
 // monetary value is the calibration days' total less the first day's,
 // divided by x; holdout_t_x is the recency at the holdout end.
 func SummarySQL(relation string, calibrationEnd, holdoutEnd time.Time) string {
-	return purchaseDays(relation, holdoutEnd) + summaryOfDays(calibrationEnd, holdoutEnd) + "\nORDER BY customer_id"
+	return purchaseDays(relation, holdoutEnd) + summaryOfDays(calibrationEnd, holdoutEnd, true) + "\nORDER BY customer_id"
 }
 
 // TrackingSQL returns a query over relation (as SummarySQL) giving the
@@ -709,16 +793,16 @@ FROM `+relation+`
 GROUP BY ALL`); err != nil {
 		return nil, fmt.Errorf("summarising transactions: %w", err)
 	}
-	return summarizeDays(ctx, q, "clv_purchase_days", o)
+	n, first, last, err := extent(ctx, q, "clv_purchase_days", "sum(rows)")
+	if err != nil {
+		return nil, err
+	}
+	return summarizeDays(ctx, q, "clv_purchase_days", o, n, first, last)
 }
 
 // summarizeDays summarises a table of purchase days (customer_id,
 // purchase_date, amount, rows).
-func summarizeDays(ctx context.Context, db Querier, days string, o Options) (*Log, error) {
-	n, first, last, err := extent(ctx, db, days, "sum(rows)")
-	if err != nil {
-		return nil, err
-	}
+func summarizeDays(ctx context.Context, db Querier, days string, o Options, n int64, first, last time.Time) (*Log, error) {
 	l, err := newLog(n, first, last, o)
 	if err != nil {
 		return nil, err
@@ -726,43 +810,60 @@ func summarizeDays(ctx context.Context, db Querier, days string, o Options) (*Lo
 	with := fmt.Sprintf("WITH purchase_days AS (SELECT customer_id, purchase_date AS day, amount FROM %s WHERE purchase_date <= %s AND customer_id IS NOT NULL)",
 		days, dateLit(l.HoldoutEnd))
 	// database/sql converts every value it scans, at about a microsecond
-	// each, and even the driver's own rows take 40 ns a number and far
-	// more a string: x, t_x and T travel packed in one BIGINT (each is
-	// below 2^21 days), the holdout x and recency in another, and the ids
-	// only when asked for.
-	id := "customer_id"
-	if o.NoCustomerIDs {
-		id = "NULL"
-	}
-	// The customers go to a temporary table first: the tracking query
-	// needs each one's first purchase, and aggregating the purchase days
-	// again would cost as much as this.
+	// each, and even the driver's own rows take 20 ns a number, more than
+	// 100 ns a value of a column with NULLs and more still a string: x,
+	// t_x and T travel packed in one BIGINT (each is below 2^21 days), the
+	// holdout x and recency in another, the monetary value never NULL (0
+	// when there is none, as clv.Summary has it), and the ids only when
+	// asked for.
+	//
+	// The customers go to a temporary table first, those whose first
+	// purchase is after the calibration period too: the tracking series
+	// leaves out their purchase days.
 	if _, err := db.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE clv_customers AS `+with+`
-SELECT customer_id, first_purchase, (x << 42) | (t_x << 21) | "T" AS packed, monetary, (holdout_x << 21) | holdout_t_x AS hold FROM (`+
-		summaryOfDays(l.CalibrationEnd, l.HoldoutEnd)+`)`); err != nil {
+SELECT customer_id, first_purchase,
+  CASE WHEN x >= 0 THEN (x << 42) | (t_x << 21) | "T" END AS packed,
+  CAST(coalesce(monetary, 0) AS DOUBLE) AS monetary,
+  CASE WHEN x >= 0 THEN (holdout_x << 21) | holdout_t_x END AS hold
+FROM (`+
+		summaryOfDays(l.CalibrationEnd, l.HoldoutEnd, false)+`)`); err != nil {
 		return nil, fmt.Errorf("summarising transactions: %w", err)
 	}
 	defer db.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS clv_customers")
-	query := `SELECT packed, monetary, hold, ` + id + ` FROM clv_customers`
+	cal := dateLit(l.CalibrationEnd)
+	query := `SELECT packed, monetary, hold FROM clv_customers WHERE first_purchase <= ` + cal
+	cols := 3
 	if !o.NoCustomerIDs {
-		query += "\nORDER BY customer_id"
+		query = `SELECT packed, monetary, hold, customer_id FROM clv_customers WHERE first_purchase <= ` + cal + `
+ORDER BY customer_id`
+		cols = 4
 	}
+	// Growing five slices of a million entries costs more than the scan.
+	var cohort int
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM clv_customers WHERE first_purchase <= `+cal).Scan(&cohort); err != nil {
+		return nil, fmt.Errorf("summarising transactions: %w", err)
+	}
+	if !o.NoCustomerIDs {
+		l.Customers = make([]string, 0, cohort)
+	}
+	l.FirstPurchase = make([]time.Time, 0, cohort)
+	l.Calibration = make([]clv.Summary, 0, cohort)
+	l.Holdout = make([]float64, 0, cohort)
+	l.HoldoutRecency = make([]float64, 0, cohort)
 	const mask = 1<<21 - 1
-	err = scan(ctx, db, query, 4, func(v []driver.Value) error {
+	err = scan(ctx, db, query, cols, func(v []driver.Value) error {
 		packed, ok1 := v[0].(int64)
-		hold, ok2 := v[2].(int64)
-		if !ok1 || !ok2 {
+		m, ok2 := v[1].(float64)
+		hold, ok3 := v[2].(int64)
+		if !ok1 || !ok2 || !ok3 {
 			return fmt.Errorf("unexpected summary row %v", v)
 		}
-		var m float64
-		if f, ok := v[1].(float64); ok {
-			m = f
-		}
-		if s, ok := v[3].(string); ok {
+		if len(v) > 3 {
+			s, _ := v[3].(string)
 			l.Customers = append(l.Customers, s)
 		}
 		T := packed & mask
-		l.FirstPurchase = append(l.FirstPurchase, l.CalibrationEnd.AddDate(0, 0, -int(T)))
+		l.FirstPurchase = append(l.FirstPurchase, l.CalibrationEnd.Add(-time.Duration(T)*24*time.Hour))
 		l.Calibration = append(l.Calibration, clv.Summary{X: float64(packed >> 42), Tx: float64(packed >> 21 & mask), T: float64(T), Monetary: m})
 		l.Holdout = append(l.Holdout, float64(hold>>21))
 		l.HoldoutRecency = append(l.HoldoutRecency, float64(hold&mask))
@@ -772,14 +873,23 @@ SELECT customer_id, first_purchase, (x << 42) | (t_x << 21) | "T" AS packed, mon
 		return nil, fmt.Errorf("summarising transactions: %w", err)
 	}
 	var dayNo, counts []int64
-	// TrackingSQL's definition, with the cohort's first purchases from
-	// clv_customers.
-	tracking := fmt.Sprintf(`%s
-SELECT date_diff('day', %s, p.day) AS day, count(*) AS repeat_days
-FROM purchase_days p JOIN clv_customers c USING (customer_id)
-WHERE p.day > c.first_purchase
-GROUP BY 1
-ORDER BY 1`, with, dateLit(l.CalibrationEnd))
+	// TrackingSQL's definition without joining every purchase day to its
+	// customer: the cohort's repeat purchase days on a day are the
+	// purchase days on it, less the cohort's first purchases on it, less
+	// the purchase days of customers who first bought after the
+	// calibration period (a join of the few of them to the holdout's
+	// purchase days).
+	tracking := fmt.Sprintf(`%[1]s,
+days AS (SELECT day, count(*) AS n FROM purchase_days GROUP BY day),
+firsts AS (SELECT first_purchase AS day, count(*) AS n FROM clv_customers WHERE first_purchase <= %[2]s GROUP BY 1),
+later AS (
+  SELECT day, count(*) AS n FROM purchase_days
+  WHERE day > %[2]s AND customer_id IN (SELECT customer_id FROM clv_customers WHERE first_purchase > %[2]s)
+  GROUP BY day
+)
+SELECT date_diff('day', %[2]s, day) AS day, days.n - coalesce(firsts.n, 0) - coalesce(later.n, 0) AS repeat_days
+FROM days LEFT JOIN firsts USING (day) LEFT JOIN later USING (day)
+ORDER BY 1`, with, cal)
 	err = scan(ctx, db, tracking, 2, func(v []driver.Value) error {
 		d, ok1 := v[0].(int64)
 		c, ok2 := v[1].(int64)
@@ -834,16 +944,27 @@ func scan(ctx context.Context, q Querier, query string, cols int, f func([]drive
 // extent gives the number of transactions (rows, an aggregate such as
 // count(*)) and the first and last purchase days of a relation.
 func extent(ctx context.Context, db Querier, relation, rows string) (int64, time.Time, time.Time, error) {
+	_, n, first, last, err := checkedExtent(ctx, db, relation, rows, "false")
+	return n, first, last, err
+}
+
+// checkedExtent is extent with, in the same scan, the number of rows of
+// the relation where the condition bad holds; with bad rows it returns no
+// error for the extent.
+func checkedExtent(ctx context.Context, db Querier, relation, rows, bad string) (int64, int64, time.Time, time.Time, error) {
+	var nBad int64
 	var n sql.NullInt64
 	var first, last sql.NullTime
-	err := db.QueryRowContext(ctx, "SELECT "+rows+", min(purchase_date), max(purchase_date) FROM "+relation).Scan(&n, &first, &last)
-	if err != nil {
-		return 0, time.Time{}, time.Time{}, fmt.Errorf("summarising transactions: %w", err)
+	err := db.QueryRowContext(ctx, "SELECT count(*) FILTER (WHERE "+bad+"), "+rows+", min(purchase_date), max(purchase_date) FROM "+relation).Scan(&nBad, &n, &first, &last)
+	switch {
+	case err != nil:
+		return 0, 0, time.Time{}, time.Time{}, fmt.Errorf("summarising transactions: %w", err)
+	case nBad > 0:
+		return nBad, 0, time.Time{}, time.Time{}, nil
+	case !n.Valid || n.Int64 == 0 || !first.Valid:
+		return 0, 0, time.Time{}, time.Time{}, fmt.Errorf("%w: no transactions", ErrLog)
 	}
-	if !n.Valid || n.Int64 == 0 || !first.Valid {
-		return 0, time.Time{}, time.Time{}, fmt.Errorf("%w: no transactions", ErrLog)
-	}
-	return n.Int64, dayOf(first.Time.UTC()), dayOf(last.Time.UTC()), nil
+	return 0, n.Int64, dayOf(first.Time.UTC()), dayOf(last.Time.UTC()), nil
 }
 
 // newLog starts the summary of a log of n transactions from first to

@@ -265,6 +265,8 @@ func TestErrorsNameTheFileTheColumnAndTheRow(t *testing.T) {
 	require.EqualError(t, err, `bad transaction log: LOG, row 2: amount "1;5" in column value is not a number`)
 	err = load("customer,when,value\nA,2025-01-01,1\n,2025-01-02,1\n", src)
 	require.EqualError(t, err, `bad transaction log: LOG, row 2: has no customer id (column customer)`)
+	err = load("customer,when,value\nA,2025-01-01,1\nA,2025-01-02,1\n  ,2025-01-02,1\n", src)
+	require.EqualError(t, err, `bad transaction log: LOG, row 3: has no customer id (column customer)`)
 	err = load("customer,when,value\nA,2025-01-01,1\nB,,1\n", src)
 	require.EqualError(t, err, `bad transaction log: LOG, row 2: has no date (column when)`)
 	withFormat := src
@@ -342,4 +344,31 @@ func TestWhitespaceColumns(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, []string{"00001", "00002"}, l.Customers)
 	require.Equal(t, []clv.Summary{{X: 0, T: 59}, {X: 1, Tx: 48, T: 48, Monetary: 20}}, l.Calibration)
+}
+
+// TestTheSniffedDialectReadsEveryFile reads two exports in one glob: the
+// dialect and the columns DuckDB's sniffer finds in the first file
+// (semicolons, quotes around fields that hold one, CRLF line ends,
+// decimal amounts, ids with leading zeros) read the second as well.
+func TestTheSniffedDialectReadsEveryFile(t *testing.T) {
+	dir := t.TempDir()
+	first := "id;\"when\";amount;note\r\n" +
+		"\"007\";2025-01-01 10:00:00;10.50;\"first; with a semicolon\"\r\n" +
+		"008;2025-01-02 11:00:00;4;plain\r\n"
+	second := "id;\"when\";amount;note\r\n" +
+		"\"007\";2025-01-11 09:30:00;20.25;\"again; and again\"\r\n" +
+		"007;2025-01-11 17:00:00;1;same day\r\n" +
+		"009;2025-01-31 08:00:00;3;\r\n"
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "a.csv"), []byte(first), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "b.csv"), []byte(second), 0o644))
+	glob := filepath.Join(dir, "*.csv")
+	files, err := translog.Expand(glob)
+	require.NoError(t, err)
+	l, err := translog.Load(context.Background(), openDB(t), translog.Source{Path: glob, Files: files, Customer: "id", Date: "when"},
+		translog.Options{CalibrationEnd: time.Date(2025, 1, 31, 0, 0, 0, 0, time.UTC)})
+	require.NoError(t, err)
+	require.Equal(t, []string{"007", "008", "009"}, l.Customers)
+	// 007: Jan 1 (10.50) and Jan 11 (20.25 + 1, one purchase day).
+	require.Equal(t, []clv.Summary{{X: 1, Tx: 10, T: 30, Monetary: 21.25}, {X: 0, T: 29}, {X: 0, T: 0}}, l.Calibration)
+	require.Equal(t, int64(5), l.Rows)
 }
