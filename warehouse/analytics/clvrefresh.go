@@ -112,45 +112,63 @@ func readFitInUse(ctx context.Context, conn *sql.Conn, unit clv.Unit) (*fitInUse
 	return &f, nil
 }
 
+// refitReason says in words, in English and Chinese, whether a build
+// fitted the CLV models again or kept the fit in use, and why.
+type refitReason struct{ en, zh string }
+
 // decideRefit says whether this build refits the models, and why (or why
-// not), in words for mart_clv_model.refit.
-func decideRefit(ctx context.Context, conn *sql.Conn, s Settings, last *fitInUse, asOf time.Time, unit clv.Unit) (bool, string, error) {
+// not), for mart_clv_model.refit and mart_clv_status.refit.
+func decideRefit(ctx context.Context, conn *sql.Conn, s Settings, last *fitInUse, asOf time.Time, unit clv.Unit) (bool, refitReason, error) {
 	days, drift := s.refitPolicy()
 	if last == nil {
-		return true, "refitted: the first fit", nil
+		return true, refitReason{"refitted: the first fit", "已重新拟合：首次拟合"}, nil
 	}
 	if last.settings != s.Fingerprint() {
-		return true, "refitted: the analytics settings changed", nil
+		return true, refitReason{"refitted: the analytics settings changed", "已重新拟合：分析设置已更改"}, nil
 	}
+	fitDay, dataEnd := last.asOf.Format(time.DateOnly), asOf.Format(time.DateOnly)
 	since := int(math.Round(asOf.Sub(last.asOf).Hours() / 24))
 	if since < 0 {
-		return true, fmt.Sprintf("refitted: the data now end on %s, before the fit's as-of day %s", asOf.Format(time.DateOnly), last.asOf.Format(time.DateOnly)), nil
+		return true, refitReason{
+			fmt.Sprintf("refitted: the data now end on %s, before the fit's as-of day %s", dataEnd, fitDay),
+			fmt.Sprintf("已重新拟合：数据现截止于 %s，早于上次拟合的数据截止日 %s", dataEnd, fitDay)}, nil
 	}
 	// Orders before the fit's day that came late, or went: a fit on
 	// other data than there is now.
 	seen, err := purchaseDaysUpTo(ctx, conn, last.asOf)
 	if err != nil {
-		return false, "", err
+		return false, refitReason{}, err
 	}
 	if d := math.Abs(float64(seen-last.days)) / math.Max(float64(last.days), 1); d > drift/10 {
-		return true, fmt.Sprintf("refitted: the purchase days up to the fit's day %s are now %d, not %d", last.asOf.Format(time.DateOnly), seen, last.days), nil
+		return true, refitReason{
+			fmt.Sprintf("refitted: the purchase days up to the fit's day %s are now %d, not %d", fitDay, seen, last.days),
+			fmt.Sprintf("已重新拟合：截至上次拟合日 %s 的购买天数现为 %d，而非 %d（有补录或撤销的订单）", fitDay, seen, last.days)}, nil
 	}
 	if since >= days {
-		return true, fmt.Sprintf("refitted: %d days of new data since the fit of %s (analytics.clv_refit_days: %d)", since, last.asOf.Format(time.DateOnly), days), nil
+		return true, refitReason{
+			fmt.Sprintf("refitted: %d days of new data since the fit of %s (analytics.clv_refit_days: %d)", since, fitDay, days),
+			fmt.Sprintf("已重新拟合：自 %s 的拟合以来已有 %d 天新数据（analytics.clv_refit_days：%d）", fitDay, since, days)}, nil
 	}
 	if since == 0 {
-		return false, fmt.Sprintf("kept the fit of run %s (data as of %s): no new data since", last.run, last.asOf.Format(time.DateOnly)), nil
+		return false, refitReason{
+			fmt.Sprintf("kept the fit of run %s (data as of %s): no new data since", last.run, fitDay),
+			fmt.Sprintf("沿用运行 %s 的拟合（数据截至 %s）：此后没有新数据", last.run, fitDay)}, nil
 	}
 	e, err := trackingError(ctx, conn, last, asOf, unit)
 	if err != nil {
-		return false, "", err
+		return false, refitReason{}, err
 	}
 	if math.Abs(e) > drift {
-		return true, fmt.Sprintf("refitted: since the fit of %s customers made %+.1f%% repeat purchases against the model's expectation, beyond %.0f%% (analytics.clv_refit_drift)",
-			last.asOf.Format(time.DateOnly), 100*e, 100*drift), nil
+		return true, refitReason{
+			fmt.Sprintf("refitted: since the fit of %s customers made %+.1f%% repeat purchases against the model's expectation, beyond %.0f%% (analytics.clv_refit_drift)",
+				fitDay, 100*e, 100*drift),
+			fmt.Sprintf("已重新拟合：自 %s 的拟合以来，客户复购次数与模型预期相差 %+.1f%%，超过 %.0f%%（analytics.clv_refit_drift）", fitDay, 100*e, 100*drift)}, nil
 	}
-	return false, fmt.Sprintf("kept the fit of run %s (data as of %s): %d days of new data, repeat purchases %+.1f%% against its expectation (refit after %d days or beyond %.0f%%)",
-		last.run, last.asOf.Format(time.DateOnly), since, 100*e, days, 100*drift), nil
+	return false, refitReason{
+		fmt.Sprintf("kept the fit of run %s (data as of %s): %d days of new data, repeat purchases %+.1f%% against its expectation (refit after %d days or beyond %.0f%%)",
+			last.run, fitDay, since, 100*e, days, 100*drift),
+		fmt.Sprintf("沿用运行 %s 的拟合（数据截至 %s）：新增 %d 天数据，复购次数与其预期相差 %+.1f%%（满 %d 天或相差超过 %.0f%% 时重新拟合）",
+			last.run, fitDay, since, 100*e, days, 100*drift)}, nil
 }
 
 // purchaseDaysUpTo counts the purchase days (customer and day) up to a day.
@@ -238,7 +256,7 @@ func dateSQL(t time.Time) string { return "DATE '" + t.Format(time.DateOnly) + "
 
 // saveFit records the models a refit chose as the fit in use, with copies
 // of the tables that describe it.
-func saveFit(ctx context.Context, conn *sql.Conn, runID string, asOf time.Time, s Settings, m clv.Model, why string) error {
+func saveFit(ctx context.Context, conn *sql.Conn, runID string, asOf time.Time, s Settings, m clv.Model, why refitReason) error {
 	rec := recordOf(m.Purchases)
 	if m.Spend != nil {
 		sp := recordOf(m.Spend)
@@ -252,7 +270,7 @@ func saveFit(ctx context.Context, conn *sql.Conn, runID string, asOf time.Time, 
 	if err != nil {
 		return err
 	}
-	if _, err := conn.ExecContext(ctx, `INSERT INTO `+refitsTable+` VALUES (?, ?, ?, ?, ?, ?)`, runID, asOf, s.Fingerprint(), string(b), why, days); err != nil {
+	if _, err := conn.ExecContext(ctx, `INSERT INTO `+refitsTable+` VALUES (?, ?, ?, ?, ?, ?)`, runID, asOf, s.Fingerprint(), string(b), why.en, days); err != nil {
 		return err
 	}
 	for _, c := range fitCopies {
@@ -275,15 +293,20 @@ func restoreFit(ctx context.Context, conn *sql.Conn, asOf time.Time) error {
 	return err
 }
 
-// annotateRefit writes why the fit in use is in use into
-// mart_clv_model.refit.
-func annotateRefit(ctx context.Context, conn *sql.Conn, why string) error {
-	for _, st := range []string{`ALTER TABLE ` + ModelTable + ` ADD COLUMN IF NOT EXISTS refit VARCHAR`, `UPDATE ` + ModelTable + ` SET refit = ?`} {
-		args := []any{}
-		if st[0] == 'U' {
-			args = append(args, why)
+// annotateRefit writes why the fit in use is in use into the refit and
+// refit_zh columns of mart_clv_model and mart_clv_status (NULL when there
+// is no fit: CLV unavailable).
+func annotateRefit(ctx context.Context, conn *sql.Conn, why refitReason) error {
+	for _, table := range []string{ModelTable, StatusTable} {
+		for _, st := range []string{
+			`ALTER TABLE ` + table + ` ADD COLUMN IF NOT EXISTS refit VARCHAR`,
+			`ALTER TABLE ` + table + ` ADD COLUMN IF NOT EXISTS refit_zh VARCHAR`,
+		} {
+			if _, err := conn.ExecContext(ctx, st); err != nil {
+				return err
+			}
 		}
-		if _, err := conn.ExecContext(ctx, st, args...); err != nil {
+		if _, err := conn.ExecContext(ctx, `UPDATE `+table+` SET refit = ?, refit_zh = ?`, nullable(why.en), nullable(why.zh)); err != nil {
 			return err
 		}
 	}

@@ -709,6 +709,10 @@ func writeUnavailable(ctx context.Context, conn *sql.Conn, unit clv.Unit, at tim
 		StatusUnavailable, reason, reasonZh, dateOrNull(asOf), at); err != nil {
 		return 0, err
 	}
+	// The same columns as a build with CLV, NULL: no fit to say why of.
+	if err := annotateRefit(ctx, conn, refitReason{}); err != nil {
+		return 0, err
+	}
 	return rows, nil
 }
 

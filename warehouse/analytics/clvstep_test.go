@@ -3,6 +3,7 @@ package analytics_test
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -276,4 +277,112 @@ func TestCLVStepOnLogsThatHaveNoModel(t *testing.T) {
 		warehousetest.Int(t, young, "SELECT count(*) FROM clv_scores WHERE p_alive = 1 AND clv_12m > 0"))
 	require.Equal(t, [][]string{{"bgnbd", "not converged"}, {"nbd", "ok"}, {"pareto_nbd", "not converged"}},
 		warehousetest.Rows(t, young, "SELECT DISTINCT model, status FROM mart_clv_model WHERE role = 'purchases' AND fitted_on <> 'all data' ORDER BY 1"))
+}
+
+// TestCLVStepRefitsOnlyWhenItIsTime walks the refit policy of
+// docs/analytics.md through six builds of one warehouse: the first fit; a
+// build with no new data and one with six days of it keep the fit (the
+// parameters stay, the drift is the one computed here from the fit's
+// parameters); fourteen days refit on the schedule; a day on which every
+// customer buys refits on the drift; late orders before the fit's day
+// refit. Each build says which and why in English and Chinese, in
+// mart_clv_status and mart_clv_model alike.
+func TestCLVStepRefitsOnlyWhenItIsTime(t *testing.T) {
+	dir := t.TempDir()
+	end := time.Date(2026, 6, 30, 0, 0, 0, 0, time.UTC)
+	f, err := os.Create(filepath.Join(dir, "log.csv"))
+	require.NoError(t, err)
+	_, err = clvsim.WriteLog(f, clvsim.Options{Customers: 6000, BGNBD: clv.BGNBD{R: 0.9, Alpha: 60, A: 0.8, B: 3.2},
+		GammaGamma: clv.GammaGamma{P: 6, Q: 4, Gamma: 150}, MaxT: 540, Seed: 7}, end)
+	require.NoError(t, err)
+	require.NoError(t, f.Close())
+	db := warehousetest.Open(t, filepath.Join(dir, "w.duckdb"), false)
+	ordersFromLog(t, db, filepath.Join(dir, "log.csv"))
+	warehousetest.Exec(t, db, `CREATE TABLE all_orders AS SELECT * FROM fct_orders`)
+	day := func(d time.Time) string { return "DATE '" + d.Format(time.DateOnly) + "'" }
+	upTo := func(d time.Time) {
+		warehousetest.Exec(t, db, `CREATE OR REPLACE TABLE fct_orders AS SELECT * FROM all_orders WHERE order_date <= `+day(d))
+		purchases(t, db)
+	}
+	build := func(run string) [2]string {
+		t.Helper()
+		require.NoError(t, runStep(t, db, run))
+		st := warehousetest.Rows(t, db, "SELECT refit, refit_zh FROM mart_clv_status")
+		require.Len(t, st, 1)
+		require.Equal(t, [][]string{st[0]}, warehousetest.Rows(t, db, "SELECT DISTINCT refit, refit_zh FROM mart_clv_model"), run)
+		return [2]string{st[0][0], st[0][1]}
+	}
+	params := func() [][]string {
+		return warehousetest.Rows(t, db, "SELECT model, parameter, value FROM mart_clv_model WHERE in_use ORDER BY 1, 2")
+	}
+	refits := func() int64 { return warehousetest.Int(t, db, "SELECT count(*) FROM meta.clv_refits") }
+
+	fitDay := end.AddDate(0, 0, -14)
+	upTo(fitDay)
+	require.Equal(t, [2]string{"refitted: the first fit", "已重新拟合：首次拟合"}, build("r1"))
+	require.Equal(t, fitDay.Format(time.DateOnly), warehousetest.Scalar(t, db, "SELECT CAST(as_of AS VARCHAR) FROM mart_clv_status"))
+	first := params()
+	fitted := inUse(t, db)
+
+	require.Equal(t, [2]string{"kept the fit of run r1 (data as of 2026-06-16): no new data since", "沿用运行 r1 的拟合（数据截至 2026-06-16）：此后没有新数据"}, build("r2"))
+	require.Equal(t, first, params())
+	require.Equal(t, int64(1), refits())
+
+	// Six days on: the drift is the repeat purchase days since the fit
+	// of the customers it saw against the sum of their conditional
+	// expectations under its parameters.
+	upTo(fitDay.AddDate(0, 0, 6))
+	var actual, expected float64
+	for _, r := range warehousetest.Rows(t, db, `SELECT
+			count(*) FILTER (WHERE d <= `+day(fitDay)+`) - 1,
+			date_diff('day', min(d), max(d) FILTER (WHERE d <= `+day(fitDay)+`)),
+			date_diff('day', min(d), `+day(fitDay)+`),
+			count(*) FILTER (WHERE d > `+day(fitDay)+`)
+		FROM (SELECT DISTINCT customer_id, order_date AS d FROM fct_orders)
+		GROUP BY customer_id HAVING min(d) <= `+day(fitDay)) {
+		v := make([]float64, 4)
+		for i := range v {
+			v[i], err = strconv.ParseFloat(r[i], 64)
+			require.NoError(t, err)
+		}
+		expected += fitted.Purchases.ConditionalExpected(6, v[0], v[1], v[2])
+		actual += v[3]
+	}
+	drift := fmt.Sprintf("%+.1f%%", 100*(actual/expected-1))
+	t.Logf("six days after the fit: %.0f repeat purchase days against %.1f expected (%s)", actual, expected, drift)
+	require.Equal(t, [2]string{
+		"kept the fit of run r1 (data as of 2026-06-16): 6 days of new data, repeat purchases " + drift + " against its expectation (refit after 7 days or beyond 10%)",
+		"沿用运行 r1 的拟合（数据截至 2026-06-16）：新增 6 天数据，复购次数与其预期相差 " + drift + "（满 7 天或相差超过 10% 时重新拟合）"}, build("r3"))
+	require.Equal(t, first, params())
+	require.Equal(t, int64(1), refits())
+
+	upTo(end)
+	require.Equal(t, [2]string{"refitted: 14 days of new data since the fit of 2026-06-16 (analytics.clv_refit_days: 7)",
+		"已重新拟合：自 2026-06-16 的拟合以来已有 14 天新数据（analytics.clv_refit_days：7）"}, build("r4"))
+	require.NotEqual(t, first, params())
+	require.Equal(t, int64(2), refits())
+
+	// A day on which every customer buys: far more repeat purchases than
+	// any fit expects in a day.
+	warehousetest.Exec(t, db, `INSERT INTO fct_orders SELECT 'surge-' || customer_id, customer_id, DATE '2026-07-01', DATE '2026-07-01', 'paid', 10, 10
+		FROM (SELECT DISTINCT customer_id FROM fct_orders)`)
+	purchases(t, db)
+	r5 := build("r5")
+	require.Regexp(t, `^refitted: since the fit of 2026-06-30 customers made \+[0-9.]+% repeat purchases against the model's expectation, beyond 10% \(analytics.clv_refit_drift\)$`, r5[0])
+	require.Regexp(t, `^已重新拟合：自 2026-06-30 的拟合以来，客户复购次数与模型预期相差 \+[0-9.]+%，超过 10%（analytics.clv_refit_drift）$`, r5[1])
+	require.Equal(t, int64(3), refits())
+
+	// Late orders: one in 20 customers bought on a day before the fit's
+	// day that they had not bought on.
+	before := warehousetest.Int(t, db, `SELECT count(*) FROM (SELECT DISTINCT customer_id, order_date FROM fct_orders)`)
+	warehousetest.Exec(t, db, `INSERT INTO fct_orders SELECT 'late-' || customer_id, customer_id, DATE '2026-06-20', DATE '2026-06-01', 'paid', 10, 10
+		FROM (SELECT DISTINCT customer_id FROM fct_orders WHERE hash(customer_id) % 20 = 0
+		      EXCEPT SELECT customer_id FROM fct_orders WHERE order_date = DATE '2026-06-20')`)
+	purchases(t, db)
+	after := warehousetest.Int(t, db, `SELECT count(*) FROM (SELECT DISTINCT customer_id, order_date FROM fct_orders)`)
+	require.Greater(t, after-before, before/100, "more than a tenth of the drift threshold")
+	require.Equal(t, [2]string{
+		fmt.Sprintf("refitted: the purchase days up to the fit's day 2026-07-01 are now %d, not %d", after, before),
+		fmt.Sprintf("已重新拟合：截至上次拟合日 2026-07-01 的购买天数现为 %d，而非 %d（有补录或撤销的订单）", after, before)}, build("r6"))
+	require.Equal(t, int64(4), refits())
 }

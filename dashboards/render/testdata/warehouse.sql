@@ -206,10 +206,13 @@ INSERT INTO mart_clv_model VALUES
     ('gamma_gamma', 'spend', 'all data', 'q', 3.74, 0.28, 3.19, 4.29, -4012.9, NULL, NULL, NULL, true, 'ok', 4200, '2024-07-01 05:50:00+00', true),
     ('gamma_gamma', 'spend', 'all data', 'gamma', 15.4, 1.9, 11.7, 19.1, -4012.9, NULL, NULL, NULL, true, 'ok', 4200, '2024-07-01 05:50:00+00', true);
 
-CREATE TABLE mart_clv_status (status VARCHAR, purchase_model VARCHAR, spend_model VARCHAR, reason VARCHAR, reason_zh VARCHAR, as_of DATE, fitted_at TIMESTAMPTZ);
+CREATE TABLE mart_clv_status (status VARCHAR, purchase_model VARCHAR, spend_model VARCHAR, reason VARCHAR, reason_zh VARCHAR, as_of DATE, fitted_at TIMESTAMPTZ,
+    refit VARCHAR, refit_zh VARCHAR);
 INSERT INTO mart_clv_status VALUES ('ok', 'bgnbd', 'gamma_gamma',
     'purchases: BG/NBD: the highest log-likelihood of the holdout purchases (holdout log-likelihood: BG/NBD -1580.3; Pareto/NBD -1584.1); spend: Gamma-Gamma',
-    '购买模型：BG/NBD（依据验证期的预测表现选定）；客单价模型：Gamma-Gamma', '2024-06-30', '2024-07-01 05:50:00+00');
+    '购买模型：BG/NBD（依据验证期的预测表现选定）；客单价模型：Gamma-Gamma', '2024-06-30', '2024-07-01 05:50:00+00',
+    'kept the fit of run 20240627T055000Z (data as of 2024-06-27): 3 days of new data, repeat purchases -2.4% against its expectation (refit after 7 days or beyond 10%)',
+    '沿用运行 20240627T055000Z 的拟合（数据截至 2024-06-27）：新增 3 天数据，复购次数与其预期相差 -2.4%（满 7 天或相差超过 10% 时重新拟合）');
 
 CREATE TABLE mart_clv_validation (frequency_bucket VARCHAR, customers BIGINT, predicted_holdout DOUBLE, actual_holdout DOUBLE);
 INSERT INTO mart_clv_validation VALUES
