@@ -363,6 +363,14 @@ type fileReader struct {
 func openReader(ctx context.Context, db Querier, src, read Source) (*fileReader, error) {
 	path := read.Path
 	r := &fileReader{files: duckdb.QuoteString(path)}
+	if len(read.Files) == 0 && strings.ContainsAny(path, "*?[") {
+		// The sniffer reads one file: the first the glob names.
+		files, err := Expand(path)
+		if err != nil {
+			return nil, err
+		}
+		read.Files = files
+	}
 	if len(read.Files) > 0 {
 		q := make([]string, len(read.Files))
 		for i, f := range read.Files {

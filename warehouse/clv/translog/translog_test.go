@@ -371,4 +371,9 @@ func TestTheSniffedDialectReadsEveryFile(t *testing.T) {
 	// 007: Jan 1 (10.50) and Jan 11 (20.25 + 1, one purchase day).
 	require.Equal(t, []clv.Summary{{X: 1, Tx: 10, T: 30, Monetary: 21.25}, {X: 0, T: 29}, {X: 0, T: 0}}, l.Calibration)
 	require.Equal(t, int64(5), l.Rows)
+	// The glob alone, without the files it names, reads the same.
+	alone, err := translog.Load(context.Background(), openDB(t), translog.Source{Path: glob, Customer: "id", Date: "when"},
+		translog.Options{CalibrationEnd: time.Date(2025, 1, 31, 0, 0, 0, 0, time.UTC)})
+	require.NoError(t, err)
+	require.Equal(t, l, alone)
 }
