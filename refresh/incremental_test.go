@@ -95,6 +95,7 @@ func TestIncrementalBuildEqualsFullRebuild(t *testing.T) {
 		require.Contains(t, details["fct_orders"], "keys recomputed", "fct_orders is brought up to date by key")
 		require.Contains(t, details["customer_identity_map"], "keys recomputed")
 		require.Contains(t, details["mart_kpi_monthly"], "keys recomputed")
+		require.Contains(t, details["mart_cross_sell_monthly"], "keys recomputed")
 		require.Contains(t, details["stg_orders"], "new lake parts")
 		if i == 1 {
 			require.Regexp(t, "^(kept|no keys to recompute)", details["fct_tickets"], "no ticket changed on the second day")

@@ -60,7 +60,8 @@ customers as (
     left join new_items n using (customer_id, month)
     window w as (partition by a.customer_id order by a.month)
 ),
-has_categories as (select count(*) > 0 as yes from lines where category is not null),
+-- Products with categories: the category columns are NULL without.
+has_categories as (select count(*) > 0 as yes from dim_product where category is not null),
 by_month as (
     select month,
         count(*) as active_customers,

@@ -66,13 +66,17 @@ func crossSellFixture(t *testing.T) *sql.DB {
 			('o6', 'C', '2025-02-01', 'paid', 120), ('o7', 'C', '2025-02-10', 'cancelled', 0),
 			('o8', 'D', '2025-01-15', 'paid', 200), ('o10', 'E', '2025-02-25', 'paid', 30)
 		) t(order_id, customer_id, d, status, rev)`,
-		`CREATE TABLE fct_order_items AS SELECT order_id, line_no, product_id, line_type FROM (VALUES
-			('o1', 1, 'P1', 'sale'), ('o1', 2, 'P2', 'sale'), ('o2', 1, 'P3', 'sale'), ('o3', 1, 'P1', 'sale'),
-			('o4', 1, 'P1', 'sale'), ('o4', 2, 'P3', 'sale'), ('o4', 3, 'P1', 'sale'), ('o5', 1, 'P2', 'sale'),
-			('o9', 1, 'P1', 'sale'), ('o9', 2, 'P3', 'refund'),
-			('o6', 1, 'P2', 'sale'), ('o6', 2, 'P3', 'sale'), ('o6', 3, 'P4', 'sale'), ('o7', 1, 'P1', 'sale'),
-			('o8', 1, 'P1', 'sale'), ('o8', 2, 'P2', 'sale'), ('o8', 3, 'P3', 'sale'), ('o10', 1, 'P3', 'sale')
-		) t(order_id, line_no, product_id, line_type)`,
+		// The lines as the build stores them; fct_order_items is the
+		// project's view over them (a refund line has a negative quantity).
+		`CREATE TABLE stg_order_lines AS SELECT order_id, line_no, 'billing.order_lines' AS source_stream, product_id,
+			CAST(q AS INTEGER) AS quantity, CAST(10 AS DECIMAL(18,2)) AS unit_price, CAST(0 AS DECIMAL(18,2)) AS discount_amount,
+			CAST(10 * q AS DECIMAL(18,2)) AS amount FROM (VALUES
+			('o1', 1, 'P1', 1), ('o1', 2, 'P2', 1), ('o2', 1, 'P3', 1), ('o3', 1, 'P1', 1),
+			('o4', 1, 'P1', 1), ('o4', 2, 'P3', 1), ('o4', 3, 'P1', 1), ('o5', 1, 'P2', 1),
+			('o9', 1, 'P1', 1), ('o9', 2, 'P3', -1),
+			('o6', 1, 'P2', 1), ('o6', 2, 'P3', 1), ('o6', 3, 'P4', 1), ('o7', 1, 'P1', 1),
+			('o8', 1, 'P1', 1), ('o8', 2, 'P2', 1), ('o8', 3, 'P3', 1), ('o10', 1, 'P3', 1)
+		) t(order_id, line_no, product_id, q)`,
 		`CREATE TABLE dim_product AS SELECT * FROM (VALUES
 			('P1', 'Longjing', '龙井', 'Tea', '茶叶'), ('P2', 'Oolong', '乌龙', 'Tea', '茶叶'),
 			('P3', 'Peanuts', '花生', 'Snacks', '零食'), ('P4', 'Gift card', '礼品卡', NULL, NULL)
@@ -85,9 +89,10 @@ func crossSellFixture(t *testing.T) *sql.DB {
 		`CREATE TABLE mart_kpi_monthly AS SELECT CAST(m AS DATE) AS month, c AS is_complete FROM (VALUES
 			('2025-01-01', true), ('2025-02-01', true), ('2025-03-01', false)) t(m, c)`,
 	)
+	warehousetest.RunModels(t, db, repo, "fct_order_items", "mart_cross_sell_monthly")
 	runCrossSell(t, db, crossSellSettings)
 	warehousetest.RunModels(t, db, repo, "cross_sell_items", "mart_product_affinity", "mart_association_rules",
-		"mart_next_best_offer", "mart_next_best_offer_validation", "mart_cross_sell_monthly")
+		"mart_next_best_offer", "mart_next_best_offer_validation")
 	return db
 }
 

@@ -410,6 +410,7 @@ func resolveIncremental(ctx context.Context, db *sql.DB, m *Model, byName map[st
 			inputs[d] = true
 			if dm := byName[d]; dm != nil && dm.Materialize == View {
 				addInputs(dm.Deps)
+				addInputs(dm.External)
 			}
 		}
 	}
