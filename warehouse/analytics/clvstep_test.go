@@ -73,6 +73,24 @@ func inUse(t *testing.T, db *sql.DB) clv.Model {
 	return m
 }
 
+// simulated is a BG/NBD and Gamma-Gamma company of n customers over 540
+// days, the parameters the CLV step tests recover.
+func simulated(n int, seed uint64) clvsim.Options {
+	return clvsim.Options{Customers: n, BGNBD: clv.BGNBD{R: 0.9, Alpha: 60, A: 0.8, B: 3.2},
+		GammaGamma: clv.GammaGamma{P: 6, Q: 4, Gamma: 150}, MaxT: 540, Seed: seed}
+}
+
+// writeLog writes a simulated customer_id,date,amount log to path.
+func writeLog(t *testing.T, path string, o clvsim.Options, calibrationEnd time.Time) []clvsim.Customer {
+	t.Helper()
+	f, err := os.Create(path)
+	require.NoError(t, err)
+	cs, err := clvsim.WriteLog(f, o, calibrationEnd)
+	require.NoError(t, err)
+	require.NoError(t, f.Close())
+	return cs
+}
+
 func runStep(t *testing.T, db *sql.DB, run string) error {
 	t.Helper()
 	conn, err := db.Conn(context.Background())
@@ -85,13 +103,8 @@ func runStep(t *testing.T, db *sql.DB, run string) error {
 func TestCLVStepScoresWhatTheModelSays(t *testing.T) {
 	dir := t.TempDir()
 	calEnd := time.Date(2026, 6, 30, 0, 0, 0, 0, time.UTC)
-	f, err := os.Create(filepath.Join(dir, "log.csv"))
-	require.NoError(t, err)
-	truth := clvsim.Options{Customers: 20000, BGNBD: clv.BGNBD{R: 0.9, Alpha: 60, A: 0.8, B: 3.2},
-		GammaGamma: clv.GammaGamma{P: 6, Q: 4, Gamma: 150}, MaxT: 540, Seed: 3}
-	cs, err := clvsim.WriteLog(f, truth, calEnd)
-	require.NoError(t, err)
-	require.NoError(t, f.Close())
+	truth := simulated(20000, 3)
+	cs := writeLog(t, filepath.Join(dir, "log.csv"), truth, calEnd)
 
 	db := warehousetest.Open(t, filepath.Join(dir, "w.duckdb"), false)
 	ordersFromLog(t, db, filepath.Join(dir, "log.csv"))
@@ -159,12 +172,7 @@ func TestCLVStepScoresWhatTheModelSays(t *testing.T) {
 func TestCLVStepKeepsTheLastGoodFitWhenAFitFails(t *testing.T) {
 	dir := t.TempDir()
 	calEnd := time.Date(2026, 6, 30, 0, 0, 0, 0, time.UTC)
-	f, err := os.Create(filepath.Join(dir, "log.csv"))
-	require.NoError(t, err)
-	_, err = clvsim.WriteLog(f, clvsim.Options{Customers: 5000, BGNBD: clv.BGNBD{R: 0.9, Alpha: 60, A: 0.8, B: 3.2},
-		GammaGamma: clv.GammaGamma{P: 6, Q: 4, Gamma: 150}, MaxT: 540, Seed: 5}, calEnd)
-	require.NoError(t, err)
-	require.NoError(t, f.Close())
+	writeLog(t, filepath.Join(dir, "log.csv"), simulated(5000, 5), calEnd)
 	db := warehousetest.Open(t, filepath.Join(dir, "w.duckdb"), false)
 	ordersFromLog(t, db, filepath.Join(dir, "log.csv"))
 	require.NoError(t, runStep(t, db, "good"))
@@ -218,12 +226,7 @@ func checkUnavailable(t *testing.T, db *sql.DB, reason string) {
 // unavailable tables with the reason.
 func TestCLVStepTurnedOff(t *testing.T) {
 	dir := t.TempDir()
-	f, err := os.Create(filepath.Join(dir, "log.csv"))
-	require.NoError(t, err)
-	_, err = clvsim.WriteLog(f, clvsim.Options{Customers: 500, BGNBD: clv.BGNBD{R: 0.9, Alpha: 60, A: 0.8, B: 3.2},
-		GammaGamma: clv.GammaGamma{P: 6, Q: 4, Gamma: 150}, MaxT: 540, Seed: 5}, time.Date(2026, 6, 30, 0, 0, 0, 0, time.UTC))
-	require.NoError(t, err)
-	require.NoError(t, f.Close())
+	writeLog(t, filepath.Join(dir, "log.csv"), simulated(500, 5), time.Date(2026, 6, 30, 0, 0, 0, 0, time.UTC))
 	db := warehousetest.Open(t, "", false)
 	ordersFromLog(t, db, filepath.Join(dir, "log.csv"))
 	conn, err := db.Conn(context.Background())
@@ -260,12 +263,8 @@ func TestCLVStepOnLogsThatHaveNoModel(t *testing.T) {
 	// own rates; nobody has left yet (Pareto/NBD with lifetimes of a
 	// billion years).
 	dir := t.TempDir()
-	f, err := os.Create(filepath.Join(dir, "young.csv"))
-	require.NoError(t, err)
-	_, err = clvsim.WriteLog(f, clvsim.Options{Customers: 2000, ParetoNBD: &clv.ParetoNBD{R: 2, Alpha: 30, S: 1, Beta: 1e12},
+	writeLog(t, filepath.Join(dir, "young.csv"), clvsim.Options{Customers: 2000, ParetoNBD: &clv.ParetoNBD{R: 2, Alpha: 30, S: 1, Beta: 1e12},
 		GammaGamma: clv.GammaGamma{P: 6, Q: 4, Gamma: 150}, MaxT: 365, Seed: 9}, time.Date(2025, 12, 31, 0, 0, 0, 0, time.UTC))
-	require.NoError(t, err)
-	require.NoError(t, f.Close())
 	young := warehousetest.Open(t, "", false)
 	ordersFromLog(t, young, filepath.Join(dir, "young.csv"))
 	purchases(t, young)
@@ -290,12 +289,7 @@ func TestCLVStepOnLogsThatHaveNoModel(t *testing.T) {
 func TestCLVStepRefitsOnlyWhenItIsTime(t *testing.T) {
 	dir := t.TempDir()
 	end := time.Date(2026, 6, 30, 0, 0, 0, 0, time.UTC)
-	f, err := os.Create(filepath.Join(dir, "log.csv"))
-	require.NoError(t, err)
-	_, err = clvsim.WriteLog(f, clvsim.Options{Customers: 6000, BGNBD: clv.BGNBD{R: 0.9, Alpha: 60, A: 0.8, B: 3.2},
-		GammaGamma: clv.GammaGamma{P: 6, Q: 4, Gamma: 150}, MaxT: 540, Seed: 7}, end)
-	require.NoError(t, err)
-	require.NoError(t, f.Close())
+	writeLog(t, filepath.Join(dir, "log.csv"), simulated(6000, 7), end)
 	db := warehousetest.Open(t, filepath.Join(dir, "w.duckdb"), false)
 	ordersFromLog(t, db, filepath.Join(dir, "log.csv"))
 	warehousetest.Exec(t, db, `CREATE TABLE all_orders AS SELECT * FROM fct_orders`)
@@ -342,6 +336,7 @@ func TestCLVStepRefitsOnlyWhenItIsTime(t *testing.T) {
 		GROUP BY customer_id HAVING min(d) <= `+day(fitDay)) {
 		v := make([]float64, 4)
 		for i := range v {
+			var err error
 			v[i], err = strconv.ParseFloat(r[i], 64)
 			require.NoError(t, err)
 		}
