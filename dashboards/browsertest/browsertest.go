@@ -67,6 +67,15 @@ func Start(t testing.TB) *Browser {
 			"(apt-get install -y chromium fonts-noto-cjk), or set CRMWH_CHROMIUM", exe, err)
 	}
 	profile := t.TempDir()
+	// Chromium makes its singleton socket's directory in $TMPDIR and leaves
+	// it behind; a short directory of the test's own keeps it from /tmp
+	// (the socket's path must stay under 108 bytes, which t.TempDir's long
+	// names can exceed).
+	tmp, err := os.MkdirTemp("", "crmwh-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(tmp) })
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(exe),
 		chromedp.Flag("headless", true),
@@ -87,6 +96,7 @@ func Start(t testing.TB) *Browser {
 		chromedp.Flag("force-color-profile", "srgb"),
 		chromedp.Flag("lang", "en-US"),
 		chromedp.UserDataDir(profile),
+		chromedp.Env("TMPDIR=" + tmp),
 		chromedp.WindowSize(1280, 900),
 	}
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)

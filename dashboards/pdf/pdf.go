@@ -102,7 +102,7 @@ func Write(ctx context.Context, db *sql.DB, pages []spec.Page, o Options) (Resul
 		out.Pages = append(out.Pages, p.Name)
 	}
 	doc := filepath.Join(ro.OutDir, res.Index)
-	pdf, err := printPDF(ctx, exe, filepath.Join(tmp, "profile"), doc, footer(ro))
+	pdf, err := printPDF(ctx, exe, tmp, doc, footer(ro))
 	if err != nil {
 		return Result{}, fmt.Errorf("board pack: printing %d pages with %s: %w", len(out.Pages), exe, err)
 	}
@@ -117,7 +117,10 @@ func Write(ctx context.Context, db *sql.DB, pages []spec.Page, o Options) (Resul
 }
 
 // printPDF opens the document in a new headless Chromium and prints it.
-func printPDF(ctx context.Context, exe, profile, doc, footerHTML string) ([]byte, error) {
+// The browser's profile and its temporary files (Chromium makes its
+// singleton socket's directory in $TMPDIR) go under tmp, which the caller
+// removes.
+func printPDF(ctx context.Context, exe, tmp, doc, footerHTML string) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, Timeout)
 	defer cancel()
 	opts := []chromedp.ExecAllocatorOption{
@@ -135,7 +138,8 @@ func printPDF(ctx context.Context, exe, profile, doc, footerHTML string) ([]byte
 		chromedp.Flag("disable-dev-shm-usage", true),
 		chromedp.Flag("hide-scrollbars", true),
 		chromedp.Flag("force-color-profile", "srgb"),
-		chromedp.UserDataDir(profile),
+		chromedp.UserDataDir(filepath.Join(tmp, "profile")),
+		chromedp.Env("TMPDIR=" + tmp),
 		chromedp.WindowSize(printWidth, printHeight),
 	}
 	actx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
