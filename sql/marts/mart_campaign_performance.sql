@@ -25,13 +25,21 @@ reached as (
     where customer_id is not null
     group by 1, 2
 ),
--- The revenue of each customer who bought in a campaign's first 90 days.
+-- The revenue of each customer who bought in a campaign's first 90 days:
+-- tens of millions of campaign × customer pairs in a large company. The
+-- orders meet the campaigns' days by an equality (a range join would sort
+-- every order in memory), and the pairs are only summed, never joined
+-- again, so that they can spill to disk.
+campaign_days as (
+    select campaign_id, start_date, start_date + cast(d as integer) as day
+    from campaigns, range(90) as days(d)
+),
 window_revenue as (
     select c.campaign_id, c.start_date, o.customer_id,
         sum(o.net_revenue) filter (where o.order_date < c.start_date + 30) as revenue_30d,
         sum(o.net_revenue) as revenue_90d
-    from campaigns c
-    join fct_orders o on o.status = 'paid' and o.order_date >= c.start_date and o.order_date < c.start_date + 90
+    from campaign_days c
+    join fct_orders o on o.order_date = c.day and o.status = 'paid'
     group by 1, 2, 3
 ),
 -- Customers who had bought before the campaign are counted by segment
@@ -47,30 +55,34 @@ eligible_counts as (
         on f.first_purchase_date < c.start_date
     group by 1, 2
 ),
-eligible_revenue as (
-    select w.campaign_id, s.segment,
-        coalesce(sum(w.revenue_30d), 0) as rev30, sum(w.revenue_90d) as rev90,
-        sum(cast(w.revenue_90d as decimal(18, 2)) * cast(w.revenue_90d as decimal(18, 2))) as sq90
-    from window_revenue w
-    join segments s using (customer_id)
-    where s.first_purchase_date < w.start_date
-    group by 1, 2
-),
-reached_sums as (
+reached_counts as (
     select r.campaign_id, s.segment,
         count(*) as reached,
         count(*) filter (where r.responded) as responded,
-        count(*) filter (where r.purchased) as purchased,
-        sum(coalesce(w.revenue_30d, 0)) filter (where r.responded) as rev30_resp,
-        sum(coalesce(w.revenue_90d, 0)) filter (where r.responded) as rev90_resp,
-        sum(coalesce(w.revenue_30d, 0)) as rev30_reached,
-        sum(coalesce(w.revenue_90d, 0)) as rev90_reached,
-        sum(coalesce(cast(w.revenue_90d as decimal(18, 2)) * cast(w.revenue_90d as decimal(18, 2)), 0)) as sq90_reached
+        count(*) filter (where r.purchased) as purchased
     from reached r
     join campaigns c using (campaign_id)
     join segments s using (customer_id)
-    left join window_revenue w on w.campaign_id = r.campaign_id and w.customer_id = r.customer_id
     where s.first_purchase_date < c.start_date
+    group by 1, 2
+),
+-- Revenue sums of the eligible customers who bought in the window, and of
+-- the reached and the responders among them (the reached who did not buy
+-- add nothing to a sum).
+revenue_sums as (
+    select w.campaign_id, s.segment,
+        coalesce(sum(w.revenue_30d), 0) as rev30,
+        sum(w.revenue_90d) as rev90,
+        sum(cast(w.revenue_90d as decimal(18, 2)) * cast(w.revenue_90d as decimal(18, 2))) as sq90,
+        coalesce(sum(w.revenue_30d) filter (where r.responded), 0) as rev30_resp,
+        coalesce(sum(w.revenue_90d) filter (where r.responded), 0) as rev90_resp,
+        coalesce(sum(w.revenue_30d) filter (where r.customer_id is not null), 0) as rev30_reached,
+        coalesce(sum(w.revenue_90d) filter (where r.customer_id is not null), 0) as rev90_reached,
+        coalesce(sum(cast(w.revenue_90d as decimal(18, 2)) * cast(w.revenue_90d as decimal(18, 2)))
+            filter (where r.customer_id is not null), 0) as sq90_reached
+    from window_revenue w
+    join segments s on s.customer_id = w.customer_id and s.first_purchase_date < w.start_date
+    left join reached r on r.campaign_id = w.campaign_id and r.customer_id = w.customer_id
     group by 1, 2
 ),
 sums as (
@@ -79,13 +91,17 @@ sums as (
         coalesce(r.responded, 0) as responded,
         coalesce(r.purchased, 0) as purchased,
         e.eligible - coalesce(r.reached, 0) as comparable,
-        r.rev30_resp, r.rev90_resp, r.rev30_reached, r.rev90_reached, r.sq90_reached,
-        coalesce(v.rev30, 0) - coalesce(r.rev30_reached, 0) as rev30_comp,
-        coalesce(v.rev90, 0) - coalesce(r.rev90_reached, 0) as rev90_comp,
-        coalesce(v.sq90, 0) - coalesce(r.sq90_reached, 0) as sq90_comp
+        case when r.responded > 0 then coalesce(v.rev30_resp, 0) end as rev30_resp,
+        case when r.responded > 0 then coalesce(v.rev90_resp, 0) end as rev90_resp,
+        case when r.reached > 0 then coalesce(v.rev30_reached, 0) end as rev30_reached,
+        case when r.reached > 0 then coalesce(v.rev90_reached, 0) end as rev90_reached,
+        case when r.reached > 0 then coalesce(v.sq90_reached, 0) end as sq90_reached,
+        coalesce(v.rev30, 0) - coalesce(v.rev30_reached, 0) as rev30_comp,
+        coalesce(v.rev90, 0) - coalesce(v.rev90_reached, 0) as rev90_comp,
+        coalesce(v.sq90, 0) - coalesce(v.sq90_reached, 0) as sq90_comp
     from eligible_counts e
-    left join reached_sums r using (campaign_id, segment)
-    left join eligible_revenue v using (campaign_id, segment)
+    left join reached_counts r using (campaign_id, segment)
+    left join revenue_sums v using (campaign_id, segment)
 )
 select
     c.campaign_id,
