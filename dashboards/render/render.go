@@ -22,6 +22,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"regexp"
 	"slices"
 	"strings"
@@ -256,7 +257,12 @@ func Render(ctx context.Context, db *sql.DB, pages []spec.Page, o Options) (Resu
 					}
 				}
 			} else {
+				start := time.Now()
 				c.res, c.err = runQuery(ctx, db, c.spec.Query)
+				if c.err == nil {
+					slog.Info("dashboards: chart query", "page", pd.page.Name, "chart", c.spec.Name,
+						"rows", len(c.res.rows), "seconds", time.Since(start).Seconds())
+				}
 			}
 			if ctx.Err() != nil {
 				return Result{}, fmt.Errorf("rendering dashboards: %w", ctx.Err())
