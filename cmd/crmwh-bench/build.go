@@ -177,6 +177,29 @@ func holdBackLastDay(dir string) ([][2]string, error) {
 	return out, nil
 }
 
+// heldBack lists the files holdBackLastDay moved aside in an earlier run,
+// each with where it came from.
+func heldBack(dir string) ([][2]string, error) {
+	side := filepath.Join(dir, "held")
+	es, err := os.ReadDir(side)
+	if err != nil {
+		return nil, fmt.Errorf("%s: no day held back by an earlier run: %w", dir, err)
+	}
+	var out [][2]string
+	for _, e := range es {
+		for _, folder := range []string{"orders", "order_lines", "legacy"} {
+			if rest, ok := strings.CutPrefix(e.Name(), folder+"_"); ok {
+				out = append(out, [2]string{filepath.Join(dir, "data/demo/billing", folder, rest), filepath.Join(side, e.Name())})
+				break
+			}
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%s: no day held back by an earlier run", side)
+	}
+	return out, nil
+}
+
 // straightDuckDB runs the project's SQL files in a fresh DuckDB file the
 // plain way: raw views over the lake, then each model as CREATE TABLE (or
 // VIEW) in dependency order on one connection, and the Go steps in place.

@@ -46,7 +46,7 @@ func main() {
 	clvChildN := flag.Int("clv-child", 0, "internal: run one CLV measurement of this many customers and print it as JSON")
 	straightChild := flag.String("straight-child", "", "internal: run the project in this folder's SQL straight in DuckDB")
 	extractRows, duckCopy := extractFlags()
-	scaleSizes, scaleYears, scaleMemory, scaleDir := scaleFlags()
+	scale := scaleFlags()
 	xsellFlags()
 	flag.Parse()
 	if *xsellChild != "" {
@@ -89,7 +89,7 @@ func main() {
 		runExtractBench(abs, *extractRows, *reps)
 	}
 	if want["scale"] {
-		benchScale(abs, *scaleSizes, *scaleYears, *scaleMemory, *scaleDir)
+		benchScale(abs, scale)
 	}
 	if want["xsell"] {
 		benchCrossSell(abs, ints("--xsell-customers", *xsellSizes), *reps)

@@ -16,7 +16,10 @@ package main
 //   - crmwh sql on the largest marts.
 //
 // With the project's default memory budget (build.memory_limit), unless
-// -scale-memory says otherwise. Each size runs once: these are hours of
+// -scale-memory says otherwise. With -scale-reuse, a project kept by an
+// earlier run with -scale-dir (its lake extracted, its last day held back)
+// is built again without generating and extracting it anew, for measuring
+// a change to the models. Each size runs once: these are hours of
 // machine time; the figures of one run are compared with each other.
 
 import (
@@ -32,12 +35,21 @@ import (
 	"time"
 )
 
-func scaleFlags() (sizes, years *string, memory, keep *string) {
-	sizes = flag.String("scale-customers", "1000000,5000000", "customer counts of the scale benchmark")
-	years = flag.String("scale-years", "", "years of each company (comma-separated, one per size; default 2)")
-	memory = flag.String("scale-memory", "", "build.memory_limit of the scale projects (default: crmwh's default)")
-	keep = flag.String("scale-dir", "", "folder to keep the scale projects in (default: a temporary folder, removed)")
-	return
+// scaleOptions are the scale benchmark's flags.
+type scaleOptions struct {
+	sizes, years, memory, keep *string
+	reuse                      *bool
+}
+
+func scaleFlags() scaleOptions {
+	return scaleOptions{
+		sizes:  flag.String("scale-customers", "1000000,5000000", "customer counts of the scale benchmark"),
+		years:  flag.String("scale-years", "", "years of each company (comma-separated, one per size; default 2)"),
+		memory: flag.String("scale-memory", "", "build.memory_limit of the scale projects (default: crmwh's default)"),
+		keep:   flag.String("scale-dir", "", "folder to keep the scale projects in (default: a temporary folder, removed)"),
+		reuse: flag.Bool("scale-reuse", false, "build the projects an earlier run kept in -scale-dir again, "+
+			"without generating and extracting them (their last day still held back)"),
+	}
 }
 
 // scaleStep is one measured step.
@@ -55,19 +67,22 @@ type modelTime struct {
 	CPU    time.Duration `json:"cpu_ns"`
 }
 
-func benchScale(bin, sizes, years, memory, keep string) {
-	ns := ints("-scale-customers", sizes)
-	ys := ints("-scale-years", years)
+func benchScale(bin string, o scaleOptions) {
+	if *o.reuse && *o.keep == "" {
+		fail(fmt.Errorf("-scale-reuse needs -scale-dir, the folder an earlier run kept its projects in"))
+	}
+	ns := ints("-scale-customers", *o.sizes)
+	ys := ints("-scale-years", *o.years)
 	for i, n := range ns {
 		y := 2
 		if i < len(ys) {
 			y = ys[i]
 		}
-		benchScaleOne(bin, n, y, memory, keep)
+		benchScaleOne(bin, n, y, *o.memory, *o.keep, *o.reuse)
 	}
 }
 
-func benchScaleOne(bin string, n, years int, memory, keep string) {
+func benchScaleOne(bin string, n, years int, memory, keep string, reuse bool) {
 	base := keep
 	if base == "" {
 		d, err := os.MkdirTemp("", "crmwh-bench-scale-")
@@ -98,8 +113,19 @@ func benchScaleOne(bin string, n, years int, memory, keep string) {
 		fmt.Fprintf(os.Stderr, "scale %d: %s: %.1f s, %.1f s CPU, %.0f MB\n", n, name, m.wall.Seconds(), m.cpu.Seconds(), mb(m.rss))
 		return s
 	}
-	step("init", "init", ".", "--force")
-	if memory != "" {
+	var ds struct{ Orders, OrderLines, Refunds, Cancelled int64 }
+	var held [][2]string
+	if reuse {
+		h, err := heldBack(dir)
+		if err != nil {
+			fail(err)
+		}
+		held = h
+		steps = append(steps, scaleStep{name: "(the project of an earlier run, reused)"})
+	} else {
+		step("init", "init", ".", "--force")
+	}
+	if memory != "" && !reuse {
 		cfg := filepath.Join(dir, "crmwh.yaml")
 		b, err := os.ReadFile(cfg)
 		if err != nil {
@@ -109,14 +135,16 @@ func benchScaleOne(bin string, n, years int, memory, keep string) {
 			fail(err)
 		}
 	}
-	demo := step("demo (generate)", "demo", "--customers", strconv.Itoa(n), "--years", strconv.Itoa(years), "--json")
-	var ds struct{ Orders, OrderLines, Refunds, Cancelled int64 }
-	_ = json.Unmarshal(demo.m.out, &ds)
-	held, err := holdBackLastDay(dir)
-	if err != nil {
-		fail(err)
+	if !reuse {
+		demo := step("demo (generate)", "demo", "--customers", strconv.Itoa(n), "--years", strconv.Itoa(years), "--json")
+		_ = json.Unmarshal(demo.m.out, &ds)
+		h, err := holdBackLastDay(dir)
+		if err != nil {
+			fail(err)
+		}
+		held = h
+		step("extract", "extract", "--json")
 	}
-	step("extract", "extract", "--json")
 	full := step("build, first (full)", "build", "--skip-tests", "--json")
 	for _, h := range held {
 		if err := os.Rename(h[1], h[0]); err != nil {
@@ -139,7 +167,11 @@ func benchScaleOne(bin string, n, years int, memory, keep string) {
 	wh := fileSize(filepath.Join(dir, "data", "crmwh.duckdb"))
 	exports := dirBytes(filepath.Join(dir, "data", "demo"))
 
-	fmt.Printf("\n### %s customers, %d years: %s orders, %s order lines\n\n", thousands(int64(n)), years, thousands(ds.Orders+ds.Refunds+ds.Cancelled), thousands(ds.OrderLines))
+	if reuse {
+		fmt.Printf("\n### %s customers, %d years (the project of an earlier run, not generated or extracted again)\n\n", thousands(int64(n)), years)
+	} else {
+		fmt.Printf("\n### %s customers, %d years: %s orders, %s order lines\n\n", thousands(int64(n)), years, thousands(ds.Orders+ds.Refunds+ds.Cancelled), thousands(ds.OrderLines))
+	}
 	fmt.Printf("Run of %s, %s; host CPU pressure %s at the start, %s at the end; exports %.1f GB, lake %.1f GB, warehouse %.1f GB.\n\n",
 		started.UTC().Format("2006-01-02"), time.Since(started).Round(time.Minute), startPressure, pressure(), float64(exports)/1e9, float64(lake)/1e9, float64(wh)/1e9)
 	fmt.Println("| step | wall | CPU (user+sys) | peak RSS | detail |")
