@@ -14,7 +14,7 @@ import (
 
 // A project's memory budget (build.memory_limit) holds for the whole
 // crmwh process: on a 50,000-customer demo company under a budget of
-// 500 MB (DuckDB gets 225 MB of it and spills beyond), extraction, the
+// 500 MB (DuckDB gets 142 MiB of it and spills beyond), extraction, the
 // first build with its data tests, the CLV fit, and an incremental build
 // after a new day each finish with a peak resident memory, from the
 // kernel, under 500 MB.

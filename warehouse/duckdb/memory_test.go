@@ -52,7 +52,7 @@ func TestMemoryBudgetAppliesToEveryOpen(t *testing.T) {
 		require.NoError(t, db.QueryRowContext(context.Background(), "SELECT current_setting('memory_limit')").Scan(&v))
 		return v
 	}
-	require.Equal(t, "450.0 MiB", limit(duckdb.Options{}), "DuckDBShare of the budget")
+	require.Equal(t, "404.0 MiB", limit(duckdb.Options{}), "half of what is left after the fixed 192 MiB (45% would be 450 MiB)")
 	require.Equal(t, "1.8 GiB", limit(duckdb.Options{MemoryLimit: "2GB"}))
 
 	// Under SingleThreadBelow, DuckDB runs one thread unless told
@@ -69,4 +69,30 @@ func TestMemoryBudgetAppliesToEveryOpen(t *testing.T) {
 	require.Equal(t, int64(2), threads(duckdb.Options{Threads: 2}))
 	duckdb.SetMemoryBudget(4 << 30)
 	require.Equal(t, int64(runtime.NumCPU()), threads(duckdb.Options{}))
+}
+
+// DuckDB gets 45% of a large budget; a small one first keeps the fixed
+// 192 MiB the process holds under neither limit, and DuckDB gets half of
+// the rest (never under 20%).
+func TestDuckDBLimitKeepsTheFixedReserve(t *testing.T) {
+	for _, c := range []struct{ budget, want int64 }{
+		{3 << 30, 3 << 30 * 45 / 100},              // 1382.4 MiB: 45%
+		{2 << 30, 2 << 30 * 45 / 100},              // 921.6 MiB: 45% (half the rest would be 928)
+		{1920 << 20, 864 << 20},                    // where the two meet
+		{500_000_000, (500_000_000 - 192<<20) / 2}, // 142.4 MiB, not 214.6
+		{256 << 20, 256 << 20 / 5},                 // 20%: half the rest would be 32 MiB
+	} {
+		require.InDelta(t, c.want, duckdb.DuckDBLimit(c.budget), 1, "budget %d", c.budget)
+	}
+}
+
+// Every database frees what its finished queries no longer hold from a
+// background thread of its allocator.
+func TestOpenReturnsFreedMemory(t *testing.T) {
+	db, err := duckdb.Open(filepath.Join(t.TempDir(), "w.duckdb"), duckdb.Options{})
+	require.NoError(t, err)
+	defer db.Close()
+	var v bool
+	require.NoError(t, db.QueryRowContext(context.Background(), "SELECT current_setting('allocator_background_threads')").Scan(&v))
+	require.True(t, v)
 }
