@@ -160,7 +160,10 @@ func readHistory(ctx context.Context, conn *sql.Conn) (*basket.History, error) {
 
 // level is one of the two levels baskets are counted at.
 type level struct {
-	name  string
+	name string
+	// key numbers the level in cross_sell_offer_keys and
+	// cross_sell_item_keys.
+	key   int8
 	items []string
 	lv    basket.Level
 	// group and groups: the items' groups (the products' categories),
@@ -205,7 +208,7 @@ func runCrossSell(ctx context.Context, conn *sql.Conn, s Settings) (rows int64, 
 		return 0, err
 	}
 	defer func() {
-		for _, t := range []string{"cross_sell_customers", "cross_sell_offer_keys"} {
+		for _, t := range []string{"cross_sell_customers", "cross_sell_offer_keys", "cross_sell_item_keys"} {
 			if _, derr := conn.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS "+t); derr != nil && err == nil {
 				err = derr
 			}
@@ -235,10 +238,10 @@ func runCrossSell(ctx context.Context, conn *sql.Conn, s Settings) (rows int64, 
 	if err := conn.QueryRowContext(ctx, `SELECT datediff('day', DATE '1970-01-01', max(order_date))::INTEGER FROM fct_orders WHERE status = 'paid'`).Scan(&asOf); err != nil {
 		return 0, fmt.Errorf("reading the last day with orders: %w", err)
 	}
-	levels := []*level{{name: "product", items: cat.products}}
+	levels := []*level{{name: "product", key: 0, items: cat.products}}
 	if len(cat.categories) > 0 {
 		levels[0].group, levels[0].groups = cat.category, len(cat.categories)
-		levels = append(levels, &level{name: "category", items: cat.categories, lv: cat.category})
+		levels = append(levels, &level{name: "category", key: 1, items: cat.categories, lv: cat.category})
 	}
 	// The counts and the validation of both levels, on every core.
 	opts := basket.Options{MinPair: int64(cs.MinPairBaskets), MinSupport: cs.MinSupport}
@@ -262,6 +265,9 @@ func runCrossSell(ctx context.Context, conn *sql.Conn, s Settings) (rows int64, 
 				return 0, err
 			}
 			rows += k
+		}
+		if err := writeItemKeys(ctx, conn, *l); err != nil {
+			return 0, err
 		}
 		k, err := writeOffers(ctx, conn, h, *l, l.recommender(l.byWindow, l.byOrder.Items, s), asOf, s)
 		if err != nil {
@@ -311,9 +317,10 @@ func createCrossSellTables(ctx context.Context, conn *sql.Conn) error {
 	for _, st := range []string{
 		`CREATE OR REPLACE TABLE cross_sell_itemsets (level VARCHAR, scope VARCHAR, size INTEGER,
 			item_1 VARCHAR, item_2 VARCHAR, item_3 VARCHAR, baskets BIGINT)`,
-		`CREATE OR REPLACE TABLE cross_sell_offer_keys (customer_key INTEGER, level VARCHAR, rank INTEGER, item VARCHAR,
-			score DOUBLE, evidence DOUBLE, group_preference DOUBLE, because_of VARCHAR, confidence DOUBLE, lift DOUBLE,
+		`CREATE OR REPLACE TABLE cross_sell_offer_keys (customer_key INTEGER, level_key TINYINT, rank INTEGER, item_key INTEGER,
+			score DOUBLE, evidence DOUBLE, group_preference DOUBLE, because_key INTEGER, confidence DOUBLE, lift DOUBLE,
 			popularity DOUBLE)`,
+		`CREATE OR REPLACE TABLE cross_sell_item_keys (level_key TINYINT, level VARCHAR, item_key INTEGER, item VARCHAR)`,
 		`CREATE OR REPLACE TABLE cross_sell_validation (level VARCHAR, calibration_end DATE, holdout_end DATE,
 			customers_scored BIGINT, customers_evaluated BIGINT, offer_hits BIGINT, baseline_hits BIGINT,
 			offer_only_hits BIGINT, baseline_only_hits BIGINT)`,
@@ -362,6 +369,21 @@ func active(last, asOf int32, s Settings) bool {
 	return asOf-last < int32(s.InactivityDays)
 }
 
+// writeItemKeys numbers a level's items for cross_sell_offer_keys, which
+// holds numbers rather than names: appending offers with their names
+// took about twice as long (4 million offers: 7.7 s against 4.1 s).
+func writeItemKeys(ctx context.Context, conn *sql.Conn, l level) error {
+	i := 0
+	_, err := duckdb.Append(ctx, conn, "main", "cross_sell_item_keys", func() []driver.Value {
+		if i == len(l.items) {
+			return nil
+		}
+		i++
+		return []driver.Value{l.key, l.name, int32(i - 1), l.items[i-1]}
+	})
+	return err
+}
+
 // writeOffers scores every active customer's offers from the window
 // counts and their whole history.
 func writeOffers(ctx context.Context, conn *sql.Conn, h *basket.History, l level, rec *basket.Recommender, asOf int32, s Settings) (int64, error) {
@@ -386,9 +408,9 @@ func writeOffers(ctx context.Context, conn *sql.Conn, h *basket.History, l level
 		k++
 		var because, conf, lift any
 		if o.Because >= 0 {
-			because, conf, lift = l.items[o.Because], o.Confidence, o.Lift
+			because, conf, lift = o.Because, o.Confidence, o.Lift
 		}
-		return []driver.Value{cust, l.name, int32(k), l.items[o.Item], o.Score, o.Evidence, o.GroupPreference,
+		return []driver.Value{cust, l.key, int32(k), o.Item, o.Score, o.Evidence, o.GroupPreference,
 			because, conf, lift, o.Popularity}
 	})
 }
@@ -484,8 +506,12 @@ func b2i(b bool) int64 {
 // finishOffers puts the customers' ids on the offers.
 func finishOffers(ctx context.Context, conn *sql.Conn) error {
 	_, err := conn.ExecContext(ctx, `CREATE OR REPLACE TABLE cross_sell_offers AS
-		SELECT c.customer_id, o.* EXCLUDE (customer_key)
-		FROM cross_sell_offer_keys o JOIN cross_sell_customers c USING (customer_key)`)
+		SELECT c.customer_id, i.level, o.rank, i.item, o.score, o.evidence, o.group_preference,
+			b.item AS because_of, o.confidence, o.lift, o.popularity
+		FROM cross_sell_offer_keys o
+		JOIN cross_sell_customers c USING (customer_key)
+		JOIN cross_sell_item_keys i ON i.level_key = o.level_key AND i.item_key = o.item_key
+		LEFT JOIN cross_sell_item_keys b ON b.level_key = o.level_key AND b.item_key = o.because_key`)
 	if err != nil {
 		return fmt.Errorf("writing the offers: %w", err)
 	}
