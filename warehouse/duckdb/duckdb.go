@@ -69,7 +69,7 @@ func Open(path string, o Options) (*sql.DB, error) {
 	}
 	// DuckDB's allocator (jemalloc) keeps the pages a finished query
 	// freed until the next allocation in the same arena purges them;
-	// background threads return them within its decay time (1 s), so a
+	// background threads return them once they have decayed, so a
 	// long build's resident memory follows what it uses now rather than
 	// the sum of its past queries' peaks (a 50,000-customer build under
 	// a 500 MB budget: about 40 MB less at its peak).

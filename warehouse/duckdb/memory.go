@@ -24,12 +24,12 @@ const (
 	// debug.SetMemoryLimit).
 	GoShare = 0.25
 	// FixedReserve is what a crmwh process holds whatever its budget,
-	// under neither limit: the binary's code in memory (80 to 115 MB
+	// under neither limit: the binary's code in memory (75 to 115 MiB
 	// resident), DuckDB's allocations outside its memory_limit and the
 	// Go runtime's own. On a small budget DuckDB's part comes out of
 	// what is left after it: with DuckDBShare of a 500 MB budget, a
-	// 50,000-customer build peaked between 370 and 510 MB from run to
-	// run.
+	// 50,000-customer build peaked between 370 and 510 MiB from run to
+	// run (docs/warehouse.md, Memory).
 	FixedReserve = 192 << 20
 	// SmallBudgetShare is DuckDB's part of what a small budget has left
 	// after FixedReserve; budgets from 1.875 GiB up get DuckDBShare.
