@@ -18,7 +18,7 @@ ranked as (
 )
 select
     d.customer_id,
-    coalesce(r.net_revenue_12m, 0) as net_revenue_12m,
+    cast(coalesce(r.net_revenue_12m, 0) as decimal(18, 2)) as net_revenue_12m,
     case
         when r.customer_id is null then 'inactive'
         when r.pct < 0.01 then 'top_1'

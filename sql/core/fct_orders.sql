@@ -43,13 +43,13 @@ select
     o.gross_amount,
     o.discount_amount,
     o.amount as net_amount,
-    coalesce(r.refunded_amount, 0) as refunded_amount,
+    cast(coalesce(r.refunded_amount, 0) as decimal(18, 2)) as refunded_amount,
     coalesce(r.refunds, 0) as refunds,
-    case o.status
+    cast(case o.status
         when 'paid' then o.amount - coalesce(r.refunded_amount, 0)
         when 'refund' then o.amount
         else 0
-    end as net_revenue
+    end as decimal(18, 2)) as net_revenue
 from order_rows o
 left join customer_identity_map m on m.source = 'orders' and m.source_key = o.customer_id
 left join refunds r on r.order_id = o.order_id

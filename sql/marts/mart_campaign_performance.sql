@@ -121,7 +121,7 @@ select
     s.rev90_resp / nullif(s.responded, 0) as revenue_90d_per_responder,
     s.rev30_reached / nullif(s.reached, 0) as revenue_30d_per_reached,
     s.rev90_reached / nullif(s.reached, 0) as revenue_90d_per_reached,
-    s.comparable as comparable_customers,
+    cast(s.comparable as bigint) as comparable_customers,
     s.rev30_comp / nullif(s.comparable, 0) as revenue_30d_per_comparable,
     s.rev90_comp / nullif(s.comparable, 0) as revenue_90d_per_comparable,
     s.rev30_reached / nullif(s.reached, 0) - s.rev30_comp / nullif(s.comparable, 0) as uplift_30d,

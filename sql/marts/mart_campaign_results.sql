@@ -38,8 +38,8 @@ measured as (
 ),
 campaigns as (
     select campaign_id, any_value(campaign_name) as campaign_name, any_value(campaign_name_zh) as campaign_name_zh,
-        any_value(start_date) as start_date, sum(reached) as reached, sum(responded) as responded,
-        sum(purchased) as purchased, sum(comparable_customers) as comparable_customers,
+        any_value(start_date) as start_date, cast(sum(reached) as bigint) as reached, cast(sum(responded) as bigint) as responded,
+        cast(sum(purchased) as bigint) as purchased, cast(sum(comparable_customers) as bigint) as comparable_customers,
         sum(revenue_90d_per_reached * reached) / sum(reached) as revenue_90d_per_reached,
         any_value(days_observed) as days_observed, bool_and(is_window_complete) as is_window_complete
     from seg

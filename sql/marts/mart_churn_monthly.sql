@@ -83,8 +83,8 @@ select
     month,
     dimension,
     dimension_value,
-    customers_at_risk,
-    churned as churned_customers,
+    cast(customers_at_risk as bigint) as customers_at_risk,
+    cast(churned as bigint) as churned_customers,
     churned / nullif(customers_at_risk, 0) as churn_rate,
     cast(revenue as decimal(18, 2)) as churned_revenue,
     month >= (select min(first_purchase_date) from customer_purchases) + (select inactivity_days from s) as is_mature

@@ -84,8 +84,8 @@ select
     b.products_per_customer,
     case when h.yes then b.multi_category_customers end as multi_category_customers,
     case when h.yes then b.multi_category_customers / b.active_customers end as multi_category_customer_share,
-    b.net_revenue,
-    case when h.yes then b.multi_category_revenue end as multi_category_revenue,
+    cast(b.net_revenue as decimal(18, 2)) as net_revenue,
+    case when h.yes then cast(b.multi_category_revenue as decimal(18, 2)) end as multi_category_revenue,
     case when h.yes then b.multi_category_revenue / nullif(b.net_revenue, 0) end as multi_category_revenue_share,
     k.is_complete
 from by_month b

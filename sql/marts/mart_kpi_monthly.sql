@@ -102,7 +102,7 @@ retained as (
 )
 select
     m.month,
-    coalesce(b.orders, 0) as orders,
+    cast(coalesce(b.orders, 0) as bigint) as orders,
     coalesce(c.cancelled_orders, 0) as cancelled_orders,
     cast(coalesce(b.gross_revenue, 0) as decimal(18, 2)) as gross_revenue,
     cast(coalesce(r.refunds, 0) as decimal(18, 2)) as refunds,
