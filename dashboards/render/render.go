@@ -22,7 +22,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"regexp"
 	"slices"
 	"strings"
@@ -233,16 +232,28 @@ func Render(ctx context.Context, db *sql.DB, pages []spec.Page, o Options) (Resu
 	if s.status.Err != nil {
 		errs = append(errs, s.status.Err)
 	}
+	// The sections' conditions decide which charts are drawn; then every
+	// chart's query starts in the background and the pages are built in
+	// order as their rows arrive.
+	sectionErrs := make([]error, len(s.pages))
 	for i := range s.pages {
 		pd := &s.pages[i]
 		if !pd.render {
 			continue
 		}
-		if err := s.sectionsShown(ctx, db, pd); err != nil {
-			if ctx.Err() != nil {
-				return Result{}, fmt.Errorf("rendering dashboards: %w", ctx.Err())
-			}
-			errs = append(errs, err)
+		if sectionErrs[i] = s.sectionsShown(ctx, db, pd); sectionErrs[i] != nil && ctx.Err() != nil {
+			return Result{}, fmt.Errorf("rendering dashboards: %w", ctx.Err())
+		}
+	}
+	queries, stop := s.chartQueries(ctx, db)
+	defer stop()
+	for i := range s.pages {
+		pd := &s.pages[i]
+		if !pd.render {
+			continue
+		}
+		if sectionErrs[i] != nil {
+			errs = append(errs, sectionErrs[i])
 		}
 		kept := pd.charts[:0]
 		for j := range pd.charts {
@@ -257,12 +268,7 @@ func Render(ctx context.Context, db *sql.DB, pages []spec.Page, o Options) (Resu
 					}
 				}
 			} else {
-				start := time.Now()
-				c.res, c.err = runQuery(ctx, db, c.spec.Query)
-				if c.err == nil {
-					slog.Info("dashboards: chart query", "page", pd.page.Name, "chart", c.spec.Name,
-						"rows", len(c.res.rows), "seconds", time.Since(start).Seconds())
-				}
+				c.res, c.err = queries[[2]int{i, j}].wait()
 			}
 			if ctx.Err() != nil {
 				return Result{}, fmt.Errorf("rendering dashboards: %w", ctx.Err())

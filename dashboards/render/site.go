@@ -243,7 +243,10 @@ func (s *site) write() (Result, error) {
 
 	// CSV files (data: URLs in a single file) hold the query's rows; they
 	// are the same in every language.
-	csvs := map[[2]string][]byte{}
+	csvs, err := s.csvFiles()
+	if err != nil {
+		return Result{}, err
+	}
 	for _, pd := range s.pages {
 		if !pd.render {
 			continue
@@ -265,11 +268,6 @@ func (s *site) write() (Result, error) {
 			if cd.err != nil {
 				res.Failed++
 			} else {
-				data, err := csvBytes(cd.res)
-				if err != nil {
-					return Result{}, fmt.Errorf("writing %s: %w", linker{s, s.opts.Lang}.csvFile(pd.page.Name, cd.spec.Name), err)
-				}
-				csvs[[2]string{pd.page.Name, cd.spec.Name}] = data
 				cr.JSON = map[string]json.RawMessage{}
 				for lang, v := range cd.views {
 					cr.JSON[lang] = v.data
@@ -349,11 +347,20 @@ func (s *site) write() (Result, error) {
 			return Result{}, err
 		}
 	}
-	for i, v := range views {
+	// The documents are executed at once, and written in order.
+	docs := make([][]byte, len(views))
+	if err := forEach(len(views), func(i int) error {
+		v := views[i]
 		k := linker{s, v.Lang}
-		file := k.file(v.Name)
 		doc := &document{HTMLLang: v.HTMLLang, Title: titles[i], Assets: k.up(), NoAnimation: s.opts.NoAnimation, Views: []*view{v}}
-		if err := w.template(file, "document", doc); err != nil {
+		var err error
+		docs[i], err = execute(k.file(v.Name), "document", doc)
+		return err
+	}); err != nil {
+		return Result{}, err
+	}
+	for i, v := range views {
+		if err := w.file(linker{s, v.Lang}.file(v.Name), docs[i]); err != nil {
 			return Result{}, err
 		}
 	}
@@ -635,12 +642,56 @@ func (w *writer) file(rel string, data []byte) error {
 	return nil
 }
 
+// csvFiles makes the CSV file of every chart drawn, by page and chart
+// name, workers() at a time.
+func (s *site) csvFiles() (map[[2]string][]byte, error) {
+	type chart struct {
+		page string
+		cd   *chartData
+	}
+	var charts []chart
+	for _, pd := range s.pages {
+		if !pd.render {
+			continue
+		}
+		for i := range pd.charts {
+			if pd.charts[i].err == nil {
+				charts = append(charts, chart{pd.page.Name, &pd.charts[i]})
+			}
+		}
+	}
+	data := make([][]byte, len(charts))
+	if err := forEach(len(charts), func(i int) error {
+		var err error
+		if data[i], err = csvBytes(charts[i].cd.res); err != nil {
+			return fmt.Errorf("writing %s: %w", linker{s, s.opts.Lang}.csvFile(charts[i].page, charts[i].cd.spec.Name), err)
+		}
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	csvs := make(map[[2]string][]byte, len(charts))
+	for i, c := range charts {
+		csvs[[2]string{c.page, c.cd.spec.Name}] = data[i]
+	}
+	return csvs, nil
+}
+
 func (w *writer) template(rel, name string, data any) error {
+	b, err := execute(rel, name, data)
+	if err != nil {
+		return err
+	}
+	return w.file(rel, b)
+}
+
+// execute executes the named template for the file rel.
+func execute(rel, name string, data any) ([]byte, error) {
 	var b bytes.Buffer
 	if err := templates.ExecuteTemplate(&b, name, data); err != nil {
-		return fmt.Errorf("rendering %s: %w", rel, err)
+		return nil, fmt.Errorf("rendering %s: %w", rel, err)
 	}
-	return w.file(rel, b.Bytes())
+	return b.Bytes(), nil
 }
 
 // csvBytes writes a query's rows as UTF-8 CSV with a byte-order mark (so
