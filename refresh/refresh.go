@@ -374,6 +374,7 @@ func (r *Runner) RenderDashboards(ctx context.Context) (render.Result, error) {
 		Pages:      r.Pages,
 		Unmapped:   unmapped,
 		LeftOut:    leftOut,
+		Logger:     r.Logger,
 	}
 	res, err := render.Render(ctx, db, pages, opts)
 	if err != nil && len(res.Files) == 0 {

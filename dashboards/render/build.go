@@ -245,7 +245,7 @@ func buildTable(c spec.Chart, l labeler, r *result, href func(spec.Link, string)
 		key    int // the column links filter on, or -1
 	}
 	var cols []col
-	t := tableView{TotalRows: len(r.rows)}
+	t := tableView{TotalRows: r.count()}
 	if len(c.Columns) == 0 {
 		for i, name := range r.columns {
 			cols = append(cols, col{index: i, key: -1})
@@ -279,22 +279,8 @@ func buildTable(c spec.Chart, l labeler, r *result, href func(spec.Link, string)
 	}
 	// A column is numeric (right-aligned) when all its values are numbers.
 	for j, cl := range cols {
-		numeric := len(r.rows) > 0
-		for _, row := range r.rows {
-			if k := row[cl.index].kind; k != numberCell && k != nullCell {
-				numeric = false
-				break
-			}
-		}
-		t.Headers[j].Numeric = numeric
-		date := len(r.rows) > 0
-		for _, row := range r.rows {
-			if k := row[cl.index].kind; k != timeCell && k != nullCell {
-				date = false
-				break
-			}
-		}
-		t.Headers[j].Date = date
+		t.Headers[j].Numeric = r.only(cl.index, numberCell, nullCell)
+		t.Headers[j].Date = r.only(cl.index, timeCell, nullCell)
 	}
 	for i, row := range r.rows {
 		if i == MaxTableRows {

@@ -7,6 +7,8 @@ import (
 	"runtime"
 	"sync"
 	"time"
+
+	"crmwh/dashboards/spec"
 )
 
 // workers is how many chart queries, CSV files and page documents are
@@ -60,7 +62,9 @@ func (q *pendingQuery) wait() (*result, error) {
 
 // chartQueries starts the SQL queries of the charts of every rendered page
 // (not the metric cards, which read the metrics loaded once), workers() at
-// a time, in page order; the result is keyed by page and chart index. stop
+// a time, in page order; the result is keyed by page and chart index. Each
+// query's CSV file is written as its rows are read, and a table keeps only
+// the rows it shows. stop
 // cancels what has not finished and waits for every query to return, so
 // nothing uses db after it.
 func (s *site) chartQueries(ctx context.Context, db *sql.DB) (queries map[[2]int]*pendingQuery, stop func()) {
@@ -68,6 +72,7 @@ func (s *site) chartQueries(ctx context.Context, db *sql.DB) (queries map[[2]int
 	type job struct {
 		page, chart string
 		q           string
+		read        chartRead
 		p           *pendingQuery
 	}
 	var jobs []job
@@ -83,8 +88,16 @@ func (s *site) chartQueries(ctx context.Context, db *sql.DB) (queries map[[2]int
 			}
 			p := &pendingQuery{done: make(chan struct{})}
 			queries[[2]int{i, j}] = p
-			jobs = append(jobs, job{page: pd.page.Name, chart: cd.spec.Name, q: cd.spec.Query, p: p})
+			read := chartRead{csv: true}
+			if cd.spec.Kind == spec.Table {
+				read.keep = MaxTableRows
+			}
+			jobs = append(jobs, job{page: pd.page.Name, chart: cd.spec.Name, q: cd.spec.Query, read: read, p: p})
 		}
+	}
+	log := s.opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
 	}
 	finished := make(chan struct{})
 	go func() {
@@ -96,10 +109,10 @@ func (s *site) chartQueries(ctx context.Context, db *sql.DB) (queries map[[2]int
 				return nil
 			}
 			start := time.Now()
-			jb.p.res, jb.p.err = runQuery(ctx, db, jb.q)
+			jb.p.res, jb.p.err = readQuery(ctx, db, jb.q, jb.read)
 			if jb.p.err == nil {
-				slog.Info("dashboards: chart query", "page", jb.page, "chart", jb.chart,
-					"rows", len(jb.p.res.rows), "seconds", time.Since(start).Seconds())
+				log.Info("dashboards: chart query", "page", jb.page, "chart", jb.chart,
+					"rows", jb.p.res.count(), "seconds", time.Since(start).Seconds())
 			}
 			return nil
 		})

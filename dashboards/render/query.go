@@ -41,6 +41,34 @@ type result struct {
 	columns []string
 	types   []string // the database's type names, such as DECIMAL(18,2)
 	rows    [][]cell
+	// Set by a query read with chartRead: total is how many rows it
+	// returned (rows may hold only the first of them), seen the kinds of
+	// cell each column held over all of them (a bit per cellKind), and csv
+	// its CSV file, written while the rows were read.
+	total int
+	seen  []uint8
+	csv   []byte
+}
+
+// count is how many rows the query returned.
+func (r *result) count() int { return max(r.total, len(r.rows)) }
+
+// only reports whether every cell of column ci, over all the query's rows,
+// is one of the kinds given (and there was at least one row).
+func (r *result) only(ci int, kinds ...cellKind) bool {
+	var allowed uint8
+	for _, k := range kinds {
+		allowed |= 1 << k
+	}
+	if r.seen != nil {
+		return r.count() > 0 && r.seen[ci]&^allowed == 0
+	}
+	for _, row := range r.rows {
+		if allowed&(1<<row[ci].kind) == 0 {
+			return false
+		}
+	}
+	return len(r.rows) > 0
 }
 
 // column returns the index of the named column: an exact match, or else
@@ -68,6 +96,22 @@ func (r *result) column(name string) (int, error) {
 // runQuery runs q, which must be one SELECT statement (it is SQL the user
 // wrote: see duckdb.Sandbox), and reads all its rows.
 func runQuery(ctx context.Context, db *sql.DB, q string) (*result, error) {
+	return readQuery(ctx, db, q, chartRead{})
+}
+
+// chartRead says how a chart's query is read.
+type chartRead struct {
+	// keep is how many rows are kept in memory (0: all); the rest are
+	// counted, their kinds noted and written to the CSV file. A table
+	// shows its first MaxTableRows and links to the file for the others,
+	// so a list of 300,000 customers need not be held in memory.
+	keep int
+	// csv writes the CSV file while reading.
+	csv bool
+}
+
+// readQuery runs q like runQuery, reading its rows as o says.
+func readQuery(ctx context.Context, db *sql.DB, q string, o chartRead) (*result, error) {
 	if err := duckdb.CheckQuery(ctx, db, q); err != nil {
 		return nil, err
 	}
@@ -90,18 +134,44 @@ func runQuery(ctx context.Context, db *sql.DB, q string) (*result, error) {
 	for i := range vals {
 		ptrs[i] = &vals[i]
 	}
+	r.seen = make([]uint8, len(cols))
+	var cw *csvWriter
+	if o.csv {
+		if cw, err = newCSVWriter(r.columns); err != nil {
+			return nil, err
+		}
+	}
+	scratch := make([]cell, len(cols)) // a row that is not kept
 	for rows.Next() {
 		if err := rows.Scan(ptrs...); err != nil {
 			return nil, err
 		}
-		row := make([]cell, len(cols))
+		keep := o.keep == 0 || r.total < o.keep
+		row := scratch
+		if keep {
+			row = make([]cell, len(cols))
+		}
 		for i, v := range vals {
 			row[i] = toCell(v, r.types[i])
+			r.seen[i] |= 1 << row[i].kind
 		}
-		r.rows = append(r.rows, row)
+		if cw != nil {
+			if err := cw.write(row); err != nil {
+				return nil, err
+			}
+		}
+		if keep {
+			r.rows = append(r.rows, row)
+		}
+		r.total++
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
+	}
+	if cw != nil {
+		if r.csv, err = cw.bytes(); err != nil {
+			return nil, err
+		}
 	}
 	return r, nil
 }

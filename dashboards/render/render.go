@@ -22,6 +22,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"regexp"
 	"slices"
 	"strings"
@@ -71,6 +72,9 @@ type Options struct {
 	// LeftOut maps each relation the build left out to the entities it
 	// needs: a chart whose query reads one is left out.
 	LeftOut map[string][]string
+	// Logger gets each chart query's rows and time, at info level; nil
+	// logs nothing.
+	Logger *slog.Logger
 }
 
 // SingleFileName is the file Options.SingleFile writes in OutDir. Its name

@@ -419,16 +419,25 @@ sections:
       - name: numbers
         kind: table
         title: {en: Numbers, zh: 数字}
-        query: SELECT range AS n FROM range(1500)
+        query: SELECT range AS n, CASE WHEN range >= 1200 THEN '=x' || range END AS late, CASE WHEN range >= 1200 THEN range END AS late_n FROM range(1500)
 `))
 	require.NoError(t, err)
 	res, dir := renderSite(t, db, []spec.Page{p}, "en")
 	require.Equal(t, 1500, res.Rows)
+	require.Equal(t, 1500, res.Pages[0].Charts[0].Rows)
 	page := read(t, dir, "big.html")
 	require.Equal(t, render.MaxTableRows, strings.Count(page, "<tr><td"))
 	require.Contains(t, page, "Showing the first 1,000 of 1,500 rows; the CSV file has them all.")
 	require.Contains(t, read(t, dir, "zh/big.html"), "仅显示前 1,000 行（共 1,500 行），完整数据见 CSV 文件。")
-	require.Len(t, readCSV(t, []byte(read(t, dir, "data/big/numbers.csv"))), 1501)
+	// Only the rows shown are kept in memory, but a column's alignment
+	// follows all of them: late is empty in the rows shown and text after
+	// them, so it is not a number column; late_n is empty, then numbers.
+	require.Contains(t, page, `<th scope="col" data-key="n" class="num">n</th><th scope="col" data-key="late">late</th><th scope="col" data-key="late_n" class="num">late_n</th>`)
+	rows := readCSV(t, []byte(read(t, dir, "data/big/numbers.csv")))
+	require.Len(t, rows, 1501)
+	require.Equal(t, []string{"n", "late", "late_n"}, rows[0])
+	require.Equal(t, []string{"999", "", ""}, rows[1000])
+	require.Equal(t, []string{"1499", "'=x1499", "1499"}, rows[1500], "written as it is read, formulas defused")
 }
 
 // A chart whose query fails, or whose rows do not fit it, is shown as a

@@ -262,7 +262,7 @@ func (s *site) write() (Result, error) {
 				cr.ID = s.opts.Lang + "-" + cr.ID
 			}
 			if cd.res != nil {
-				cr.Rows = len(cd.res.rows)
+				cr.Rows = cd.res.count()
 				res.Rows += cr.Rows
 			}
 			if cd.err != nil {
@@ -698,27 +698,52 @@ func execute(rel, name string, data any) ([]byte, error) {
 // that Excel reads Chinese text correctly), a header of column names, exact
 // values, and NULL as an empty field.
 func csvBytes(r *result) ([]byte, error) {
-	var b bytes.Buffer
-	b.WriteString("\ufeff")
-	cw := csv.NewWriter(&b)
-	cw.UseCRLF = true
-	if err := cw.Write(r.columns); err != nil {
+	if r.csv != nil {
+		return r.csv, nil
+	}
+	cw, err := newCSVWriter(r.columns)
+	if err != nil {
 		return nil, err
 	}
-	rec := make([]string, len(r.columns))
 	for _, row := range r.rows {
-		for i, c := range row {
-			rec[i] = c.csvText()
-			if c.kind == textCell {
-				rec[i] = defuseFormula(rec[i])
-			}
-		}
-		if err := cw.Write(rec); err != nil {
+		if err := cw.write(row); err != nil {
 			return nil, err
 		}
 	}
-	cw.Flush()
-	return b.Bytes(), cw.Error()
+	return cw.bytes()
+}
+
+// csvWriter writes a query's rows as CSV, a row at a time.
+type csvWriter struct {
+	b   bytes.Buffer
+	cw  *csv.Writer
+	rec []string
+}
+
+func newCSVWriter(columns []string) (*csvWriter, error) {
+	w := &csvWriter{rec: make([]string, len(columns))}
+	w.b.WriteString("\ufeff")
+	w.cw = csv.NewWriter(&w.b)
+	w.cw.UseCRLF = true
+	if err := w.cw.Write(columns); err != nil {
+		return nil, err
+	}
+	return w, nil
+}
+
+func (w *csvWriter) write(row []cell) error {
+	for i, c := range row {
+		w.rec[i] = c.csvText()
+		if c.kind == textCell {
+			w.rec[i] = defuseFormula(w.rec[i])
+		}
+	}
+	return w.cw.Write(w.rec)
+}
+
+func (w *csvWriter) bytes() ([]byte, error) {
+	w.cw.Flush()
+	return w.b.Bytes(), w.cw.Error()
 }
 
 // defuseFormula keeps a spreadsheet from running text as a formula (CSV
