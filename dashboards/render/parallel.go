@@ -64,9 +64,8 @@ func (q *pendingQuery) wait() (*result, error) {
 // (not the metric cards, which read the metrics loaded once), workers() at
 // a time, in page order; the result is keyed by page and chart index. Each
 // query's CSV file is written as its rows are read, and a table keeps only
-// the rows it shows. stop
-// cancels what has not finished and waits for every query to return, so
-// nothing uses db after it.
+// the rows it shows. stop cancels what has not finished and waits for
+// every query to return, so nothing uses db after it.
 func (s *site) chartQueries(ctx context.Context, db *sql.DB) (queries map[[2]int]*pendingQuery, stop func()) {
 	ctx, cancel := context.WithCancel(ctx)
 	type job struct {
