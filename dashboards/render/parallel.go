@@ -11,11 +11,11 @@ import (
 	"crmwh/dashboards/spec"
 )
 
-// workers is how many chart queries, CSV files and page documents are
-// made at once: one per CPU. A chart query is one DuckDB query that may
-// itself use every thread, but most of a page's queries are small, and
-// reading rows into Go, formatting them and executing templates are
-// single-threaded; two at a time keep both cores of a small machine busy.
+// workers is how many chart queries and page documents are made at once:
+// one per CPU. A chart query is one DuckDB query that may itself use
+// every thread, but most of a page's queries are small, and reading rows
+// into Go, formatting them and executing templates are single-threaded;
+// two at a time keep both cores of a small machine busy.
 func workers() int { return max(1, runtime.GOMAXPROCS(0)) }
 
 // forEach calls f(0) … f(n−1) on up to workers() goroutines and returns

@@ -243,10 +243,7 @@ func (s *site) write() (Result, error) {
 
 	// CSV files (data: URLs in a single file) hold the query's rows; they
 	// are the same in every language.
-	csvs, err := s.csvFiles()
-	if err != nil {
-		return Result{}, err
-	}
+	csvs := map[[2]string][]byte{}
 	for _, pd := range s.pages {
 		if !pd.render {
 			continue
@@ -268,6 +265,12 @@ func (s *site) write() (Result, error) {
 			if cd.err != nil {
 				res.Failed++
 			} else {
+				// A chart query's file was written as its rows were read.
+				data, err := csvBytes(cd.res)
+				if err != nil {
+					return Result{}, fmt.Errorf("writing %s: %w", linker{s, s.opts.Lang}.csvFile(pd.page.Name, cd.spec.Name), err)
+				}
+				csvs[[2]string{pd.page.Name, cd.spec.Name}] = data
 				cr.JSON = map[string]json.RawMessage{}
 				for lang, v := range cd.views {
 					cr.JSON[lang] = v.data
@@ -640,41 +643,6 @@ func (w *writer) file(rel string, data []byte) error {
 	}
 	w.written = append(w.written, rel)
 	return nil
-}
-
-// csvFiles makes the CSV file of every chart drawn, by page and chart
-// name, workers() at a time.
-func (s *site) csvFiles() (map[[2]string][]byte, error) {
-	type chart struct {
-		page string
-		cd   *chartData
-	}
-	var charts []chart
-	for _, pd := range s.pages {
-		if !pd.render {
-			continue
-		}
-		for i := range pd.charts {
-			if pd.charts[i].err == nil {
-				charts = append(charts, chart{pd.page.Name, &pd.charts[i]})
-			}
-		}
-	}
-	data := make([][]byte, len(charts))
-	if err := forEach(len(charts), func(i int) error {
-		var err error
-		if data[i], err = csvBytes(charts[i].cd.res); err != nil {
-			return fmt.Errorf("writing %s: %w", linker{s, s.opts.Lang}.csvFile(charts[i].page, charts[i].cd.spec.Name), err)
-		}
-		return nil
-	}); err != nil {
-		return nil, err
-	}
-	csvs := make(map[[2]string][]byte, len(charts))
-	for i, c := range charts {
-		csvs[[2]string{c.page, c.cd.spec.Name}] = data[i]
-	}
-	return csvs, nil
 }
 
 func (w *writer) template(rel, name string, data any) error {
