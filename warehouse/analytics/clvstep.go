@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"math"
 	"time"
 
@@ -171,7 +170,7 @@ func runCLV(ctx context.Context, conn *sql.Conn, s Settings, runID string) (int6
 	}
 	// Whatever went wrong, the rest of the warehouse is still worth
 	// publishing: say why CLV is missing instead of failing the build.
-	slog.Warn("CLV unavailable", "run_id", runID, "error", err)
+	build.Logger(ctx).Warn("CLV unavailable", "run_id", runID, "error", err)
 	zh := "客户终生价值模型不可用：" + err.Error()
 	if errors.Is(err, translog.ErrLog) {
 		zh = "没有可用于拟合模型的已付款订单（" + err.Error() + "）"

@@ -527,3 +527,18 @@ func allTests(ms []*models.Model) []models.DataTest {
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
 }
+
+type loggerKey struct{}
+
+// Logger is the logger of the build a step runs in, for the step's own
+// logs (shown with -v); the default logger outside a build.
+func Logger(ctx context.Context) *slog.Logger {
+	if l, ok := ctx.Value(loggerKey{}).(*slog.Logger); ok {
+		return l
+	}
+	return slog.Default()
+}
+
+func withLogger(ctx context.Context, l *slog.Logger) context.Context {
+	return context.WithValue(ctx, loggerKey{}, l)
+}

@@ -181,7 +181,7 @@ func (b *builder) buildNode(ctx context.Context, n *node) (int64, string, error)
 			return 0, "", err
 		}
 		defer conn.Close()
-		rows, err := n.step.Run(ctx, conn)
+		rows, err := n.step.Run(withLogger(ctx, b.log), conn)
 		return rows, "", err
 	}
 	m := n.model
