@@ -99,6 +99,11 @@ type CrossSellConfig struct {
 	// HoldoutDays is the period the next best offers are checked on.
 	// Default 90.
 	HoldoutDays int `yaml:"holdout_days"`
+	// RefitDays: a build counts the baskets again after this many days of
+	// new data; in between it keeps the counts and scores again only the
+	// customers whose orders changed. Default 7; 1 counts on every new
+	// day.
+	RefitDays int `yaml:"refit_days"`
 }
 
 // ChurnConfig defines a churned customer.
@@ -276,7 +281,7 @@ func ParseConfig(file string, data []byte) (Config, error) {
 		Extract:  ExtractConfig{Parallelism: 2},
 		Analytics: AnalyticsConfig{TimeUnit: "day", HoldoutDays: 180, HorizonMonths: 12, MonthlyDiscountRate: 0.01, Margin: 1, CLV: "on", CLVRefitDays: 7, CLVRefitDrift: 0.1, ContractPeriod: "month",
 			Churn:     ChurnConfig{Definition: "inactivity", InactivityDays: 180, PAliveThreshold: 0.3},
-			CrossSell: CrossSellConfig{WindowDays: 30, MinPairBaskets: 10, MinSupport: 0.001, MinConfidence: 0.1, HoldoutDays: 90}},
+			CrossSell: CrossSellConfig{WindowDays: 30, MinPairBaskets: 10, MinSupport: 0.001, MinConfidence: 0.1, HoldoutDays: 90, RefitDays: 7}},
 	}
 	d := strictyaml.Decode(file, data, &cfg)
 	d.ValidateAfterDecode(func() { validate(d, &cfg) })
@@ -425,6 +430,9 @@ func validateCrossSell(d *strictyaml.Doc, c CrossSellConfig) {
 	}
 	if c.HoldoutDays < 1 || c.HoldoutDays > 3650 {
 		d.Addf("analytics.cross_sell.holdout_days", "must be between 1 and 3650, got %d", c.HoldoutDays)
+	}
+	if c.RefitDays < 1 || c.RefitDays > 3650 {
+		d.Addf("analytics.cross_sell.refit_days", "must be between 1 and 3650, got %d", c.RefitDays)
 	}
 }
 

@@ -114,8 +114,13 @@ func TestIncrementalBuildEqualsFullRebuild(t *testing.T) {
 			require.NoError(t, err)
 			var golden string
 			require.NoError(t, db.QueryRow(`SELECT customer_id FROM customer_identity_map WHERE source = 'customers' AND source_key = ?`, duplicate).Scan(&golden))
+			// A day of new data: the cross-sell counts of the first build
+			// stay in use, in both builds.
+			var refit string
+			require.NoError(t, db.QueryRow(`SELECT DISTINCT refit FROM cross_sell_validation`).Scan(&refit))
 			db.Close()
 			require.Equal(t, "C0000001", golden, "the duplicate followed its record to the earliest customer record")
+			require.Equal(t, "counted: the first count", refit)
 		}
 		copyFile(t, incremental, wh) // the next day builds on the incremental result
 	}

@@ -484,7 +484,8 @@ func Steps(p *project.Project, runID string) []build.Step {
 		PhoneFormat: id.Phone,
 		CLVOff:      a.CLV == "off", RefitDays: a.CLVRefitDays, RefitDrift: a.CLVRefitDrift,
 		CrossSell: analytics.CrossSell{WindowDays: a.CrossSell.WindowDays, MinPairBaskets: a.CrossSell.MinPairBaskets,
-			MinSupport: a.CrossSell.MinSupport, MinConfidence: a.CrossSell.MinConfidence, HoldoutDays: a.CrossSell.HoldoutDays},
+			MinSupport: a.CrossSell.MinSupport, MinConfidence: a.CrossSell.MinConfidence, HoldoutDays: a.CrossSell.HoldoutDays,
+			RefitDays: a.CrossSell.RefitDays},
 		ContractPeriod: a.ContractPeriod,
 	}
 	return []build.Step{analytics.SettingsStep(s), analytics.CLVStep(s, runID), analytics.CrossSellStep(s), analytics.ContractRetentionStep(s)}

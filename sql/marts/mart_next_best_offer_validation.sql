@@ -63,5 +63,7 @@ select
             100 * offer_hit_rate, 100 * baseline_hit_rate)
         else format('推荐并不优于热销商品：{:.1f}%对{:.1f}%，差异在随机范围内。',
             100 * offer_hit_rate, 100 * baseline_hit_rate)
-    end as verdict_zh
+    end as verdict_zh,
+    refit,
+    refit_zh
 from w

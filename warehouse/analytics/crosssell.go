@@ -45,6 +45,10 @@ type CrossSell struct {
 	MinSupport, MinConfidence float64
 	// HoldoutDays is the holdout period of the offers' validation.
 	HoldoutDays int
+	// RefitDays is how many days of new data the counts in use serve
+	// before a build counts again (crosssellrefit.go); zero means
+	// DefaultCrossSellRefitDays.
+	RefitDays int
 }
 
 // Offers per customer, by level.
@@ -125,15 +129,19 @@ JOIN products p USING (product_id)
 WHERE o.status = 'paid' AND i.line_type = 'sale'
 ORDER BY c.customer_key, day, order_key`
 
-func readHistory(ctx context.Context, conn *sql.Conn) (*basket.History, error) {
+// readHistory reads the history of the customers of cross_sell_customers;
+// grow makes room for every paid order and sale line at once (when they
+// are every customer's).
+func readHistory(ctx context.Context, conn *sql.Conn, grow bool) (*basket.History, error) {
 	h := &basket.History{}
-	// Room for every paid order and sale line at once (at most that many).
-	var orders, lines int
-	if err := conn.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM fct_orders WHERE status = 'paid'),
-		(SELECT count(*) FROM fct_order_items WHERE line_type = 'sale')`).Scan(&orders, &lines); err != nil {
-		return nil, fmt.Errorf("counting the order lines: %w", err)
+	if grow {
+		var orders, lines int
+		if err := conn.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM fct_orders WHERE status = 'paid'),
+			(SELECT count(*) FROM fct_order_items WHERE line_type = 'sale')`).Scan(&orders, &lines); err != nil {
+			return nil, fmt.Errorf("counting the order lines: %w", err)
+		}
+		h.Grow(orders, lines)
 	}
-	h.Grow(orders, lines)
 	var items []int32
 	cust, day, order := int32(-1), int32(0), int64(-1)
 	flush := func() {
@@ -208,40 +216,48 @@ func runCrossSell(ctx context.Context, conn *sql.Conn, s Settings) (rows int64, 
 		return 0, err
 	}
 	defer func() {
-		for _, t := range []string{"cross_sell_customers", "cross_sell_offer_keys", "cross_sell_item_keys"} {
+		for _, t := range []string{"cross_sell_customers", "cross_sell_offer_keys", "cross_sell_item_keys", customerStateNow, rescoredOffers} {
 			if _, derr := conn.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS "+t); derr != nil && err == nil {
 				err = derr
 			}
 		}
 	}()
-	phase := phases()
+	log := build.Logger(ctx)
+	phase := phases(log)
 	cat, err := readCatalogue(ctx, conn)
 	if err != nil {
 		return 0, err
 	}
+	asOf, ok, err := fingerprintCustomers(ctx, conn)
+	if err != nil {
+		return 0, err
+	}
+	if !ok {
+		return 0, noOffers(ctx, conn)
+	}
+	fit, err := readCrossSellFit(ctx, conn)
+	if err != nil {
+		return 0, err
+	}
+	fp := crossSellFingerprint(s, cat)
+	refit, why := decideCrossSellRefit(fit, fp, asOf, s)
+	log.Info("cross_sell", "refit", refit, "why", why.en)
+	levels := cat.levels()
+	if !refit {
+		return rescoreCrossSell(ctx, conn, s, levels, asOf, phase)
+	}
 	// Customers are numbered (in no particular order) for the Go side.
 	if _, err := conn.ExecContext(ctx, `CREATE OR REPLACE TABLE cross_sell_customers AS
-		SELECT customer_id, (row_number() OVER () - 1)::INTEGER AS customer_key
-		FROM (SELECT DISTINCT customer_id FROM fct_orders WHERE status = 'paid')`); err != nil {
+		SELECT customer_id, (row_number() OVER () - 1)::INTEGER AS customer_key FROM `+customerStateNow); err != nil {
 		return 0, fmt.Errorf("numbering the customers: %w", err)
 	}
-	h, err := readHistory(ctx, conn)
+	h, err := readHistory(ctx, conn, true)
 	if err != nil {
 		return 0, err
 	}
 	phase("read", "orders", h.Orders(), "lines", len(h.Items))
 	if h.Orders() == 0 {
-		return 0, finishOffers(ctx, conn)
-	}
-	// As of the last day with paid orders, as customer_purchases.
-	var asOf int32
-	if err := conn.QueryRowContext(ctx, `SELECT datediff('day', DATE '1970-01-01', max(order_date))::INTEGER FROM fct_orders WHERE status = 'paid'`).Scan(&asOf); err != nil {
-		return 0, fmt.Errorf("reading the last day with orders: %w", err)
-	}
-	levels := []*level{{name: "product", key: 0, items: cat.products}}
-	if len(cat.categories) > 0 {
-		levels[0].group, levels[0].groups = cat.category, len(cat.categories)
-		levels = append(levels, &level{name: "category", key: 1, items: cat.categories, lv: cat.category})
+		return 0, noOffers(ctx, conn)
 	}
 	// The counts and the validation of both levels, on every core.
 	opts := basket.Options{MinPair: int64(cs.MinPairBaskets), MinSupport: cs.MinSupport}
@@ -276,24 +292,38 @@ func runCrossSell(ctx context.Context, conn *sql.Conn, s Settings) (rows int64, 
 		rows += k
 		if v := l.validation; v != nil {
 			epoch := time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC)
-			if _, err := conn.ExecContext(ctx, `INSERT INTO cross_sell_validation VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			if _, err := conn.ExecContext(ctx, `INSERT INTO cross_sell_validation VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 				l.name, epoch.AddDate(0, 0, int(v.calEnd)), epoch.AddDate(0, 0, int(asOf)),
-				v.scored, v.evaluated, v.hits, v.baseHits, v.onlyOffer, v.onlyBase); err != nil {
+				v.scored, v.evaluated, v.hits, v.baseHits, v.onlyOffer, v.onlyBase, why.en, why.zh); err != nil {
 				return 0, err
 			}
 		}
 	}
 	phase("offers", "rows", rows)
-	err = finishOffers(ctx, conn)
+	if err := finishOffers(ctx, conn, scoredOffers); err != nil {
+		return 0, err
+	}
+	err = saveCrossSellFit(ctx, conn, fp, asOf, why)
 	phase("finish")
 	return rows, err
 }
 
-// phases logs the time each phase of the step took (at debug level).
-func phases() func(name string, attrs ...any) {
+// levels are the levels the catalogue has: products, and categories
+// when products have them.
+func (c *catalogue) levels() []*level {
+	levels := []*level{{name: "product", key: 0, items: c.products}}
+	if len(c.categories) > 0 {
+		levels[0].group, levels[0].groups = c.category, len(c.categories)
+		levels = append(levels, &level{name: "category", key: 1, items: c.categories, lv: c.category})
+	}
+	return levels
+}
+
+// phases logs the time each phase of the step took.
+func phases(log *slog.Logger) func(name string, attrs ...any) {
 	last := time.Now()
 	return func(name string, attrs ...any) {
-		slog.Debug("cross_sell", append([]any{"phase", name, "seconds", time.Since(last).Seconds()}, attrs...)...)
+		log.Info("cross_sell", append([]any{"phase", name, "seconds", time.Since(last).Seconds()}, attrs...)...)
 		last = time.Now()
 	}
 }
@@ -315,15 +345,16 @@ func parallel(tasks []func()) {
 
 func createCrossSellTables(ctx context.Context, conn *sql.Conn) error {
 	for _, st := range []string{
+		`CREATE SCHEMA IF NOT EXISTS meta`,
 		`CREATE OR REPLACE TABLE cross_sell_itemsets (level VARCHAR, scope VARCHAR, size INTEGER,
 			item_1 VARCHAR, item_2 VARCHAR, item_3 VARCHAR, baskets BIGINT)`,
 		`CREATE OR REPLACE TABLE cross_sell_offer_keys (customer_key INTEGER, level_key TINYINT, rank INTEGER, item_key INTEGER,
 			score DOUBLE, evidence DOUBLE, group_preference DOUBLE, because_key INTEGER, confidence DOUBLE, lift DOUBLE,
-			popularity DOUBLE)`,
+			popularity DOUBLE, last_day INTEGER)`,
 		`CREATE OR REPLACE TABLE cross_sell_item_keys (level_key TINYINT, level VARCHAR, item_key INTEGER, item VARCHAR)`,
 		`CREATE OR REPLACE TABLE cross_sell_validation (level VARCHAR, calibration_end DATE, holdout_end DATE,
 			customers_scored BIGINT, customers_evaluated BIGINT, offer_hits BIGINT, baseline_hits BIGINT,
-			offer_only_hits BIGINT, baseline_only_hits BIGINT)`,
+			offer_only_hits BIGINT, baseline_only_hits BIGINT, refit VARCHAR, refit_zh VARCHAR)`,
 	} {
 		if _, err := conn.ExecContext(ctx, st); err != nil {
 			return fmt.Errorf("creating the cross-sell tables: %w", err)
@@ -389,7 +420,7 @@ func writeItemKeys(ctx context.Context, conn *sql.Conn, l level) error {
 func writeOffers(ctx context.Context, conn *sql.Conn, h *basket.History, l level, rec *basket.Recommender, asOf int32, s Settings) (int64, error) {
 	set, buf := basket.NewSet(len(l.items)), make([]float64, l.groups)
 	var offers []basket.Offer
-	var cust int32
+	var cust, last int32
 	first, k := 0, 0
 	return duckdb.Append(ctx, conn, "main", "cross_sell_offer_keys", func() []driver.Value {
 		for k == len(offers) {
@@ -399,7 +430,7 @@ func writeOffers(ctx context.Context, conn *sql.Conn, h *basket.History, l level
 			end := h.CustomerEnd(first)
 			if active(h.Day[end-1], asOf, s) {
 				if os, ok := l.offers(rec, h, set, buf, first, end, asOf); ok {
-					offers, cust, k = os, h.Customer[first], 0
+					offers, cust, last, k = os, h.Customer[first], h.Day[end-1], 0
 				}
 			}
 			first = end
@@ -411,7 +442,7 @@ func writeOffers(ctx context.Context, conn *sql.Conn, h *basket.History, l level
 			because, conf, lift = o.Because, o.Confidence, o.Lift
 		}
 		return []driver.Value{cust, l.key, int32(k), o.Item, o.Score, o.Evidence, o.GroupPreference,
-			because, conf, lift, o.Popularity}
+			because, conf, lift, o.Popularity, last}
 	})
 }
 
@@ -503,11 +534,11 @@ func b2i(b bool) int64 {
 	return 0
 }
 
-// finishOffers puts the customers' ids on the offers.
-func finishOffers(ctx context.Context, conn *sql.Conn) error {
-	_, err := conn.ExecContext(ctx, `CREATE OR REPLACE TABLE cross_sell_offers AS
+// finishOffers puts the customers' ids on the offers, into table.
+func finishOffers(ctx context.Context, conn *sql.Conn, table string) error {
+	_, err := conn.ExecContext(ctx, `CREATE OR REPLACE TABLE `+table+` AS
 		SELECT c.customer_id, i.level, o.rank, i.item, o.score, o.evidence, o.group_preference,
-			b.item AS because_of, o.confidence, o.lift, o.popularity
+			b.item AS because_of, o.confidence, o.lift, o.popularity, o.last_day
 		FROM cross_sell_offer_keys o
 		JOIN cross_sell_customers c USING (customer_key)
 		JOIN cross_sell_item_keys i ON i.level_key = o.level_key AND i.item_key = o.item_key

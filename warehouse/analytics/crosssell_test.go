@@ -568,3 +568,21 @@ func TestLiftIntervalCoversTheTrueLift(t *testing.T) {
 	t.Logf("the interval covers the true lift in %d of 1000 samples", covered)
 	require.InDelta(t, 950, covered, 20)
 }
+
+// Without paid orders there are no offers and no counts in use; with
+// them again, the step counts from scratch and scores as before.
+func TestCrossSellWithoutPaidOrdersForgetsItsCounts(t *testing.T) {
+	db := crossSellFixture(t)
+	warehousetest.Exec(t, db, `CREATE TABLE before AS SELECT * FROM cross_sell_offers`,
+		`CREATE TABLE statuses AS SELECT order_id, status FROM fct_orders`,
+		`UPDATE fct_orders SET status = 'cancelled'`)
+	runCrossSell(t, db, crossSellSettings)
+	require.Equal(t, [][]string{{"0"}}, warehousetest.Rows(t, db, `SELECT count(*) FROM cross_sell_offers`))
+	require.Equal(t, [][]string{{"0"}}, warehousetest.Rows(t, db, `SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'meta' AND table_name = 'cross_sell_fit'`))
+	warehousetest.Exec(t, db, `UPDATE fct_orders o SET status = s.status FROM statuses s WHERE s.order_id = o.order_id`)
+	runCrossSell(t, db, crossSellSettings)
+	require.Equal(t, [][]string{{"counted: the first count"}}, warehousetest.Rows(t, db, `SELECT DISTINCT refit FROM cross_sell_validation`))
+	require.Equal(t, [][]string{{"0"}}, warehousetest.Rows(t, db, `SELECT count(*) FROM (
+		(SELECT * FROM before EXCEPT ALL SELECT * FROM cross_sell_offers) UNION ALL (SELECT * FROM cross_sell_offers EXCEPT ALL SELECT * FROM before))`))
+	require.Equal(t, [][]string{{"8"}}, warehousetest.Rows(t, db, `SELECT count(*) FROM before`), "the offers of the fixture (TestNextBestOffersByHand)")
+}

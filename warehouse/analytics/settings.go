@@ -69,10 +69,11 @@ func SettingsStep(s Settings) build.Step {
 				CAST(? AS VARCHAR) AS phone_format,
 				CAST(? AS INTEGER) AS cross_sell_window_days, CAST(? AS INTEGER) AS cross_sell_min_pair_baskets,
 				CAST(? AS DOUBLE) AS cross_sell_min_support, CAST(? AS DOUBLE) AS cross_sell_min_confidence,
-				CAST(? AS INTEGER) AS cross_sell_holdout_days`,
+				CAST(? AS INTEGER) AS cross_sell_holdout_days, CAST(? AS INTEGER) AS cross_sell_refit_days`,
 				s.Currency, s.Timezone, s.TimeUnit, s.HoldoutDays, s.HorizonMonths, s.MonthlyDiscountRate, s.Margin,
 				s.ChurnDefinition, s.InactivityDays, s.PAliveThreshold, s.MatchKey, s.MatchEmail, s.MatchPhone, s.PhoneFormat,
-				s.CrossSell.WindowDays, s.CrossSell.MinPairBaskets, s.CrossSell.MinSupport, s.CrossSell.MinConfidence, s.CrossSell.HoldoutDays)
+				s.CrossSell.WindowDays, s.CrossSell.MinPairBaskets, s.CrossSell.MinSupport, s.CrossSell.MinConfidence, s.CrossSell.HoldoutDays,
+				s.crossSellRefitDays())
 			return 1, err
 		},
 	}

@@ -288,14 +288,14 @@ INSERT INTO mart_association_rules VALUES
     ('category', 'order', 'Gifts → Tea', '礼品 → 茶叶', 1900, 0.03, 0.23, 1.9, 1.8, 0.014);
 
 CREATE TABLE mart_next_best_offer_validation (
-    level VARCHAR, customers_evaluated BIGINT, offer_hit_rate DOUBLE, baseline_hit_rate DOUBLE, mcnemar_z DOUBLE,
+    level VARCHAR, holdout_end DATE, customers_evaluated BIGINT, offer_hit_rate DOUBLE, baseline_hit_rate DOUBLE, mcnemar_z DOUBLE,
     beats_baseline BOOLEAN, verdict VARCHAR, verdict_zh VARCHAR
 );
 INSERT INTO mart_next_best_offer_validation VALUES
-    ('product', 4074, 0.456, 0.399, 6.42, true,
+    ('product', DATE '2026-10-31', 4074, 0.456, 0.399, 6.42, true,
         'The offers were bought by 45.6% of the customers, the best sellers by 39.9%: 1.14× as often, more than chance explains.',
         '45.6%的客户购买了推荐商品，热销商品为39.9%：是其1.14倍，差异显著。'),
-    ('category', 1746, 0.993, 0.993, NULL, false,
+    ('category', DATE '2026-10-31', 1746, 0.993, 0.993, NULL, false,
         'The offers did no better than the best sellers: 99.3% against 99.3% of the customers, a difference chance explains.',
         '推荐并不优于热销商品：99.3%对99.3%，差异在随机范围内。');
 
