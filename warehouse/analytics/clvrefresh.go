@@ -100,12 +100,8 @@ func readFitInUse(ctx context.Context, conn *sql.Conn, unit clv.Unit) (*fitInUse
 		return nil, nil
 	}
 	for _, c := range fitCopies {
-		var n int
-		if err := conn.QueryRowContext(ctx, `SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() AND schema_name || '.' || table_name = ?`, c[1]).Scan(&n); err != nil {
+		if ok, err := tablesExist(ctx, conn, c[1]); err != nil || !ok {
 			return nil, err
-		}
-		if n == 0 {
-			return nil, nil
 		}
 	}
 	f.asOf = f.asOf.UTC()

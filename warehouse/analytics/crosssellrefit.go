@@ -117,14 +117,8 @@ type crossSellCounts struct {
 // readCrossSellFit returns the counts in use, or nil when there are none
 // (or a table of the state is missing).
 func readCrossSellFit(ctx context.Context, conn *sql.Conn) (*crossSellCounts, error) {
-	for _, t := range crossSellState {
-		var n int
-		if err := conn.QueryRowContext(ctx, `SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() AND schema_name || '.' || table_name = ?`, t).Scan(&n); err != nil {
-			return nil, err
-		}
-		if n == 0 {
-			return nil, nil
-		}
+	if ok, err := tablesExist(ctx, conn, crossSellState...); err != nil || !ok {
+		return nil, err
 	}
 	var f crossSellCounts
 	err := conn.QueryRowContext(ctx, `SELECT as_of, scored_as_of, settings FROM `+crossSellFit).Scan(&f.asOf, &f.scoredAsOf, &f.settings)
@@ -183,6 +177,21 @@ func decideCrossSellRefit(f *crossSellCounts, settings string, asOf int32, s Set
 	return false, refitReason{
 		fmt.Sprintf("counts of %s in use: %d days of new data, fewer than analytics.cross_sell.refit_days (%d)", day(f.asOf), asOf-f.asOf, days),
 		fmt.Sprintf("沿用 %s 的统计：新数据 %d 天，少于 analytics.cross_sell.refit_days（%d）", day(f.asOf), asOf-f.asOf, days)}
+}
+
+// tablesExist reports whether every table (schema.table) is in the
+// warehouse being built.
+func tablesExist(ctx context.Context, conn *sql.Conn, tables ...string) (bool, error) {
+	for _, t := range tables {
+		var n int
+		if err := conn.QueryRowContext(ctx, `SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() AND schema_name || '.' || table_name = ?`, t).Scan(&n); err != nil {
+			return false, err
+		}
+		if n == 0 {
+			return false, nil
+		}
+	}
+	return true, nil
 }
 
 func epochDay(d int32) time.Time {
