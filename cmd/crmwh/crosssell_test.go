@@ -37,20 +37,7 @@ func rawOrderPairs(t *testing.T, demo string) (orders int, items map[string]int,
 		}
 		baskets[r[0]][r[2]] = true
 	}
-	items, pairs = map[string]int{}, map[[2]string]int{}
-	for _, b := range baskets {
-		var ps []string
-		for p := range b {
-			ps = append(ps, p)
-			items[p]++
-		}
-		sort.Strings(ps)
-		for i := range ps {
-			for j := i + 1; j < len(ps); j++ {
-				pairs[[2]string{ps[i], ps[j]}]++
-			}
-		}
-	}
+	items, pairs = warehousetest.CountPairs(baskets)
 	return len(baskets), items, pairs
 }
 

@@ -24,6 +24,7 @@ import (
 	"gonum.org/v1/gonum/stat/distuv"
 	_ "modernc.org/sqlite"
 
+	"crmwh/pipelines/exporttest"
 	"crmwh/pipelines/pgtest"
 	"crmwh/project"
 	"crmwh/warehouse/warehousetest"
@@ -219,95 +220,11 @@ func TestInitOnTheCDNOWPurchaseLog(t *testing.T) {
 	requirePagesRenderFull(t, dir, "index", "overview", "value", "retention", "segments", "watchlist")
 }
 
-// invoiceLine is a row of a retail export: one product on an invoice.
-type invoiceLine struct {
-	invoice, stock    string
-	quantity          int64
-	at                time.Time // London wall clock
-	priceCents        int64
-	customer, country string
-}
-
-// invoiceExport generates an invoice-line export like public retail data
-// sets: customers with their own purchase rates and basket sizes, invoice
-// numbers, some invoices cancelled later by a 'C' invoice with negative
-// quantities, and rows without a customer id. Customer ids are written as
-// floats (17850.0), as a spreadsheet would.
-func invoiceExport(seed uint64) []invoiceLine {
-	r := rand.New(rand.NewPCG(seed, 7))
-	rate := distuv.Gamma{Alpha: 0.9, Beta: 0.06, Src: r}  // purchases a year
-	basket := distuv.Gamma{Alpha: 3, Beta: 1, Src: r}     // basket size scale
-	start := time.Date(2010, 12, 1, 8, 0, 0, 0, time.UTC) // read as London time
-	end := start.AddDate(1, 0, 8)
-	prices := []int64{255, 339, 85, 765, 425, 169, 1275, 295}
-	stocks := []string{"85123A", "71053", "84406B", "22752", "21730", "84029G", "22633"}
-	type visit struct {
-		at       time.Time
-		customer string
-		scale    float64
-	}
-	var visits []visit
-	for c := 0; c < 700; c++ {
-		customer := fmt.Sprint(12346 + 7*c)
-		lam, scale := max(rate.Rand(), 0.3), basket.Rand()
-		leave := r.Float64() * 0.4
-		t := start.Add(time.Duration(r.Float64() * 120 * 24 * float64(time.Hour)))
-		for t.Before(end) {
-			visits = append(visits, visit{t.Truncate(time.Minute), customer, scale})
-			if r.Float64() < leave {
-				break
-			}
-			t = t.Add(time.Duration(r.ExpFloat64() / lam * 365 * 24 * float64(time.Hour)))
-		}
-	}
-	sort.Slice(visits, func(i, j int) bool { return visits[i].at.Before(visits[j].at) })
-	var out []invoiceLine
-	invoice := 536365
-	for _, v := range visits {
-		invoice++
-		customer := v.customer
-		if r.Float64() < 0.1 {
-			customer = "" // no customer id on the export
-		}
-		var lines []invoiceLine
-		for n := 1 + r.IntN(4); n > 0; n-- {
-			q := max(1, int64(v.scale*float64(1+r.IntN(8))))
-			lines = append(lines, invoiceLine{fmt.Sprint(invoice), stocks[r.IntN(len(stocks))], q, v.at, prices[r.IntN(len(prices))], customer, "United Kingdom"})
-		}
-		out = append(out, lines...)
-		if r.Float64() < 0.08 {
-			invoice++
-			back := lines[0]
-			back.invoice = fmt.Sprintf("C%d", invoice)
-			back.quantity = -1 - r.Int64N(back.quantity)
-			back.at = v.at.Add(time.Duration(1+r.IntN(48)) * time.Hour)
-			out = append(out, back)
-		}
-	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].at.Before(out[j].at) })
-	return out
-}
-
-func writeInvoices(t *testing.T, path string, lines []invoiceLine) {
-	t.Helper()
-	var b strings.Builder
-	b.WriteString("InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n")
-	for _, l := range lines {
-		cust := ""
-		if l.customer != "" {
-			cust = l.customer + ".0"
-		}
-		fmt.Fprintf(&b, "%s,%s,\"WHITE HANGING HEART T-LIGHT HOLDER, RED\",%d,%d/%d/%d %d:%02d,%s,%s,%s\n", l.invoice, l.stock, l.quantity,
-			int(l.at.Month()), l.at.Day(), l.at.Year(), l.at.Hour(), l.at.Minute(), strings.TrimSuffix(strings.TrimSuffix(money(l.priceCents), "0"), ".0"), cust, l.country)
-	}
-	require.NoError(t, os.WriteFile(path, []byte(b.String()), 0o644))
-}
-
 func TestInitOnAnInvoiceLineExportWithCancellations(t *testing.T) {
 	data := t.TempDir()
 	file := filepath.Join(data, "online_retail.csv")
-	lines := invoiceExport(1)
-	writeInvoices(t, file, lines)
+	lines := exporttest.InvoiceExport(1)
+	exporttest.WriteInvoices(t, file, lines)
 	dir, out := initProject(t, "--orders", file, "--order-lines", file, "--timezone", "Europe/London", "--currency", "GBP")
 	cfg, err := os.ReadFile(filepath.Join(dir, "crmwh.yaml"))
 	require.NoError(t, err)
@@ -331,15 +248,15 @@ func TestInitOnAnInvoiceLineExportWithCancellations(t *testing.T) {
 	var paidTotal, refundTotal int64
 	customers := map[string]bool{}
 	for _, l := range lines {
-		if l.customer == "" {
+		if l.Customer == "" {
 			continue
 		}
-		i := invoices[l.invoice]
+		i := invoices[l.Invoice]
 		if i == nil {
-			i = &inv{customer: l.customer, month: l.at.Format("2006-01")}
-			invoices[l.invoice] = i
+			i = &inv{customer: l.Customer, month: l.At.Format("2006-01")}
+			invoices[l.Invoice] = i
 		}
-		i.net += l.quantity * l.priceCents
+		i.net += l.Quantity * l.PriceCents
 	}
 	var ps []purchase
 	for no, i := range invoices {
