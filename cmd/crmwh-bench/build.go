@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -177,27 +178,95 @@ func holdBackLastDay(dir string) ([][2]string, error) {
 	return out, nil
 }
 
-// heldBack lists the files holdBackLastDay moved aside in an earlier run,
-// each with where it came from.
-func heldBack(dir string) ([][2]string, error) {
-	side := filepath.Join(dir, "held")
-	es, err := os.ReadDir(side)
+// The scale benchmark keeps, in a kept project's held/ folder, what it
+// needs to measure the project again (-scale-reuse): the day it held
+// back (day.json) and the lake as it was before that day was extracted
+// (held/lake, hard links: the lake never changes a file in place, it
+// writes new ones and renames them).
+const (
+	heldDay  = "day.json"
+	heldLake = "lake"
+)
+
+// keepForReuse records the day held back and the lake as it is now.
+func keepForReuse(dir string, held [][2]string) error {
+	p, err := project.Load(dir)
 	if err != nil {
-		return nil, fmt.Errorf("%s: no day held back by an earlier run: %w", dir, err)
+		return err
 	}
-	var out [][2]string
-	for _, e := range es {
-		for _, folder := range []string{"orders", "order_lines", "legacy"} {
-			if rest, ok := strings.CutPrefix(e.Name(), folder+"_"); ok {
-				out = append(out, [2]string{filepath.Join(dir, "data/demo/billing", folder, rest), filepath.Join(side, e.Name())})
-				break
-			}
+	side := filepath.Join(dir, "held")
+	b, err := json.Marshal(held)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(side, heldDay), b, 0o644); err != nil {
+		return err
+	}
+	if err := os.RemoveAll(filepath.Join(side, heldLake)); err != nil {
+		return err
+	}
+	return linkTree(p.LakeDir(), filepath.Join(side, heldLake))
+}
+
+// reuseKept puts a project an earlier run kept back as it was before its
+// first build: the day held back again, the lake as it was before the day
+// and no warehouse. It returns the day's files, as holdBackLastDay does.
+func reuseKept(dir string) ([][2]string, error) {
+	side := filepath.Join(dir, "held")
+	b, err := os.ReadFile(filepath.Join(side, heldDay))
+	if err != nil {
+		return nil, fmt.Errorf("%s: not kept by an earlier run of the scale benchmark with -scale-dir: %w", dir, err)
+	}
+	var held [][2]string
+	if err := json.Unmarshal(b, &held); err != nil {
+		return nil, fmt.Errorf("%s: %w", filepath.Join(side, heldDay), err)
+	}
+	for _, h := range held {
+		if _, err := os.Stat(h[1]); err == nil {
+			continue // still held back: the earlier run stopped before the day
+		}
+		if err := os.Rename(h[0], h[1]); err != nil {
+			return nil, err
 		}
 	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("%s: no day held back by an earlier run", side)
+	p, err := project.Load(dir)
+	if err != nil {
+		return nil, err
 	}
-	return out, nil
+	if err := os.RemoveAll(p.LakeDir()); err != nil {
+		return nil, err
+	}
+	if err := linkTree(filepath.Join(side, heldLake), p.LakeDir()); err != nil {
+		return nil, err
+	}
+	wh, err := filepath.Glob(p.WarehouseFile() + "*")
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range wh {
+		if err := os.RemoveAll(f); err != nil {
+			return nil, err
+		}
+	}
+	return held, nil
+}
+
+// linkTree makes to a copy of the folder from whose files are hard links.
+func linkTree(from, to string) error {
+	return filepath.WalkDir(from, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(from, path)
+		if err != nil {
+			return err
+		}
+		target := filepath.Join(to, rel)
+		if d.IsDir() {
+			return os.MkdirAll(target, 0o755)
+		}
+		return os.Link(path, target)
+	})
 }
 
 // straightDuckDB runs the project's SQL files in a fresh DuckDB file the

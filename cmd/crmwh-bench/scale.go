@@ -17,9 +17,10 @@ package main
 //
 // With the project's default memory budget (build.memory_limit), unless
 // -scale-memory says otherwise. With -scale-reuse, a project kept by an
-// earlier run with -scale-dir (its lake extracted, its last day held back)
-// is built again without generating and extracting it anew, for measuring
-// a change to the models. Each size runs once: these are hours of
+// earlier run with -scale-dir is measured again from its first build
+// without generating and extracting it anew, for measuring a change to the
+// models: its warehouse removed, its lake put back as it was before the
+// day, the day held back again (keepForReuse). Each size runs once: these are hours of
 // machine time; the figures of one run are compared with each other.
 
 import (
@@ -48,7 +49,7 @@ func scaleFlags() scaleOptions {
 		memory: flag.String("scale-memory", "", "build.memory_limit of the scale projects (default: crmwh's default)"),
 		keep:   flag.String("scale-dir", "", "folder to keep the scale projects in (default: a temporary folder, removed)"),
 		reuse: flag.Bool("scale-reuse", false, "build the projects an earlier run kept in -scale-dir again, "+
-			"without generating and extracting them (their last day still held back)"),
+			"from their first build, without generating and extracting them again"),
 	}
 }
 
@@ -116,7 +117,7 @@ func benchScaleOne(bin string, n, years int, memory, keep string, reuse bool) {
 	var ds struct{ Orders, OrderLines, Refunds, Cancelled int64 }
 	var held [][2]string
 	if reuse {
-		h, err := heldBack(dir)
+		h, err := reuseKept(dir)
 		if err != nil {
 			fail(err)
 		}
@@ -144,6 +145,11 @@ func benchScaleOne(bin string, n, years int, memory, keep string, reuse bool) {
 		}
 		held = h
 		step("extract", "extract", "--json")
+		if keep != "" {
+			if err := keepForReuse(dir, held); err != nil {
+				fail(err)
+			}
+		}
 	}
 	full := step("build, first (full)", "build", "--skip-tests", "--json")
 	for _, h := range held {
