@@ -90,7 +90,7 @@ incremental:
 
 // A keys query that returns a column outside unique_key is refused with
 // its file; one that reads the changes of a relation the model does not
-// read is refused when the project loads.
+// read, directly or through views, is refused when the project loads.
 func TestKeysQueriesAreChecked(t *testing.T) {
 	dir := t.TempDir()
 	addRows(t, dir, row(1, "a", 100))
@@ -115,4 +115,13 @@ func TestKeysQueriesAreChecked(t *testing.T) {
 	addRows(t, dir, row(2, "b", 100))
 	_, err = buildWith(t, dir, files(with("materialize: incremental\nunique_key: [id]\nincremental:\n  keys: select customer from changes.stg_s__events\n")), nil)
 	require.ErrorContains(t, err, `incremental.keys of fct_events returns column "customer", which is not in unique_key (id)`)
+
+	// The changes of what a view reads, whatever the order of the files.
+	m := with("materialize: table\n")
+	m["sql/core/a_events.sql"] = "select id, customer from z_events"
+	m["sql/core/a_events.yml"] = "materialize: incremental\nunique_key: [id]\nincremental:\n  keys: select id from changes.stg_s__events\n"
+	m["sql/core/z_events.sql"] = "select id, customer from stg_s__events"
+	m["sql/core/z_events.yml"] = "materialize: view\n"
+	_, err = buildWith(t, dir, files(m), nil)
+	require.NoError(t, err)
 }

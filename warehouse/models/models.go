@@ -343,6 +343,7 @@ func Resolve(ctx context.Context, db *sql.DB, ms []*Model, sources map[string]bo
 		byName[m.Name] = m
 	}
 	var problems []string
+	parsed := map[*Model]bool{}
 	for _, m := range ms {
 		refs, err := References(ctx, db, m.SQL)
 		if err != nil {
@@ -380,7 +381,13 @@ func Resolve(ctx context.Context, db *sql.DB, ms []*Model, sources map[string]bo
 			problems = append(problems, fmt.Sprintf("%s: cannot parse: %v", m.Path, err))
 			continue
 		}
-		if inc := m.Spec.Incremental; inc != nil {
+		parsed[m] = true
+	}
+	// Once every model's inputs are known: an incremental model's keys may
+	// read changes of what a view it reads reads, whatever order the
+	// models came in.
+	for _, m := range ms {
+		if m.Spec.Incremental != nil && parsed[m] {
 			problems = append(problems, resolveIncremental(ctx, db, m, byName, sources, external)...)
 		}
 	}
