@@ -126,3 +126,28 @@ func TestChurnByHand(t *testing.T) {
 	}, warehousetest.Rows(t, db, `SELECT dimension_value, month, customers_at_risk, churned_customers
 		FROM mart_churn_monthly WHERE dimension = 'region' AND customers_at_risk > 0 AND month IN ('2025-02-01', '2025-04-01') ORDER BY 1, 2`))
 }
+
+// Products known only from order lines take their most common spelling
+// and unit price; of equally common ones the greatest, so that every
+// build (incremental or full, on any number of threads) picks the same.
+// A catalogue entry wins over the lines.
+func TestProductsFromOrderLinesByHand(t *testing.T) {
+	db := warehousetest.Open(t, "", false)
+	warehousetest.Exec(t, db,
+		`CREATE TABLE stg_order_lines AS SELECT product_id, product_name, NULL::VARCHAR AS product_name_zh, category, NULL::VARCHAR AS category_zh,
+			CAST(price AS DECIMAL(18,2)) AS unit_price FROM (VALUES
+			('P1', 'Tea, green', 'Tea', 2.00), ('P1', 'Green tea', 'Tea', 3.00), ('P1', 'Tea, green', NULL, 3.00),
+			('P1', 'Green tea', NULL, 2.00), ('P1', 'green tea', 'Tea', 1.00),
+			('P2', 'Peanuts', 'Snacks', 5.00), ('P2', 'Peanuts', NULL, 4.00), ('P2', NULL, NULL, 4.00),
+			('P3', 'Gift card', NULL, 10.00)
+		) t(product_id, product_name, category, price)`,
+		`CREATE TABLE stg_products AS SELECT * FROM (VALUES ('P3', 'Gift card (any amount)', '礼品卡', 'Cards', '卡', CAST(0 AS DECIMAL(18,2))))
+			t(product_id, product_name, product_name_zh, category, category_zh, list_price)`)
+	warehousetest.RunModels(t, db, repo, "dim_product")
+	require.Equal(t, [][]string{
+		// P1: two names twice each (the greater, 'Tea, green'), prices 2.00 and 3.00 twice each (3.00).
+		{"P1", "Tea, green", "Tea, green", "Tea", "Tea", "3.00", "5"},
+		{"P2", "Peanuts", "Peanuts", "Snacks", "Snacks", "4.00", "3"},
+		{"P3", "Gift card (any amount)", "礼品卡", "Cards", "卡", "0.00", "1"},
+	}, warehousetest.Rows(t, db, `SELECT product_id, product_name, product_name_zh, category, category_zh, list_price, lines_sold FROM dim_product ORDER BY 1`))
+}
