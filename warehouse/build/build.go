@@ -352,6 +352,11 @@ func Build(ctx context.Context, o Options) (res Result, err error) {
 		}
 	}
 
+	if len(o.Select) > 0 || incremental {
+		if err := caps.restoreScaffolding(ctx, db, g); err != nil {
+			return res, err
+		}
+	}
 	b := &builder{o: o, db: db, lake: l, manifests: manifests, graph: g, log: log}
 	raw := rawRelations(manifests)
 	if incremental {
@@ -419,7 +424,7 @@ func Build(ctx context.Context, o Options) (res Result, err error) {
 	if failed := failedTests(res.Tests); len(failed) > 0 {
 		return res, fmt.Errorf("%w: %s; the published warehouse was left as it was", ErrTestsFailed, strings.Join(failed, "; "))
 	}
-	if err := caps.dropScaffolding(ctx, db, g); err != nil {
+	if err := caps.setScaffoldingAside(ctx, db, g); err != nil {
 		return res, err
 	}
 	if _, err := db.ExecContext(ctx, "CHECKPOINT"); err != nil {

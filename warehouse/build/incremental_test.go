@@ -1,11 +1,14 @@
 package build_test
 
 import (
+	"context"
+	"database/sql"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
 	"crmwh/warehouse/build"
+	"crmwh/warehouse/models"
 )
 
 // The runner's incremental build on a small project: a staging model fed
@@ -124,4 +127,80 @@ func TestKeysQueriesAreChecked(t *testing.T) {
 	m["sql/core/z_events.yml"] = "materialize: view\n"
 	_, err = buildWith(t, dir, files(m), nil)
 	require.NoError(t, err)
+}
+
+// A table left out for an unmapped entity but read by a published model
+// (scaffolding) is set aside in the published warehouse, so the next build
+// knows it did not change: the model reading it is recomputed by key
+// instead of rebuilt in full. When the entity gets mapped the table is
+// published and the copy set aside goes.
+func TestScaffoldingIsKeptBetweenBuilds(t *testing.T) {
+	fs := files(map[string]string{
+		"sql/staging/s/stg_s__events.sql": "select id, customer, amount from raw.s_events",
+		"sql/staging/s/stg_s__events.yml": "materialize: incremental\nunique_key: [id]\n",
+		"sql/core/fct_t.sql":              "select customer, count(*) as tickets from stg_t group by 1",
+		"sql/marts/mart_c.sql": `select e.customer, sum(e.amount) as total, coalesce(max(t.tickets), 0) as tickets
+from stg_s__events e left join fct_t t using (customer) group by 1`,
+		"sql/marts/mart_c.yml": `optional: [t]
+materialize: incremental
+unique_key: [customer]
+incremental:
+  keys: select customer from changes.stg_s__events union select customer from changes.fct_t
+  where:
+    stg_s__events: customer in (select customer from keys)
+    fct_t: customer in (select customer from keys)
+`,
+	})
+	placeholder := "select cast(null as varchar) as customer where false"
+	entityT := func(query string, isPlaceholder bool) func(*build.Options) {
+		return func(o *build.Options) {
+			o.Generate = func(ctx context.Context, db *sql.DB, raw map[string]bool) ([]*models.Model, error) {
+				return []*models.Model{{Name: "stg_t", Path: "crmwh.yaml", Layer: "staging", Materialize: models.View, Entity: "t", Placeholder: isPlaceholder, SQL: query}}, nil
+			}
+		}
+	}
+	unmapped := entityT(placeholder, true)
+	dir := t.TempDir()
+	relations := func() [][]string {
+		return rows(t, dir, `select schema_name, table_name from duckdb_tables() where schema_name in ('main', 'scaffold')
+			union all select schema_name, view_name from duckdb_views() where schema_name = 'main' and not internal order by 1, 2`)
+	}
+
+	addRows(t, dir, row(1, "a", 100), row(2, "b", 200))
+	res, err := buildWith(t, dir, fs, unmapped)
+	require.NoError(t, err)
+	require.Equal(t, map[string]string{"stg_s__events": "ok", "stg_t": "ok", "fct_t": "ok", "mart_c": "ok"}, statuses(res))
+	require.Equal(t, [][]string{{"main", "mart_c"}, {"main", "stg_s__events"}, {"scaffold", "fct_t"}}, relations(),
+		"what needs t is not published; the table built as an input is set aside")
+
+	addRows(t, dir, row(3, "a", 50))
+	res, err = buildWith(t, dir, fs, unmapped)
+	require.NoError(t, err)
+	d := map[string]string{}
+	for _, m := range res.Models {
+		d[m.Name] = m.Detail
+	}
+	require.Equal(t, "kept: nothing it reads changed", d["fct_t"])
+	require.Equal(t, "1 keys recomputed: 1 rows out, 1 in, 2 changed", d["mart_c"])
+	require.Equal(t, [][]string{{"a", "1.50", "0"}, {"b", "2.00", "0"}}, rows(t, dir, "select customer, total, tickets from mart_c order by 1"))
+	require.Equal(t, [][]string{{"main", "mart_c"}, {"main", "stg_s__events"}, {"scaffold", "fct_t"}}, relations())
+
+	// A selected build reads the scaffolding too.
+	addRows(t, dir, row(4, "c", 10))
+	_, err = buildWith(t, dir, fs, func(o *build.Options) { unmapped(o); o.Select = []string{"stg_s__events+"} })
+	require.NoError(t, err)
+	require.Equal(t, [][]string{{"a", "1.50", "0"}, {"b", "2.00", "0"}, {"c", "0.10", "0"}}, rows(t, dir, "select customer, total, tickets from mart_c order by 1"))
+	require.Equal(t, [][]string{{"main", "mart_c"}, {"main", "stg_s__events"}, {"scaffold", "fct_t"}}, relations())
+
+	// Tickets get mapped (here: the events of 1.00 or more): fct_t is
+	// published, mart_c rebuilt with it, the copy set aside dropped.
+	mapped := entityT("select customer from raw.s_events where amount >= 1", false)
+	res, err = buildWith(t, dir, fs, mapped)
+	require.NoError(t, err)
+	require.Equal(t, [][]string{{"main", "fct_t"}, {"main", "mart_c"}, {"main", "stg_s__events"}, {"main", "stg_t"}}, relations())
+	want := [][]string{{"a", "1.50", "1"}, {"b", "2.00", "1"}, {"c", "0.10", "0"}}
+	require.Equal(t, want, rows(t, dir, "select customer, total, tickets from mart_c order by 1"))
+	_, err = buildWith(t, dir, fs, func(o *build.Options) { mapped(o); o.Full = true })
+	require.NoError(t, err)
+	require.Equal(t, want, rows(t, dir, "select customer, total, tickets from mart_c order by 1"))
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"crmwh/warehouse/duckdb"
+	"crmwh/warehouse/models"
 )
 
 // LeftOut is a model, Go step or data test the build did not publish
@@ -158,34 +159,133 @@ func (c *capabilities) list(g *graph) []LeftOut {
 	return out
 }
 
-// dropScaffolding removes the left-out relations that were built only as
-// inputs, so the published warehouse holds nothing an unmapped entity
-// would make empty.
-func (c *capabilities) dropScaffolding(ctx context.Context, db *sql.DB, g *graph) error {
+// ScaffoldSchema holds, in the published warehouse, the tables built only
+// as inputs of published models (left out for an unmapped entity). They
+// are not for analysis: the next build that starts from the published file
+// puts them back in main, so that it can tell whether they changed (an
+// unchanged input lets the models that read it be kept or recomputed by
+// key instead of rebuilt in full).
+const ScaffoldSchema = "scaffold"
+
+// scaffoldTables lists the tables the scaffolding writes (models that are
+// not views, and the tables of Go steps), in dependency order.
+func (c *capabilities) scaffoldTables(g *graph) []string {
+	var out []string
 	for _, name := range g.order {
 		n := g.nodes[name]
-		if !c.scaffold[name] || n.model == nil {
+		if !c.scaffold[name] || (n.model != nil && n.model.Materialize == models.View) {
+			continue
+		}
+		out = append(out, n.writes()...)
+	}
+	return out
+}
+
+// setScaffoldingAside moves the left-out relations that were built only as
+// inputs out of main, so the published warehouse holds nothing an unmapped
+// entity would make empty: views are dropped (they cost nothing to make
+// again), tables move to ScaffoldSchema, which then holds exactly this
+// build's scaffolding.
+func (c *capabilities) setScaffoldingAside(ctx context.Context, db *sql.DB, g *graph) error {
+	if _, err := db.ExecContext(ctx, "CREATE SCHEMA IF NOT EXISTS "+ScaffoldSchema); err != nil {
+		return err
+	}
+	keep := map[string]bool{}
+	for _, w := range c.scaffoldTables(g) {
+		keep[w] = true
+		ok, err := relationExists(ctx, db, w)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			// Not made by this build (a selected one): the copy set
+			// aside by the last build, if any, stays.
+			continue
+		}
+		q := fmt.Sprintf("CREATE OR REPLACE TABLE %s.%s AS SELECT * FROM main.%[2]s", ScaffoldSchema, duckdb.QuoteIdent(w))
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("setting aside %s (built only as an input): %w", w, err)
+		}
+	}
+	for _, name := range g.order {
+		n := g.nodes[name]
+		if !c.scaffold[name] {
 			continue
 		}
 		kind := "TABLE"
-		if n.model.Materialize == "view" {
+		if n.model != nil && n.model.Materialize == models.View {
 			kind = "VIEW"
 		}
-		if _, err := db.ExecContext(ctx, fmt.Sprintf("DROP %s IF EXISTS %s", kind, duckdb.QuoteIdent(name))); err != nil {
-			return fmt.Errorf("dropping %s (built only as an input): %w", name, err)
+		for _, w := range n.writes() {
+			if _, err := db.ExecContext(ctx, fmt.Sprintf("DROP %s IF EXISTS main.%s", kind, duckdb.QuoteIdent(w))); err != nil {
+				return fmt.Errorf("dropping %s (built only as an input): %w", w, err)
+			}
 		}
 	}
-	for _, st := range g.nodes {
-		if st.step == nil || !c.scaffold[st.name] {
-			continue
-		}
-		for _, w := range st.step.Writes {
-			if _, err := db.ExecContext(ctx, "DROP TABLE IF EXISTS "+duckdb.QuoteIdent(w)); err != nil {
+	// Copies of what is no longer scaffolding (its entity got mapped, or
+	// nothing published reads it now) go.
+	stale, err := schemaTables(ctx, db, ScaffoldSchema)
+	if err != nil {
+		return err
+	}
+	for _, w := range stale {
+		if !keep[w] {
+			if _, err := db.ExecContext(ctx, fmt.Sprintf("DROP TABLE %s.%s", ScaffoldSchema, duckdb.QuoteIdent(w))); err != nil {
 				return err
 			}
 		}
 	}
 	return nil
+}
+
+// restoreScaffolding puts the scaffolding the published warehouse set
+// aside back in main, in a build that starts from a copy of it, so that
+// the build treats it as any table it publishes: kept when nothing it
+// reads changed, compared with its new rows when rebuilt.
+func (c *capabilities) restoreScaffolding(ctx context.Context, db *sql.DB, g *graph) error {
+	kept, err := schemaTables(ctx, db, ScaffoldSchema)
+	if err != nil || len(kept) == 0 {
+		return err
+	}
+	have := map[string]bool{}
+	for _, w := range kept {
+		have[w] = true
+	}
+	for _, w := range c.scaffoldTables(g) {
+		if !have[w] {
+			continue
+		}
+		ok, err := relationExists(ctx, db, w)
+		if err != nil {
+			return err
+		}
+		if ok {
+			continue
+		}
+		q := fmt.Sprintf("CREATE TABLE main.%s AS SELECT * FROM %s.%[1]s", duckdb.QuoteIdent(w), ScaffoldSchema)
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("restoring %s (built only as an input) from the published warehouse: %w", w, err)
+		}
+	}
+	return nil
+}
+
+// schemaTables lists the tables of a schema of the build's database.
+func schemaTables(ctx context.Context, db *sql.DB, schema string) ([]string, error) {
+	rows, err := db.QueryContext(ctx, `SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = ? ORDER BY 1`, schema)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			return nil, err
+		}
+		out = append(out, n)
+	}
+	return out, rows.Err()
 }
 
 // writeLeftOut records what was left out in meta.left_out (replaced each
