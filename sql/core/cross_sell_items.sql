@@ -16,9 +16,18 @@ select
     'category',
     category,
     category,
-    mode(category_zh),
+    category_zh,
     category,
-    mode(category_zh)
-from dim_product
-where category is not null
-group by category
+    category_zh
+from (
+    -- A category's most common Chinese name among its products; of
+    -- equally common ones the greatest, so every build names it the same.
+    select category, arg_max(category_zh, (n, category_zh)) as category_zh
+    from (
+        select category, category_zh, count(*) as n
+        from dim_product
+        where category is not null
+        group by all
+    )
+    group by category
+)

@@ -151,3 +151,22 @@ func TestProductsFromOrderLinesByHand(t *testing.T) {
 		{"P3", "Gift card (any amount)", "礼品卡", "Cards", "卡", "0.00", "1"},
 	}, warehousetest.Rows(t, db, `SELECT product_id, product_name, product_name_zh, category, category_zh, list_price, lines_sold FROM dim_product ORDER BY 1`))
 }
+
+// A category's Chinese name is the most common among its products', of
+// equally common ones the greatest (so every build names it the same).
+func TestCrossSellCategoryNamesByHand(t *testing.T) {
+	db := warehousetest.Open(t, "", false)
+	warehousetest.Exec(t, db,
+		`CREATE TABLE dim_product AS SELECT * FROM (VALUES
+			('P1', 'Green tea', '绿茶', 'Tea', '茶'), ('P2', 'Black tea', '红茶', 'Tea', '茶叶'),
+			('P3', 'Oolong', '乌龙茶', 'Tea', '茶叶'), ('P4', 'White tea', '白茶', 'Tea', '茶'),
+			('P5', 'Peanuts', '花生', 'Snacks', '零食'), ('P6', 'Gift card', '礼品卡', NULL, NULL)
+		) t(product_id, product_name, product_name_zh, category, category_zh)`)
+	warehousetest.RunModels(t, db, repo, "cross_sell_items")
+	require.Equal(t, [][]string{
+		// Tea: 茶 twice and 茶叶 twice; the greater is 茶叶.
+		{"Snacks", "Snacks", "零食", "Snacks", "零食"},
+		{"Tea", "Tea", "茶叶", "Tea", "茶叶"},
+	}, warehousetest.Rows(t, db, `SELECT item, item_name, item_name_zh, category, category_zh FROM cross_sell_items WHERE level = 'category' ORDER BY 1`))
+	require.Equal(t, "6", warehousetest.Rows(t, db, `SELECT count(*) FROM cross_sell_items WHERE level = 'product'`)[0][0])
+}
