@@ -198,6 +198,7 @@ incremental:
 	res, err = buildWith(t, dir, fs, mapped)
 	require.NoError(t, err)
 	require.Equal(t, [][]string{{"main", "fct_t"}, {"main", "mart_c"}, {"main", "stg_s__events"}, {"main", "stg_t"}}, relations())
+	require.Equal(t, [][]string{{"0"}}, rows(t, dir, "select count(*) from duckdb_schemas() where schema_name = 'scaffold'"), "nothing is left out: no scaffold schema")
 	want := [][]string{{"a", "1.50", "1"}, {"b", "2.00", "1"}, {"c", "0.10", "0"}}
 	require.Equal(t, want, rows(t, dir, "select customer, total, tickets from mart_c order by 1"))
 	_, err = buildWith(t, dir, fs, func(o *build.Options) { mapped(o); o.Full = true })

@@ -187,11 +187,17 @@ func (c *capabilities) scaffoldTables(g *graph) []string {
 // again), tables move to ScaffoldSchema, which then holds exactly this
 // build's scaffolding.
 func (c *capabilities) setScaffoldingAside(ctx context.Context, db *sql.DB, g *graph) error {
-	if _, err := db.ExecContext(ctx, "CREATE SCHEMA IF NOT EXISTS "+ScaffoldSchema); err != nil {
+	tables := c.scaffoldTables(g)
+	ddl := "CREATE SCHEMA IF NOT EXISTS " + ScaffoldSchema
+	if len(tables) == 0 {
+		// A project that maps every entity it needs has no scaffold.
+		ddl = "DROP SCHEMA IF EXISTS " + ScaffoldSchema + " CASCADE"
+	}
+	if _, err := db.ExecContext(ctx, ddl); err != nil {
 		return err
 	}
 	keep := map[string]bool{}
-	for _, w := range c.scaffoldTables(g) {
+	for _, w := range tables {
 		keep[w] = true
 		ok, err := relationExists(ctx, db, w)
 		if err != nil {
@@ -221,6 +227,9 @@ func (c *capabilities) setScaffoldingAside(ctx context.Context, db *sql.DB, g *g
 				return fmt.Errorf("dropping %s (built only as an input): %w", w, err)
 			}
 		}
+	}
+	if len(tables) == 0 {
+		return nil
 	}
 	// Copies of what is no longer scaffolding (its entity got mapped, or
 	// nothing published reads it now) go.
