@@ -15,7 +15,10 @@ with actions(rfm_segment, recommended_action, recommended_action_zh, segment_nam
 ),
 seg as (
     select rfm_segment, count(*) as customers, sum(net_revenue) as net_revenue,
-        avg(clv_12m) as avg_clv_12m, avg(p_alive) as avg_p_alive, sum(clv_12m) as clv_12m
+        avg(clv_12m) as avg_clv_12m, sum(clv_12m) as clv_12m,
+        -- summed as decimals: exact, so every build gives the same bits
+        -- (a parallel sum of doubles depends on the order it adds them in)
+        avg(p_alive::decimal(38, 18)) as avg_p_alive
     from mart_customer_value
     group by 1
 )

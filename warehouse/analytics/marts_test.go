@@ -170,3 +170,22 @@ func TestCrossSellCategoryNamesByHand(t *testing.T) {
 	}, warehousetest.Rows(t, db, `SELECT item, item_name, item_name_zh, category, category_zh FROM cross_sell_items WHERE level = 'category' ORDER BY 1`))
 	require.Equal(t, "6", warehousetest.Rows(t, db, `SELECT count(*) FROM cross_sell_items WHERE level = 'product'`)[0][0])
 }
+
+// The segments' sizes, revenue, value and mean P(alive) by hand; a
+// segment nobody is in has a row with zeros and no means.
+func TestSegmentsByHand(t *testing.T) {
+	db := warehousetest.Open(t, "", false)
+	warehousetest.Exec(t, db,
+		`CREATE TABLE mart_customer_value AS SELECT customer_id, rfm_segment, CAST(net_revenue AS DECIMAL(18,2)) AS net_revenue,
+			CAST(clv_12m AS DECIMAL(18,2)) AS clv_12m, p_alive::DOUBLE AS p_alive FROM (VALUES
+			('a', 'champions', 100.00, 50.00, 0.1), ('b', 'champions', 200.00, 30.00, 0.2), ('c', 'champions', 100.00, 10.00, 0.4),
+			('d', 'loyal', 100.00, NULL, NULL)
+		) t(customer_id, rfm_segment, net_revenue, clv_12m, p_alive)`)
+	warehousetest.RunModels(t, db, repo, "mart_segments")
+	require.Equal(t, [][]string{
+		{"champions", "3", "0.75", "400.00", "0.8", "30.00", "90.00", "0.233333333333"},
+		{"loyal", "1", "0.25", "100.00", "0.2", "NULL", "0.00", "NULL"},
+		{"hibernating", "0", "0", "0.00", "0", "NULL", "0.00", "NULL"},
+	}, warehousetest.Rows(t, db, `SELECT rfm_segment, customers, round(share_of_customers, 6), net_revenue, round(share_of_revenue, 6),
+		avg_clv_12m, clv_12m, round(avg_p_alive, 12) FROM mart_segments WHERE rfm_segment IN ('champions', 'loyal', 'hibernating') ORDER BY sort_order`))
+}
