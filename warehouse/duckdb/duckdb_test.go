@@ -6,6 +6,7 @@ import (
 	"bufio"
 	"context"
 	"database/sql/driver"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -101,6 +102,18 @@ func TestJSONScansAsGoValuesAndDecimalsKeepTheirScale(t *testing.T) {
 	require.Equal(t, "12.50", duckdb.FormatValue(v))
 	require.NoError(t, db.QueryRow(`SELECT -0.05::DECIMAL(18,2)`).Scan(&v))
 	require.Equal(t, "-0.05", duckdb.FormatValue(v))
+}
+
+// DuckDB's doubles may be NaN or infinite (0/0 in a share), which JSON has
+// no number for: they are written as strings, so a result (or a data
+// test's failing rows) with one still reads as JSON.
+func TestNonFiniteDoublesWriteAsJSONStrings(t *testing.T) {
+	db := warehousetest.Open(t, "", false)
+	var a, b, c, d, e any
+	require.NoError(t, db.QueryRow(`SELECT 'nan'::DOUBLE, 'inf'::DOUBLE, '-inf'::DOUBLE, 'nan'::FLOAT, 0.5::DOUBLE`).Scan(&a, &b, &c, &d, &e))
+	out, err := json.Marshal([]any{duckdb.JSONValue(a), duckdb.JSONValue(b), duckdb.JSONValue(c), duckdb.JSONValue(d), duckdb.JSONValue(e)})
+	require.NoError(t, err)
+	require.Equal(t, `["NaN","Infinity","-Infinity","NaN",0.5]`, string(out))
 }
 
 // Intervals read as DuckDB writes them, checked against DuckDB's own

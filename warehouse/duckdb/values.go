@@ -3,6 +3,7 @@ package duckdb
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"math/big"
 	"strconv"
 	"strings"
@@ -79,10 +80,19 @@ func FormatInterval(x duckdb.Interval) string {
 }
 
 // JSONValue turns a scanned value into what encoding/json should write:
-// decimals as exact JSON numbers, times as RFC 3339 strings, nested lists
-// and maps recursively.
+// decimals as exact JSON numbers, times as RFC 3339 strings, the floats
+// JSON has no number for as the strings "NaN", "Infinity" and "-Infinity",
+// nested lists and maps recursively.
 func JSONValue(v any) any {
 	switch x := v.(type) {
+	case float64:
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return nonFinite(x)
+		}
+	case float32:
+		if f := float64(x); math.IsNaN(f) || math.IsInf(f, 0) {
+			return nonFinite(f)
+		}
 	case duckdb.Decimal:
 		return json.Number(DecimalString(x.Value, int(x.Scale)))
 	case *big.Int:
@@ -109,6 +119,16 @@ func JSONValue(v any) any {
 		return out
 	}
 	return v
+}
+
+func nonFinite(f float64) string {
+	switch {
+	case math.IsNaN(f):
+		return "NaN"
+	case f > 0:
+		return "Infinity"
+	}
+	return "-Infinity"
 }
 
 // DecimalFloat converts a scanned DECIMAL to float64 (for charts); other
