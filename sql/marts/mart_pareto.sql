@@ -18,7 +18,9 @@ select
     p.customer_percentile / 100.0 as customer_share,
     count(r.customer_id) as customers,
     cast(coalesce(sum(r.net_revenue), 0) as decimal(18, 2)) as net_revenue,
-    coalesce(sum(r.net_revenue), 0) / any_value(t.total_revenue) as revenue_share
+    -- no share of nothing: NULL when the net revenue adds up to zero (baskets
+    -- loaded without amounts to count what sells together, say)
+    coalesce(sum(r.net_revenue), 0) / nullif(any_value(t.total_revenue), 0) as revenue_share
 from percentiles p
 cross join (select sum(net_revenue) as total_revenue, count(*) as customers from customer_purchases) t
 left join ranked r on r.rank <= ceil(p.customer_percentile * t.customers / 100.0)

@@ -29,7 +29,7 @@ select
     coalesce(s.customers, 0) as customers,
     coalesce(s.customers, 0) / sum(coalesce(s.customers, 0)) over () as share_of_customers,
     cast(coalesce(s.net_revenue, 0) as decimal(18, 2)) as net_revenue,
-    coalesce(s.net_revenue, 0) / sum(coalesce(s.net_revenue, 0)) over () as share_of_revenue,
+    coalesce(s.net_revenue, 0) / nullif(sum(coalesce(s.net_revenue, 0)) over (), 0) as share_of_revenue,
     cast(s.avg_clv_12m as decimal(18, 2)) as avg_clv_12m,
     cast(coalesce(s.clv_12m, 0) as decimal(18, 2)) as clv_12m,
     s.avg_p_alive,
