@@ -455,14 +455,15 @@ type validation struct {
 // validateOffers scores the customers active holdout_days before the data
 // ends on their history up to then, with counts of the windows up to
 // then, and checks the offers, and the best sellers they have not bought,
-// against what they bought for the first time in the holdout period. It
-// returns nil when there is no history before the holdout period.
+// against what they bought for the first time in the holdout period.
+// Without history before the holdout period nobody is scored: the
+// validation says so (no customer scored) rather than nothing.
 func validateOffers(h *basket.History, l *level, asOf int32, s Settings) *validation {
 	calEnd := asOf - int32(s.CrossSell.HoldoutDays)
 	n := len(l.items)
 	c := basket.Count(n, h.WindowBaskets(l.lv, n, int32(s.CrossSell.WindowDays), calEnd), basket.Options{MinPair: int64(s.CrossSell.MinPairBaskets)})
 	if c.Baskets == 0 {
-		return nil
+		return &validation{calEnd: calEnd}
 	}
 	rec := l.recommender(c, h.Purchases(l.lv, n, calEnd), s)
 	base := basket.NewBaseline(h.CustomerCounts(l.lv, n, calEnd))
