@@ -112,11 +112,11 @@ analytics:
 	}
 	// All on one day: nothing before the holdout period to score offers
 	// on, and the validation says so (on the page too) rather than nothing.
-	require.Equal(t, [][]string{{"product", "0", "NULL", "Not checked: there are no orders before the holdout period (the data's last 90 days), so no offers to check."}},
+	require.Equal(t, [][]string{{"product", "0", "NULL", "Not checked: no customer was active before the holdout period (the data's last 90 days), so there were no offers to check."}},
 		warehousetest.Rows(t, db, "SELECT level, customers_scored, offer_hit_rate, verdict FROM mart_next_best_offer_validation"))
 	page, err := os.ReadFile(filepath.Join(p.SiteDir(), "cross_sell.html"))
 	require.NoError(t, err)
-	require.Contains(t, string(page), "Not checked: there are no orders before the holdout period")
+	require.Contains(t, string(page), "Not checked: no customer was active before the holdout period")
 	csvs, err := filepath.Glob(filepath.Join(p.SiteDir(), "data", "*", "*.csv"))
 	require.NoError(t, err)
 	require.NotEmpty(t, csvs)

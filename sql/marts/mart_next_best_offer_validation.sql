@@ -47,7 +47,7 @@ select
     mcnemar_z,
     coalesce(mcnemar_z > 1.96, false) as beats_baseline,
     case
-        when customers_scored = 0 then format('Not checked: there are no orders before the holdout period (the data''s last {} days), so no offers to check.', datediff('day', calibration_end, holdout_end))
+        when customers_scored = 0 then format('Not checked: no customer was active before the holdout period (the data''s last {} days), so there were no offers to check.', datediff('day', calibration_end, holdout_end))
         when customers_evaluated = 0 then 'No customer bought anything new in the holdout period: nothing to check the offers against.'
         when mcnemar_z > 1.96 then format('The offers were bought by {:.1f}% of the customers, the best sellers by {:.1f}%: {:.2f}× as often, more than chance explains.',
             100 * offer_hit_rate, 100 * baseline_hit_rate, offer_hit_rate / nullif(baseline_hit_rate, 0))
@@ -57,7 +57,7 @@ select
             100 * offer_hit_rate, 100 * baseline_hit_rate)
     end as verdict,
     case
-        when customers_scored = 0 then format('未检验：验证期（数据的最后{}天）之前没有订单，没有可检验的推荐。', datediff('day', calibration_end, holdout_end))
+        when customers_scored = 0 then format('未检验：验证期（数据的最后{}天）之前没有活跃客户，没有可检验的推荐。', datediff('day', calibration_end, holdout_end))
         when customers_evaluated = 0 then '验证期内没有客户购买新商品，无法检验推荐。'
         when mcnemar_z > 1.96 then format('{:.1f}%的客户购买了推荐商品，热销商品为{:.1f}%：是其{:.2f}倍，差异显著。',
             100 * offer_hit_rate, 100 * baseline_hit_rate, offer_hit_rate / nullif(baseline_hit_rate, 0))
